@@ -1,0 +1,76 @@
+"""From supported claims to an answer with `[n]` markers and exactly matching citations.
+
+Every answerer ends here, so every answer keeps the SPEC's promises: each marker has one
+citation, each citation is used, and each quote is `document_text[start:end]`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from assistant.models import Citation, Passage
+
+MARKER = re.compile(r"\[(\d+)\]")
+
+
+@dataclass(frozen=True)
+class Support:
+    """A span of a report (inside `passage`) that supports a claim; offsets are document offsets."""
+
+    passage: Passage
+    start: int
+    end: int
+    score: float
+
+    @property
+    def quote(self) -> str:
+        """The supporting text, sliced from the passage (which is itself a slice of the report)."""
+        return self.passage.text[self.start - self.passage.start : self.end - self.passage.start]
+
+    @property
+    def key(self) -> tuple[str, int, int]:
+        """Identity of the span: the same sentence cited twice gets one number."""
+        return (self.passage.doc_id, self.start, self.end)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One sentence of an answer and the spans that support it."""
+
+    text: str
+    supports: tuple[Support, ...]
+
+
+def assemble(claims: list[Claim]) -> tuple[str, list[Citation]]:
+    """Join claims into answer text, numbering supports in order of first use."""
+    numbers: dict[tuple[str, int, int], int] = {}
+    citations: list[Citation] = []
+    sentences: list[str] = []
+    for claim in claims:
+        markers: list[str] = []
+        for support in claim.supports:
+            n = numbers.get(support.key)
+            if n is None:
+                n = numbers[support.key] = len(citations) + 1
+                p = support.passage
+                citations.append(Citation(
+                    n=n, doc_id=p.doc_id, title=p.title, source=p.source, date=p.date,
+                    start=support.start, end=support.end, quote=support.quote,
+                    score=round(support.score, 4),
+                ))
+            if f"[{n}]" not in markers:
+                markers.append(f"[{n}]")
+        text = strip_markers(claim.text)
+        sentences.append(f"{text} {''.join(markers)}" if markers else text)
+    return " ".join(sentences), citations
+
+
+def strip_markers(text: str) -> str:
+    """Text without `[n]` markers and the space before them."""
+    return re.sub(r"\s*\[\d+\]", "", text).strip()
+
+
+def markers_in(text: str) -> list[int]:
+    """The marker numbers in `text`, in order of appearance."""
+    return [int(m) for m in MARKER.findall(text)]

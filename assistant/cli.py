@@ -1,0 +1,209 @@
+"""The `assistant` command: ingest, ask, chat, retrieve, docs, serve, eval (SPEC.md)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, Sequence
+
+from assistant.config import Settings
+from assistant.errors import AssistantError, InputError
+
+EXIT_OK, EXIT_FATAL, EXIT_PARTIAL = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="assistant",
+        description="Ask questions of your reports; every answer cites the passage that says so.",
+    )
+    parser.add_argument("--home", help="where the store lives (ASSISTANT_HOME, default ./.assistant)")
+    parser.add_argument("--chroma-url", help="a Chroma server, http://host:port (ASSISTANT_CHROMA_URL)")
+    parser.add_argument("--collection", help="collection name (ASSISTANT_COLLECTION, default reports)")
+    parser.add_argument("--llm", help="answerer: extractive, ollama:M, openai:M, llamacpp:PATH (ASSISTANT_LLM)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("ingest", help="index files and folders (.txt .md .html .htm .pdf .docx)")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    for name, help_text in (("ask", "answer one question"), ("retrieve", "show the best passages")):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("text", metavar="QUESTION" if name == "ask" else "QUERY")
+        p.add_argument("--k", type=int, help="how many passages to use")
+        p.add_argument("--as-of", help="ignore reports published after this date (YYYY-MM-DD)")
+        p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    p = sub.add_parser("chat", help="a conversation in the terminal")
+    p.add_argument("--k", type=int, help="how many passages to use")
+    p.add_argument("--as-of", help="ignore reports published after this date (YYYY-MM-DD)")
+
+    docs = sub.add_parser("docs", help="list or delete indexed reports")
+    docs_sub = docs.add_subparsers(dest="docs_command", required=True, metavar="ACTION")
+    p = docs_sub.add_parser("list", help="list indexed reports")
+    p.add_argument("--json", action="store_true")
+    p = docs_sub.add_parser("delete", help="remove a report from the index")
+    p.add_argument("doc_id")
+
+    p = sub.add_parser("serve", help="serve the chat UI at / and the API at /v1")
+    p.add_argument("--host", help="ASSISTANT_HOST, default 127.0.0.1")
+    p.add_argument("--port", type=int, help="ASSISTANT_PORT, default 7860")
+    p.add_argument("--ingest", nargs="*", metavar="PATH",
+                   help="index these paths first when the store is empty")
+
+    p = sub.add_parser("eval", help="run a test set and write results.json, questions.jsonl, report.md")
+    p.add_argument("testset")
+    p.add_argument("--docs", required=True, help="folder of the reports the test set refers to")
+    p.add_argument("--out", required=True, help="folder for the results")
+    p.add_argument("--k", type=int)
+    p.add_argument("--compare", nargs="*", metavar="NAME=SPEC",
+                   help="also run these configurations, e.g. dense retrieval=dense")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `assistant` command; returns the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.load({
+            "home": args.home, "chroma_url": args.chroma_url,
+            "collection": getattr(args, "collection", None), "llm": args.llm,
+            "host": getattr(args, "host", None), "port": getattr(args, "port", None),
+        })
+        return _COMMANDS[args.command](settings, args)
+    except AssistantError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FATAL
+    except KeyboardInterrupt:
+        return 130
+
+
+def _open(settings: Settings) -> Any:
+    from assistant.core import Assistant
+
+    return Assistant.open(settings)
+
+
+def _cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
+    report = _open(settings).ingest(args.paths)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        for label, items in (("added", report.added), ("updated", report.updated),
+                             ("unchanged", report.unchanged)):
+            for item in items:
+                print(f"{label:9} {item}")
+        for failure in report.failed:
+            print(f"failed    {failure['path']}: {failure['error']}", file=sys.stderr)
+        print(f"{report.documents} documents, {report.chunks} chunks in the index")
+    return EXIT_PARTIAL if report.failed else EXIT_OK
+
+
+def _print_answer(answer: Any) -> None:
+    print(answer.answer)
+    if answer.citations:
+        print()
+        for c in answer.citations:
+            when = f", {c.date}" if c.date else ""
+            print(f"[{c.n}] {c.title}{when} ({c.source}, chars {c.start}-{c.end})")
+            print(f"    “{c.quote}”")
+
+
+def _cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
+    assistant = _open(settings)
+    if args.json:
+        print(json.dumps(assistant.ask(args.text, k=args.k, as_of=args.as_of).to_dict(), indent=2))
+        return EXIT_OK
+    answer = None
+    for event in assistant.ask_stream(args.text, k=args.k, as_of=args.as_of):
+        if isinstance(event, str):
+            continue
+        answer = event
+    _print_answer(answer)
+    return EXIT_OK
+
+
+def _cmd_retrieve(settings: Settings, args: argparse.Namespace) -> int:
+    passages = _open(settings).retrieve(args.text, k=args.k, as_of=args.as_of)
+    if args.json:
+        print(json.dumps({"passages": [p.to_dict() for p in passages]}, indent=2))
+        return EXIT_OK
+    for i, p in enumerate(passages, 1):
+        when = f", {p.date}" if p.date else ""
+        print(f"{i}. {p.title}{when} — {p.source} [{p.start}:{p.end}] score {p.score:.4f}")
+        print(f"   {p.text[:300]}{'…' if len(p.text) > 300 else ''}")
+    return EXIT_OK
+
+
+def _cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
+    assistant = _open(settings)
+    history: list[dict[str, str]] = []
+    print("Ask about your reports. An empty line or Ctrl-D ends the chat.")
+    while True:
+        try:
+            question = input("you> ").strip()
+        except EOFError:
+            print()
+            return EXIT_OK
+        if not question:
+            return EXIT_OK
+        try:
+            answer = None
+            print("assistant> ", end="", flush=True)
+            for event in assistant.ask_stream(question, history, k=args.k, as_of=args.as_of):
+                if isinstance(event, str):
+                    print(event, end="", flush=True)
+                else:
+                    answer = event
+            print()
+        except InputError as exc:
+            print(f"\nerror: {exc}")
+            continue
+        for c in answer.citations:
+            print(f"  [{c.n}] {c.title} — “{c.quote}”")
+        history += [{"role": "user", "content": question},
+                    {"role": "assistant", "content": answer.answer}]
+
+
+def _cmd_docs(settings: Settings, args: argparse.Namespace) -> int:
+    assistant = _open(settings)
+    if args.docs_command == "delete":
+        info = assistant.delete(args.doc_id)
+        print(f"deleted {info.doc_id} {info.title} ({info.source})")
+        return EXIT_OK
+    docs = assistant.documents()
+    if args.json:
+        print(json.dumps({"documents": [d.to_dict() for d in docs]}, indent=2))
+        return EXIT_OK
+    for d in docs:
+        print(f"{d.doc_id}  {d.date or '----------'}  {d.chunks:4} chunks  {d.title}  ({d.source})")
+    print(f"{len(docs)} documents")
+    return EXIT_OK
+
+
+def _cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    from assistant.server import serve
+
+    serve(settings, ingest_if_empty=args.ingest or [])
+    return EXIT_OK
+
+
+def _cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
+    from eval.runner import run_from_cli
+
+    return run_from_cli(settings, args)
+
+
+_COMMANDS = {
+    "ingest": _cmd_ingest,
+    "ask": _cmd_ask,
+    "retrieve": _cmd_retrieve,
+    "chat": _cmd_chat,
+    "docs": _cmd_docs,
+    "serve": _cmd_serve,
+    "eval": _cmd_eval,
+}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""All configuration in one place: flags beat environment variables, which beat defaults.
+
+Built once at an edge (CLI, HTTP server, UI, eval) and passed down; nothing reads the
+environment anywhere else.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any, Mapping
+from urllib.parse import urlparse
+
+from assistant.errors import ConfigError
+
+# Environment variable for each setting (SPEC.md lists the first seven).
+ENV_NAMES: dict[str, str] = {
+    "home": "ASSISTANT_HOME",
+    "chroma_url": "ASSISTANT_CHROMA_URL",
+    "collection": "ASSISTANT_COLLECTION",
+    "llm": "ASSISTANT_LLM",
+    "host": "ASSISTANT_HOST",
+    "port": "ASSISTANT_PORT",
+    "api_token": "ASSISTANT_API_TOKEN",
+    "k": "ASSISTANT_K",
+    "max_file_mb": "ASSISTANT_MAX_FILE_MB",
+    "llm_context_tokens": "ASSISTANT_LLM_CONTEXT_TOKENS",
+}
+
+MAX_K = 50
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of the assistant, with its default."""
+
+    home: Path = Path("./.assistant")
+    chroma_url: str | None = None
+    collection: str = "reports"
+    llm: str = "extractive"
+    host: str = "127.0.0.1"
+    port: int = 7860
+    api_token: str | None = None
+    k: int = 5
+    max_file_mb: float = 50.0
+    llm_context_tokens: int = 2048
+
+    @classmethod
+    def load(
+        cls,
+        overrides: Mapping[str, Any] | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> "Settings":
+        """Defaults, then the environment, then `overrides` (flags; None means unset)."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(ENV_NAMES[f.name])
+            if raw not in (None, ""):
+                values[f.name] = raw
+        for name, value in (overrides or {}).items():
+            if value is not None:
+                if name not in ENV_NAMES:
+                    raise ConfigError(f"unknown setting {name!r}")
+                values[name] = value
+        return cls()._with(values)
+
+    def with_overrides(self, **overrides: Any) -> "Settings":
+        """A copy with some settings replaced (None values are ignored)."""
+        return self._with({k: v for k, v in overrides.items() if v is not None})
+
+    def _with(self, values: Mapping[str, Any]) -> "Settings":
+        converted = {name: _convert(name, value) for name, value in values.items()}
+        settings = replace(self, **converted)
+        settings._validate()
+        return settings
+
+    def _validate(self) -> None:
+        if self.chroma_url is not None:
+            parsed = urlparse(self.chroma_url)
+            if parsed.scheme not in ("http", "https") or not parsed.hostname:
+                raise ConfigError(
+                    f"ASSISTANT_CHROMA_URL must look like http://host:port, got {self.chroma_url!r}"
+                )
+        if not 1 <= self.k <= MAX_K:
+            raise ConfigError(f"k must be between 1 and {MAX_K}, got {self.k}")
+        if not 0 < self.port < 65536:
+            raise ConfigError(f"port must be between 1 and 65535, got {self.port}")
+        if not self.collection or not self.collection.replace("-", "").replace("_", "").isalnum():
+            raise ConfigError(
+                f"collection must be letters, digits, '-' or '_', got {self.collection!r}"
+            )
+        if self.max_file_mb <= 0:
+            raise ConfigError(f"max_file_mb must be positive, got {self.max_file_mb}")
+
+    @property
+    def chroma_path(self) -> Path:
+        """Where the embedded Chroma store lives."""
+        return self.home / "chroma"
+
+    @property
+    def keyword_path(self) -> Path:
+        """Where the BM25 keyword index of the collection lives."""
+        return self.home / "keyword" / self.collection
+
+    @property
+    def feedback_path(self) -> Path:
+        """The JSONL file that collects thumbs up/down."""
+        return self.home / "feedback.jsonl"
+
+    @property
+    def uploads_path(self) -> Path:
+        """Where files uploaded through the UI or API are kept."""
+        return self.home / "uploads"
+
+
+def _convert(name: str, value: Any) -> Any:
+    """Turn a flag or environment string into the field's type, naming the setting on error."""
+    try:
+        if name == "home":
+            return Path(value).expanduser()
+        if name in ("port", "k", "llm_context_tokens"):
+            return int(value)
+        if name == "max_file_mb":
+            return float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"{ENV_NAMES[name]} ({name}) must be a number, got {value!r}"
+        ) from None
+    return value

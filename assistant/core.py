@@ -1,0 +1,182 @@
+"""The Python API: `Assistant.open()`, then `.ingest()`, `.retrieve()`, `.ask()`."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+from assistant.answerers import Answerer, Reply, make_answerer
+from assistant.config import MAX_K, Settings
+from assistant.errors import InputError
+from assistant.models import Answer, DocumentInfo, IngestReport, Passage, Turn
+from index.embedding import shared_embedder
+from index.ingest import Ingestor, sync_keyword_index
+from index.keyword import KeywordIndex
+from index.retrieval import Retriever, make_retriever
+from index.store import ChromaStore, ChunkFilter, make_client
+
+MAX_QUESTION_CHARS = 2000
+
+
+class Assistant:
+    """Question answering over the reports in one collection."""
+
+    def __init__(self, settings: Settings, retrieval_mode: str = "hybrid") -> None:
+        self.settings = settings
+        self.embedder = shared_embedder()
+        self.store = ChromaStore(make_client(settings), settings.collection)
+        self.keyword = KeywordIndex(settings.keyword_path)
+        sync_keyword_index(self.store, self.keyword)
+        self.retriever: Retriever = make_retriever(
+            retrieval_mode, self.store, self.keyword, self.embedder
+        )
+        self.answerer: Answerer = make_answerer(settings, self.embedder)
+        self._ingestor = Ingestor(
+            self.store, self.keyword, self.embedder,
+            max_file_bytes=int(settings.max_file_mb * 1_000_000),
+        )
+        # Writes are serialized; reads go on while one runs (the keyword index swaps atomically).
+        self._write_lock = threading.Lock()
+
+    @classmethod
+    def open(cls, settings: Settings | None = None, **overrides: Any) -> "Assistant":
+        """An assistant over the configured store; `overrides` are settings such as home="..."."""
+        base = settings or Settings.load()
+        mode = overrides.pop("retrieval_mode", "hybrid")
+        return cls(base.with_overrides(**overrides), retrieval_mode=mode)
+
+    # --- documents -----------------------------------------------------------------------
+
+    def ingest(
+        self,
+        paths: Iterable[str | Path],
+        progress: bool | None = None,
+        source_of: Callable[[Path], str] | None = None,
+    ) -> IngestReport:
+        """Index files and folders; unchanged files are skipped, changed ones replaced."""
+        with self._write_lock:
+            return self._ingestor.ingest(paths, progress=progress, source_of=source_of)
+
+    def documents(self) -> list[DocumentInfo]:
+        """Every indexed report."""
+        return self.store.documents()
+
+    def document_text(self, doc_id: str) -> str:
+        """The extracted text of a report: what every `start`/`end` points into."""
+        return self.store.document_text(doc_id)
+
+    def delete(self, doc_id: str) -> DocumentInfo:
+        """Remove a report everywhere (vectors and keyword index)."""
+        with self._write_lock:
+            return self._ingestor.delete(doc_id)
+
+    def health(self) -> dict[str, Any]:
+        """`{"status": "ok", "documents": N, "chunks": M}`."""
+        return {
+            "status": "ok",
+            "documents": self.store.count_documents(),
+            "chunks": self.store.count_chunks(),
+        }
+
+    # --- questions -----------------------------------------------------------------------
+
+    def retrieve(
+        self,
+        query: str,
+        k: int | None = None,
+        as_of: str | None = None,
+        sources: Sequence[str] = (),
+        doc_ids: Sequence[str] = (),
+        date_from: str | None = None,
+        date_to: str | None = None,
+    ) -> list[Passage]:
+        """The `k` passages most relevant to `query`, best first."""
+        query = _check_text(query, "query")
+        latest = min(filter(None, (_check_date(as_of, "as_of"), _check_date(date_to, "date_to"))),
+                     default=None)
+        chunk_filter = ChunkFilter(
+            date_to=latest, date_from=_check_date(date_from, "date_from"),
+            sources=tuple(sources), doc_ids=tuple(doc_ids),
+        )
+        return self.retriever.retrieve(query, self._check_k(k), chunk_filter)
+
+    def ask(
+        self,
+        question: str,
+        history: Sequence[Turn | dict[str, Any]] | None = None,
+        k: int | None = None,
+        as_of: str | None = None,
+        **filters: Any,
+    ) -> Answer:
+        """An answer whose every claim cites the passage that supports it, or a refusal."""
+        answer: Answer | None = None
+        for event in self.ask_stream(question, history, k=k, as_of=as_of, **filters):
+            if isinstance(event, Answer):
+                answer = event
+        assert answer is not None
+        return answer
+
+    def ask_stream(
+        self,
+        question: str,
+        history: Sequence[Turn | dict[str, Any]] | None = None,
+        k: int | None = None,
+        as_of: str | None = None,
+        **filters: Any,
+    ) -> Iterator[str | Answer]:
+        """Text deltas of the answer as they are produced, then the whole Answer."""
+        question = _check_text(question, "question")
+        turns = [t if isinstance(t, Turn) else Turn.from_dict(t) for t in (history or [])]
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        standalone = self.answerer.condense(question, turns)
+        timings["condense"] = _ms(started)
+        t = time.perf_counter()
+        passages = self.retrieve(standalone, k=k, as_of=as_of, **filters)
+        timings["retrieve"] = _ms(t)
+        t = time.perf_counter()
+        reply: Reply | None = None
+        for event in self.answerer.stream(standalone, passages, turns):
+            if isinstance(event, Reply):
+                reply = event
+            else:
+                yield event
+        assert reply is not None
+        timings["answer"] = _ms(t)
+        timings["total"] = _ms(started)
+        timings.update(reply.stats)
+        yield Answer(
+            answer=reply.answer, refused=reply.refused, citations=reply.citations,
+            passages=passages, timings_ms=timings,
+        )
+
+    def _check_k(self, k: int | None) -> int:
+        if k is None:
+            return self.settings.k
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
+            raise InputError(f"k must be a whole number from 1 to {MAX_K}, got {k!r}")
+        return k
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 2)
+
+
+def _check_text(value: Any, field: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(f"{field} must be a non-empty string")
+    if len(value) > MAX_QUESTION_CHARS:
+        raise InputError(f"{field} is {len(value)} characters; the limit is {MAX_QUESTION_CHARS}")
+    return value.strip()
+
+
+def _check_date(value: str | None, field: str) -> str | None:
+    if value is None or value == "":
+        return None
+    try:
+        return date.fromisoformat(str(value)).isoformat()
+    except ValueError:
+        raise InputError(f"{field} must be a date YYYY-MM-DD, got {value!r}") from None

@@ -1,0 +1,309 @@
+"""The Chroma store: chunks (through llama-index's ChromaVectorStore) and one record per report.
+
+Chroma is the single source of truth. A report's record (its full text and facts) is written
+after its chunks, so a record means "completely indexed"; chunks without a record are
+leftovers of an interrupted ingest and are removed by `remove_orphans`.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass
+from typing import Any, Iterator, Sequence
+from urllib.parse import urlparse
+
+import numpy as np
+
+from assistant.config import Settings
+from assistant.errors import NotFoundError, StoreError
+from assistant.models import DocumentInfo
+
+PAGE = 2000  # records per Chroma get() call when scanning a collection
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk as it is stored: text, offsets and its report's facts."""
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    source: str
+    date: str | None
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class ChunkFilter:
+    """Restrictions on which chunks a search may return."""
+
+    date_to: str | None = None  # YYYY-MM-DD inclusive; reports with no date are kept
+    date_from: str | None = None  # YYYY-MM-DD inclusive; reports with no date are dropped
+    sources: tuple[str, ...] = ()
+    doc_ids: tuple[str, ...] = ()
+
+    def is_empty(self) -> bool:
+        """True when nothing is restricted."""
+        return not (self.date_to or self.date_from or self.sources or self.doc_ids)
+
+    def accepts(self, doc_id: str, source: str, date_ord: int) -> bool:
+        """The same test as `chroma_where`, for results found outside Chroma (BM25)."""
+        if self.doc_ids and doc_id not in self.doc_ids:
+            return False
+        if self.sources and source not in self.sources:
+            return False
+        if self.date_to and date_ord > date_ordinal(self.date_to):
+            return False
+        if self.date_from and date_ord < date_ordinal(self.date_from):
+            return False
+        return True
+
+    def chroma_where(self) -> dict[str, Any] | None:
+        """This filter as a Chroma `where` clause."""
+        clauses: list[dict[str, Any]] = []
+        if self.doc_ids:
+            clauses.append({"doc_id": {"$in": list(self.doc_ids)}})
+        if self.sources:
+            clauses.append({"source": {"$in": list(self.sources)}})
+        if self.date_to:
+            clauses.append({"date_ord": {"$lte": date_ordinal(self.date_to)}})
+        if self.date_from:
+            clauses.append({"date_ord": {"$gte": date_ordinal(self.date_from)}})
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def date_ordinal(iso: str | None) -> int:
+    """YYYY-MM-DD as the integer YYYYMMDD (0 for unknown), which Chroma can compare."""
+    return int(iso.replace("-", "")) if iso else 0
+
+
+def make_client(settings: Settings) -> Any:
+    """An embedded PersistentClient under ASSISTANT_HOME, or an HttpClient for a Chroma server."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    try:
+        if settings.chroma_url:
+            url = urlparse(settings.chroma_url)
+            client = chromadb.HttpClient(
+                host=url.hostname or "127.0.0.1",
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                settings=chroma_settings,
+            )
+            client.heartbeat()
+            return client
+        settings.chroma_path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+    except Exception as exc:  # chromadb raises several unrelated types for an unreachable server
+        where = settings.chroma_url or str(settings.chroma_path)
+        raise StoreError(f"cannot open the Chroma store at {where}: {exc}") from None
+
+
+class ChromaStore:
+    """Chunks and report records of one collection."""
+
+    def __init__(self, client: Any, collection: str) -> None:
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        self.name = collection
+        cosine = {"hnsw:space": "cosine"}
+        self._chunks = client.get_or_create_collection(collection, metadata=cosine)
+        self._docs = client.get_or_create_collection(f"{collection}__documents", metadata=cosine)
+        self.vector_store = ChromaVectorStore(chroma_collection=self._chunks)
+        self._write_lock = threading.Lock()
+
+    # --- writing -------------------------------------------------------------------------
+
+    def add_chunks(
+        self, info: DocumentInfo, chunks: Sequence[tuple[str, int, int, str]], vectors: np.ndarray
+    ) -> None:
+        """Store `(chunk_id, start, end, text)` of one report with their vectors."""
+        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+
+        nodes = []
+        for (chunk_id, start, end, text), vector in zip(chunks, vectors):
+            node = TextNode(
+                id_=chunk_id,
+                text=text,
+                embedding=vector.tolist(),
+                metadata={
+                    "doc_id": info.doc_id,
+                    "title": info.title,
+                    "source": info.source,
+                    "date": info.date or "",
+                    "date_ord": date_ordinal(info.date),
+                    "start": start,
+                    "end": end,
+                },
+                start_char_idx=start,
+                end_char_idx=end,
+            )
+            node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=info.doc_id)
+            nodes.append(node)
+        with self._write_lock:
+            for i in range(0, len(nodes), PAGE):
+                self.vector_store.add(nodes[i : i + PAGE])
+
+    def put_document(self, info: DocumentInfo, text: str, content_hash: str, vector: np.ndarray) -> None:
+        """Record a report as completely indexed (call after its chunks are stored)."""
+        with self._write_lock:
+            self._docs.upsert(
+                ids=[info.doc_id],
+                documents=[text],
+                embeddings=[vector.tolist()],
+                metadatas=[{
+                    "title": info.title,
+                    "source": info.source,
+                    "date": info.date or "",
+                    "date_ord": date_ordinal(info.date),
+                    "chunks": info.chunks,
+                    "chars": info.chars,
+                    "content_hash": content_hash,
+                }],
+            )
+
+    def delete_document(self, doc_id: str) -> None:
+        """Remove a report's record first, then its chunks."""
+        with self._write_lock:
+            self._docs.delete(ids=[doc_id])
+        self.delete_chunks_of(doc_id)
+
+    def delete_chunks_of(self, doc_id: str) -> None:
+        """Remove a report's chunks (its record stays)."""
+        with self._write_lock:
+            self.vector_store.delete(ref_doc_id=doc_id)
+
+    def remove_orphans(self) -> int:
+        """Delete chunks whose report has no record (an interrupted ingest). Returns how many."""
+        known = set(self.document_ids())
+        orphans = [cid for cid, meta in self._scan_chunk_meta() if meta.get("doc_id") not in known]
+        with self._write_lock:
+            for i in range(0, len(orphans), PAGE):
+                self._chunks.delete(ids=orphans[i : i + PAGE])
+        return len(orphans)
+
+    # --- reading -------------------------------------------------------------------------
+
+    def document_ids(self) -> list[str]:
+        """Ids of every completely indexed report."""
+        return list(self._docs.get(include=[])["ids"])
+
+    def documents(self) -> list[DocumentInfo]:
+        """Every report, sorted by title."""
+        got = self._docs.get(include=["metadatas"])
+        infos = [_info(doc_id, meta) for doc_id, meta in zip(got["ids"], got["metadatas"])]
+        return sorted(infos, key=lambda d: (d.title.lower(), d.source))
+
+    def documents_by_source(self, source: str) -> list[tuple[DocumentInfo, str]]:
+        """Records stored for a source path, with their content hashes."""
+        got = self._docs.get(where={"source": source}, include=["metadatas"])
+        return [
+            (_info(doc_id, meta), str(meta.get("content_hash", "")))
+            for doc_id, meta in zip(got["ids"], got["metadatas"])
+        ]
+
+    def document(self, doc_id: str) -> DocumentInfo:
+        """One report's facts, or NotFoundError."""
+        got = self._docs.get(ids=[doc_id], include=["metadatas"])
+        if not got["ids"]:
+            raise NotFoundError(f"no document with id {doc_id!r}")
+        return _info(doc_id, got["metadatas"][0])
+
+    def document_text(self, doc_id: str) -> str:
+        """A report's extracted text: the text every offset points into."""
+        got = self._docs.get(ids=[doc_id], include=["documents"])
+        if not got["ids"]:
+            raise NotFoundError(f"no document with id {doc_id!r}")
+        return str(got["documents"][0])
+
+    def count_chunks(self) -> int:
+        """How many chunks the collection holds."""
+        return int(self._chunks.count())
+
+    def count_documents(self) -> int:
+        """How many reports are completely indexed."""
+        return int(self._docs.count())
+
+    def search(
+        self, vector: np.ndarray, k: int, chunk_filter: ChunkFilter | None = None
+    ) -> list[tuple[StoredChunk, float]]:
+        """The `k` chunks nearest to `vector`, with cosine similarity."""
+        from llama_index.core.vector_stores.types import VectorStoreQuery
+
+        if self.count_chunks() == 0:
+            return []
+        where = chunk_filter.chroma_where() if chunk_filter else None
+        # llama-index's ChromaVectorStore takes `where` through query kwargs; its MetadataFilters
+        # cannot express "$in" on every version we support.
+        query = VectorStoreQuery(query_embedding=vector.tolist(), similarity_top_k=k)
+        kwargs = {"where": where} if where else {}
+        result = self.vector_store.query(query, **kwargs)
+        # ChromaVectorStore reports exp(-distance); with cosine distance that is exp(cos - 1).
+        return [
+            (_chunk(node.node_id, node.get_content(), node.metadata), 1.0 + math.log(max(sim, 1e-12)))
+            for node, sim in zip(result.nodes or [], result.similarities or [])
+        ]
+
+    def chunks_by_id(self, ids: Sequence[str]) -> list[StoredChunk]:
+        """Chunks by id, in the order asked (missing ids are skipped)."""
+        if not ids:
+            return []
+        got = self._chunks.get(ids=list(ids), include=["documents", "metadatas"])
+        found = {
+            cid: _chunk(cid, text, meta)
+            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"])
+        }
+        return [found[cid] for cid in ids if cid in found]
+
+    def iter_chunks(self) -> Iterator[StoredChunk]:
+        """Every chunk, page by page (for rebuilding the keyword index)."""
+        offset = 0
+        while True:
+            got = self._chunks.get(
+                include=["documents", "metadatas"], limit=PAGE, offset=offset
+            )
+            if not got["ids"]:
+                return
+            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
+                yield _chunk(cid, text, meta)
+            offset += len(got["ids"])
+
+    def _scan_chunk_meta(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        offset = 0
+        while True:
+            got = self._chunks.get(include=["metadatas"], limit=PAGE, offset=offset)
+            if not got["ids"]:
+                return
+            yield from zip(got["ids"], got["metadatas"])
+            offset += len(got["ids"])
+
+
+def _info(doc_id: str, meta: dict[str, Any]) -> DocumentInfo:
+    return DocumentInfo(
+        doc_id=doc_id,
+        title=str(meta.get("title", "")),
+        source=str(meta.get("source", "")),
+        date=str(meta["date"]) if meta.get("date") else None,
+        chunks=int(meta.get("chunks", 0)),
+        chars=int(meta.get("chars", 0)),
+    )
+
+
+def _chunk(chunk_id: str, text: str, meta: dict[str, Any]) -> StoredChunk:
+    return StoredChunk(
+        chunk_id=chunk_id,
+        doc_id=str(meta.get("doc_id", "")),
+        title=str(meta.get("title", "")),
+        source=str(meta.get("source", "")),
+        date=str(meta["date"]) if meta.get("date") else None,
+        start=int(meta.get("start", 0)),
+        end=int(meta.get("end", 0)),
+        text=text,
+    )
