@@ -1,0 +1,345 @@
+"""The chat UI (Gradio): built from an `Assistant` it is handed; launching is someone else's job.
+
+`build_ui(assistant)` returns a `gr.Blocks`; `mount_ui(app, blocks, settings)` mounts it on a
+FastAPI app at "/" with the options (theme, CSS, script, upload limit) it needs.
+
+Security: every string that comes from a report is HTML-escaped before it enters any HTML or
+Markdown built here, and the Chatbot sanitizes what it renders, so a report that contains
+`<script>` or `<img onerror=...>` is shown as text and never runs.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from assistant.api import ingest_uploads, max_upload_bytes, save_upload
+from assistant.config import MAX_K, Settings
+from assistant.core import Assistant
+from assistant.errors import AssistantError
+from assistant.models import Answer, Citation, IngestReport, Passage
+from index.loaders import SUPPORTED_SUFFIXES
+
+SYSTEM_FONTS = ("system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial",
+                "sans-serif")
+MONO_FONTS = ("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace")
+DOC_HEADERS = ["doc_id", "title", "source", "date", "chunks"]
+UPLOAD_HEADERS = ["file", "result", "detail"]
+_MARKER = re.compile(r"\[(\d+)\]")
+# Backslash-escaping these keeps report text literal in the Chatbot's Markdown.
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$])")
+_feedback_lock = threading.Lock()
+
+CSS = """
+#sources .source { border: 1px solid var(--border-color-primary); border-radius: 8px;
+  padding: 8px 12px; margin-bottom: 8px; }
+#sources .source.flash { outline: 3px solid var(--color-accent); }
+#sources .meta { font-size: 0.85em; opacity: 0.8; }
+#sources .passage { white-space: pre-wrap; }
+#sources mark { background: #ffe58a; color: inherit; padding: 0 2px; }
+a.cite { text-decoration: none; font-weight: 600; }
+"""
+
+# A click on an [n] marker opens and scrolls to its source. Links inside the chat may be
+# given target=_blank by Gradio, so the click is handled here instead of by the browser.
+HEAD = """
+<script>
+document.addEventListener("click", function (event) {
+  var link = event.target.closest && event.target.closest('a[href^="#source-"]');
+  if (!link) return;
+  var target = document.getElementById(link.getAttribute("href").slice(1));
+  if (!target) return;
+  event.preventDefault();
+  event.stopPropagation();
+  var details = target.closest("details");
+  if (details) details.open = true;
+  target.scrollIntoView({behavior: "smooth", block: "center"});
+  target.classList.add("flash");
+  setTimeout(function () { target.classList.remove("flash"); }, 1500);
+}, true);
+</script>
+"""
+
+
+def theme() -> gr.themes.Base:
+    """The default theme with system fonts: nothing is fetched from a font CDN."""
+    return gr.themes.Default(font=list(SYSTEM_FONTS), font_mono=list(MONO_FONTS))
+
+
+# --- rendering (pure functions: report text in, escaped HTML/Markdown out) ------------------
+
+
+def escape_markdown(text: str) -> str:
+    """Report text as Markdown that renders literally: HTML-escaped, Markdown-escaped."""
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", html.escape(text, quote=False))
+
+
+def render_answer(answer_text: str, turn: int) -> str:
+    """The answer as safe Markdown whose `[n]` markers link to `#source-{turn}-{n}`."""
+    pieces, last = [], 0
+    for match in _MARKER.finditer(answer_text):
+        pieces.append(escape_markdown(answer_text[last:match.start()]))
+        n = match.group(1)
+        pieces.append(f'<a class="cite" href="#source-{turn}-{n}">[{n}]</a>')
+        last = match.end()
+    pieces.append(escape_markdown(answer_text[last:]))
+    return "".join(pieces)
+
+
+def highlighted_passage(citation: Citation, passages: Sequence[Passage]) -> str:
+    """The passage holding the citation, escaped, with the quoted span in `<mark>`."""
+    for p in passages:
+        if p.doc_id == citation.doc_id and p.start <= citation.start and citation.end <= p.end:
+            s, e = citation.start - p.start, citation.end - p.start
+            return (html.escape(p.text[:s]) + "<mark>" + html.escape(p.text[s:e]) + "</mark>"
+                    + html.escape(p.text[e:]))
+    return "<mark>" + html.escape(citation.quote) + "</mark>"
+
+
+def render_sources(answer: Answer, turn: int) -> str:
+    """One block per citation: title, date, source and the passage with the quote marked."""
+    if not answer.citations:
+        why = "No report supports an answer." if answer.refused else "No citations."
+        return f'<p class="meta">{why}</p>'
+    blocks = []
+    for c in answer.citations:
+        meta = " · ".join(html.escape(x) for x in (c.date or "undated", c.source))
+        blocks.append(
+            f'<div class="source" id="source-{turn}-{c.n}" data-n="{c.n}">'
+            f"<div><strong>[{c.n}] {html.escape(c.title)}</strong></div>"
+            f'<div class="meta">{meta}</div>'
+            f'<div class="passage">{highlighted_passage(c, answer.passages)}</div></div>'
+        )
+    return "".join(blocks)
+
+
+def render_sources_panel(turns: Sequence[tuple[int, str, Answer]]) -> str:
+    """Sources of every answer, newest open first; `turns` is (turn, question, answer)."""
+    if not turns:
+        return '<div id="sources-empty" class="meta">Sources of the answers appear here.</div>'
+    parts = []
+    for i, (turn, question, answer) in enumerate(reversed(turns)):
+        opened = " open" if i == 0 else ""
+        parts.append(
+            f'<details class="turn" data-turn="{turn}"{opened}><summary>Answer {turn}: '
+            f"{html.escape(question)}</summary>{render_sources(answer, turn)}</details>"
+        )
+    return "".join(parts)
+
+
+# --- documents and uploads ----------------------------------------------------------------------
+
+
+def document_rows(assistant: Assistant) -> list[list[Any]]:
+    """The document table: one row per indexed report."""
+    return [[d.doc_id, d.title, d.source, d.date or "", d.chunks] for d in assistant.documents()]
+
+
+def document_choices(assistant: Assistant) -> list[tuple[str, str]]:
+    """(label, doc_id) for the delete dropdown."""
+    return [(f"{d.title} ({d.source})", d.doc_id) for d in assistant.documents()]
+
+
+def upload_files(assistant: Assistant, paths: Sequence[str]) -> list[list[str]]:
+    """Save and index uploaded files; one row (file, result, detail) per file."""
+    rows: list[list[str]] = []
+    saved = []
+    for p in paths:
+        name = Path(p).name
+        try:
+            with open(p, "rb") as data:
+                saved.append(save_upload(assistant.settings.uploads_path, name, data,
+                                         max_upload_bytes(assistant)))
+        except AssistantError as exc:
+            rows.append([name, "failed", str(exc)])
+    if saved:
+        rows.extend(_report_rows(ingest_uploads(assistant, saved)))
+    return rows
+
+
+def _report_rows(report: IngestReport) -> list[list[str]]:
+    rows = [[s, "added", ""] for s in report.added]
+    rows += [[s, "updated", "replaced the earlier version"] for s in report.updated]
+    rows += [[s, "unchanged", "already indexed"] for s in report.unchanged]
+    rows += [[f["path"], "failed", f["error"]] for f in report.failed]
+    return rows
+
+
+# --- feedback --------------------------------------------------------------------------------
+
+
+def record_feedback(path: Path, record: dict[str, Any], liked: bool) -> dict[str, Any]:
+    """Append one JSON line: question, answer, citations, liked, timestamp."""
+    line = {
+        "question": record["question"], "answer": record["answer"],
+        "citations": record["citations"], "liked": liked,
+        "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _feedback_lock, path.open("a", encoding="utf-8") as out:
+        out.write(json.dumps(line, ensure_ascii=False) + "\n")
+    return line
+
+
+# --- the app ---------------------------------------------------------------------------------
+
+
+class ChatUI:
+    """The event handlers of the UI, bound to one assistant."""
+
+    def __init__(self, assistant: Assistant) -> None:
+        self.assistant = assistant
+
+    def respond(
+        self, question: str, messages: list[dict[str, Any]], session: dict[str, Any], k: float,
+    ) -> Iterator[tuple[Any, ...]]:
+        """Stream the answer into the chat, then fill the sources panel.
+
+        `session` holds what the browser must not be trusted to echo back verbatim: the raw
+        conversation (history for follow-ups) and, per answer, what feedback records.
+        """
+        question = (question or "").strip()
+        session = _copy_session(session)
+        if not question:
+            yield messages, gr.skip(), "", session
+            return
+        turn = len(session["answers"]) + 1
+        messages = [*messages, {"role": "user", "content": escape_markdown(question)},
+                    {"role": "assistant", "content": ""}]
+        text = ""
+        try:
+            for event in self.assistant.ask_stream(question, session["history"], k=int(k)):
+                if isinstance(event, Answer):
+                    answer = event
+                    break
+                text += event
+                messages[-1] = {"role": "assistant", "content": render_answer(text, turn)}
+                yield messages, gr.skip(), "", session
+        except AssistantError as exc:
+            messages[-1] = {"role": "assistant", "content": escape_markdown(f"Error: {exc}")}
+            yield messages, gr.skip(), "", session
+            return
+        messages[-1] = {"role": "assistant", "content": render_answer(answer.answer, turn)}
+        session["history"] += [{"role": "user", "content": question},
+                               {"role": "assistant", "content": answer.answer}]
+        session["answers"].append({
+            "message_index": len(messages) - 1, "turn": turn, "question": question,
+            "answer": answer.answer, "citations": [c.to_dict() for c in answer.citations],
+            "rendered": answer,
+        })
+        turns = [(a["turn"], a["question"], a["rendered"]) for a in session["answers"]]
+        yield messages, render_sources_panel(turns), "", session
+
+    def feedback(self, session: dict[str, Any], like: gr.LikeData) -> str:
+        """Thumbs up/down on an answer: one line in `settings.feedback_path`."""
+        index = like.index if isinstance(like.index, int) else like.index[0]
+        for record in session.get("answers", []):
+            if record["message_index"] == index:
+                liked = like.liked is True
+                record_feedback(self.assistant.settings.feedback_path, record, liked)
+                return f"Thanks: thumbs {'up' if liked else 'down'} recorded."
+        return "That message has no answer to rate."
+
+    def upload(self, files: list[str] | None) -> tuple[Any, ...]:
+        """Index uploaded files and refresh the document list."""
+        rows = upload_files(self.assistant, files or [])
+        return (rows, document_rows(self.assistant),
+                gr.update(choices=document_choices(self.assistant), value=None), None)
+
+    def delete(self, doc_id: str | None) -> tuple[Any, ...]:
+        """Remove the chosen report and refresh the document list."""
+        if not doc_id:
+            status = "Choose a report to delete."
+        else:
+            try:
+                info = self.assistant.delete(doc_id)
+                status = f"Deleted {escape_markdown(info.title)} ({escape_markdown(info.source)})."
+            except AssistantError as exc:
+                status = escape_markdown(f"Could not delete: {exc}")
+        return (status, document_rows(self.assistant),
+                gr.update(choices=document_choices(self.assistant), value=None))
+
+    def clear(self) -> tuple[dict[str, Any], str]:
+        """A cleared chat starts a new conversation: no history, no sources."""
+        return {"history": [], "answers": []}, render_sources_panel([])
+
+    def refresh(self) -> tuple[Any, ...]:
+        """The document list as it is now (on page load)."""
+        return document_rows(self.assistant), gr.update(choices=document_choices(self.assistant))
+
+
+def _copy_session(session: dict[str, Any] | None) -> dict[str, Any]:
+    session = session or {}
+    return {"history": list(session.get("history", [])),
+            "answers": list(session.get("answers", []))}
+
+
+def build_ui(assistant: Assistant) -> gr.Blocks:
+    """The chat UI around `assistant`: chat with sources, uploads, document list, feedback."""
+    handlers = ChatUI(assistant)
+    settings = assistant.settings
+    with gr.Blocks(title="Report Assistant", analytics_enabled=False) as blocks:
+        session = gr.State({"history": [], "answers": []})
+        gr.Markdown("# Report Assistant\nAsk about your reports; every claim cites its source.")
+        with gr.Tab("Chat"), gr.Row():
+            with gr.Column(scale=3):
+                chatbot = gr.Chatbot(
+                    elem_id="chat", label="Conversation", height=480,
+                    sanitize_html=True, render_markdown=True, latex_delimiters=[],
+                    allow_tags=False, feedback_options=("Like", "Dislike"),
+                    buttons=["copy", "copy_all"],
+                )
+                with gr.Row():
+                    question = gr.Textbox(elem_id="question", show_label=False, scale=5,
+                                          placeholder="Ask a question about the reports")
+                    send = gr.Button("Ask", elem_id="ask", variant="primary", scale=1)
+                k = gr.Slider(1, MAX_K, value=settings.k, step=1, elem_id="k",
+                              label="Passages to use (k)")
+                feedback_status = gr.Markdown(elem_id="feedback-status")
+            with gr.Column(scale=2):
+                gr.Markdown("### Sources")
+                sources = gr.HTML(render_sources_panel([]), elem_id="sources")
+        with gr.Tab("Reports"):
+            files = gr.File(label="Upload reports", elem_id="upload", file_count="multiple",
+                            file_types=list(SUPPORTED_SUFFIXES))
+            results = gr.Dataframe(headers=UPLOAD_HEADERS, elem_id="upload-results",
+                                   label="Upload results", interactive=False, wrap=True)
+            documents = gr.Dataframe(headers=DOC_HEADERS, elem_id="documents",
+                                     label="Indexed reports", interactive=False, wrap=True)
+            with gr.Row():
+                to_delete = gr.Dropdown(label="Report to delete", elem_id="delete-choice",
+                                        choices=[], scale=4)
+                delete = gr.Button("Delete", elem_id="delete", variant="stop", scale=1)
+            delete_status = gr.Markdown(elem_id="delete-status")
+
+        ask_io: dict[str, Any] = {
+            "fn": handlers.respond, "inputs": [question, chatbot, session, k],
+            "outputs": [chatbot, sources, question, session],
+        }
+        question.submit(**ask_io)
+        send.click(**ask_io)
+        chatbot.like(handlers.feedback, inputs=[session], outputs=[feedback_status])
+        chatbot.clear(handlers.clear, outputs=[session, sources])
+        files.upload(handlers.upload, inputs=[files],
+                     outputs=[results, documents, to_delete, files])
+        delete.click(handlers.delete, inputs=[to_delete],
+                     outputs=[delete_status, documents, to_delete])
+        blocks.load(handlers.refresh, outputs=[documents, to_delete])
+    return blocks
+
+
+def mount_ui(app: Any, blocks: gr.Blocks, settings: Settings, path: str = "/") -> Any:
+    """Mount `blocks` on the FastAPI `app` with the theme, CSS, script and upload limit."""
+    return gr.mount_gradio_app(
+        app, blocks, path=path, theme=theme(), css=CSS, head=HEAD,
+        max_file_size=int(settings.max_file_mb * 1_000_000),
+        footer_links=["api"], run_history=False, show_error=True,
+    )

@@ -1,18 +1,502 @@
-"""The HTTP API (FastAPI): /health and the /v1 routes of SPEC.md."""
+"""The HTTP API (FastAPI): /health and the /v1 routes of SPEC.md.
+
+Every route that calls the assistant is a plain `def`: FastAPI runs those in its threadpool,
+so a long ingest or answer (torch, Chroma) never blocks the event loop. Errors are always
+`{"error": "..."}` with a 4xx status for bad input, never a stack trace.
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import importlib.util
+import json
+import logging
+import re
+import secrets
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, BinaryIO, Literal
 
+from fastapi import APIRouter, Depends, FastAPI, File, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, Field, StrictInt
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from assistant.config import MAX_K
 from assistant.core import Assistant
+from assistant.errors import (
+    AssistantError,
+    ConfigError,
+    InputError,
+    LLMError,
+    NotFoundError,
+    StoreError,
+    UnsupportedFileError,
+)
+from assistant.models import Answer, IngestReport
+from index.loaders import SUPPORTED_SUFFIXES, unsupported_reason
+
+log = logging.getLogger(__name__)
+
+MAX_UPLOAD_NAME_CHARS = 200
+_COPY_BLOCK = 1 << 20
+
+
+# --- request and response models -------------------------------------------------------------
+
+K = Annotated[StrictInt, Field(ge=1, le=MAX_K, description=f"passages to use, 1 to {MAX_K}")]
+Day = Annotated[str, Field(description="a date YYYY-MM-DD", examples=["2022-01-05"])]
+
+
+class ErrorOut(BaseModel):
+    """Every error response."""
+
+    error: str
+
+
+class HealthOut(BaseModel):
+    """`GET /health`."""
+
+    status: Literal["ok"]
+    documents: int
+    chunks: int
+
+
+class Filters(BaseModel):
+    """Optional restrictions on which passages may be used."""
+
+    as_of: Day | None = Field(None, description="ignore reports published after this date")
+    sources: list[str] = Field(default_factory=list, description="only these sources")
+    doc_ids: list[str] = Field(default_factory=list, description="only these documents")
+    date_from: Day | None = None
+    date_to: Day | None = None
+
+    def filter_kwargs(self) -> dict[str, Any]:
+        """The keyword arguments of `Assistant.retrieve`/`ask` other than the text and k."""
+        return {"as_of": self.as_of, "sources": self.sources, "doc_ids": self.doc_ids,
+                "date_from": self.date_from, "date_to": self.date_to}
+
+
+class RetrieveIn(Filters):
+    """`POST /v1/retrieve`."""
+
+    query: str = Field(..., min_length=1, examples=["Who did the Pentagon blame?"])
+    k: K | None = None
+
+
+class TurnIn(BaseModel):
+    """One earlier message of the conversation."""
+
+    role: Literal["user", "assistant"]
+    content: str
+
+
+class AskIn(Filters):
+    """`POST /v1/ask`."""
+
+    question: str = Field(..., min_length=1, examples=["Who did the Pentagon blame?"])
+    history: list[TurnIn] = Field(default_factory=list)
+    k: K | None = None
+    stream: bool = Field(False, description="answer as server-sent events: `delta`s, then `answer`")
+
+
+class PassageOut(BaseModel):
+    """A retrieved passage: `text == document_text[start:end]`."""
+
+    doc_id: str
+    title: str
+    source: str
+    date: str | None
+    chunk_id: str
+    start: int
+    end: int
+    text: str
+    score: float
+
+
+class CitationOut(BaseModel):
+    """The span that supports the claim marked `[n]`: `quote == document_text[start:end]`."""
+
+    n: int
+    doc_id: str
+    title: str
+    source: str
+    date: str | None
+    start: int
+    end: int
+    quote: str
+    score: float
+
+
+class AnswerOut(BaseModel):
+    """`POST /v1/ask`, and the data of the final `answer` event when streaming."""
+
+    answer: str
+    refused: bool
+    citations: list[CitationOut]
+    passages: list[PassageOut]
+    timings_ms: dict[str, float]
+
+
+class PassagesOut(BaseModel):
+    """`POST /v1/retrieve`."""
+
+    passages: list[PassageOut]
+
+
+class DocumentOut(BaseModel):
+    """One indexed report."""
+
+    doc_id: str
+    title: str
+    source: str
+    date: str | None
+    chunks: int
+    chars: int
+
+
+class DocumentsOut(BaseModel):
+    """`GET /v1/documents`."""
+
+    documents: list[DocumentOut]
+
+
+class FailedOut(BaseModel):
+    """A file that could not be indexed, and why."""
+
+    path: str
+    error: str
+
+
+class IngestOut(BaseModel):
+    """`POST /v1/documents`: what happened to each uploaded file."""
+
+    added: list[str]
+    updated: list[str]
+    unchanged: list[str]
+    failed: list[FailedOut]
+    documents: int
+    chunks: int
+
+
+# --- uploads (shared with the UI) ------------------------------------------------------------
+
+
+class UploadTooLargeError(InputError):
+    """An uploaded file over `settings.max_file_mb`."""
+
+
+@dataclass(frozen=True)
+class SavedUpload:
+    """An uploaded file written under the uploads folder."""
+
+    name: str  # the sanitized file name: also the report's `source`
+    path: Path
+
+
+def safe_upload_name(raw: str | None) -> str:
+    """The file name an upload is saved under: a plain basename that cannot leave the folder.
+
+    Directory parts (either slash) are dropped, odd characters replaced; a NUL byte or a
+    name with nothing usable left is refused with InputError.
+    """
+    if not raw:
+        raise InputError("an uploaded file has no name")
+    if "\x00" in raw:
+        raise InputError("an uploaded file name contains a NUL byte")
+    base = re.split(r"[\\/]", raw)[-1]
+    base = re.sub(r"[^\w.\- ]", "_", base).strip(" .")
+    # A leading dot would hide the file from folder scans; ".." must never survive.
+    base = base.lstrip(".")
+    if not base or base in (".", ".."):
+        raise InputError(f"unusable file name {raw!r}")
+    stem, suffix = Path(base).stem, Path(base).suffix
+    return stem[: MAX_UPLOAD_NAME_CHARS - len(suffix)] + suffix
+
+
+def check_upload_type(name: str) -> None:
+    """Refuse a file type the loaders cannot read, before anything is written."""
+    if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
+        raise UnsupportedFileError(f"{name}: {unsupported_reason(name)}")
+
+
+def save_upload(folder: Path, raw_name: str | None, data: BinaryIO, max_bytes: int) -> SavedUpload:
+    """Copy one upload into `folder` under its sanitized name.
+
+    Raises InputError for a bad name, UnsupportedFileError for a type we cannot read and
+    UploadTooLargeError when it is over `max_bytes` (nothing is left behind then).
+    """
+    name = safe_upload_name(raw_name)
+    check_upload_type(name)
+    folder = folder.resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    target = (folder / name).resolve()
+    if target.parent != folder:  # belt and braces: the name is already a plain basename
+        raise InputError(f"unusable file name {raw_name!r}")
+    # A unique hidden temporary name: concurrent uploads of one name never mix their bytes.
+    out = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, kept on success
+        dir=folder, prefix=f".{name}.", suffix=".part", delete=False)
+    partial = Path(out.name)
+    size = 0
+    try:
+        with out:
+            while block := data.read(_COPY_BLOCK):
+                size += len(block)
+                if size > max_bytes:
+                    raise UploadTooLargeError(
+                        f"{name}: over the upload limit of {max_bytes / 1e6:g} MB "
+                        "(raise ASSISTANT_MAX_FILE_MB to allow it)"
+                    )
+                out.write(block)
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return SavedUpload(name=name, path=target)
+
+
+def ingest_uploads(assistant: Assistant, saved: Iterable[SavedUpload]) -> IngestReport:
+    """Index saved uploads; each report's `source` is its sanitized file name."""
+    by_path = {u.path: u.name for u in saved}
+    return assistant.ingest(
+        list(by_path), progress=False,
+        source_of=lambda p: by_path.get(Path(p).resolve(), Path(p).name),
+    )
+
+
+def max_upload_bytes(assistant: Assistant) -> int:
+    """The per-file upload limit from `settings.max_file_mb`."""
+    return int(assistant.settings.max_file_mb * 1_000_000)
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+
+class UnauthorizedError(Exception):
+    """A /v1 call without the right bearer token."""
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+def _status_of(exc: AssistantError) -> int:
+    """The HTTP status for an assistant error: the caller's fault is 4xx, ours 5xx."""
+    for kind, status in ((UploadTooLargeError, 413), (UnsupportedFileError, 415),
+                         (InputError, 400), (NotFoundError, 404),
+                         (StoreError, 503), (LLMError, 503), (ConfigError, 500)):
+        if isinstance(exc, kind):
+            return status
+    return 500
+
+
+def _describe_validation(exc: RequestValidationError) -> str:
+    """One line naming each bad field, e.g. `k: Input should be less than or equal to 50`."""
+    parts = []
+    for err in exc.errors():
+        if err.get("type") == "json_invalid":
+            return "the request body is not valid JSON"
+        loc = [str(p) for p in err.get("loc", ())]
+        if loc and loc[0] in ("body", "query", "path", "header"):
+            loc = loc[1:]  # where the value was, not part of the field's name
+        field = ".".join(loc) or "body"
+        if err.get("type") == "missing":
+            parts.append(f"{field}: required field is missing")
+        else:
+            parts.append(f"{field}: {err.get('msg', 'invalid')}")
+    return "; ".join(parts) or "invalid request"
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return _error(400, _describe_validation(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
+
+    @app.exception_handler(UnauthorizedError)
+    async def _unauthorized(_: Request, exc: UnauthorizedError) -> JSONResponse:
+        return _error(401, str(exc), {"WWW-Authenticate": "Bearer"})
+
+    @app.exception_handler(AssistantError)
+    async def _assistant(_: Request, exc: AssistantError) -> JSONResponse:
+        status = _status_of(exc)
+        if status >= 500:
+            log.error("request failed: %s", exc)
+        return _error(status, str(exc))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        # Logged for the operator; the caller gets no stack trace.
+        log.exception("unexpected error")
+        return _error(500, "internal error; see the server log")
+
+
+# --- routes ------------------------------------------------------------------------------------
+
+
+def _token_guard(token: str | None) -> Callable[[Request], None]:
+    """A dependency that demands `Authorization: Bearer <token>` when a token is configured."""
+
+    def require_token(request: Request) -> None:
+        if not token:
+            return
+        header = request.headers.get("authorization", "")
+        scheme, _, given = header.partition(" ")
+        if scheme.lower() != "bearer" or not secrets.compare_digest(given.strip().encode(),
+                                                                  token.encode()):
+            raise UnauthorizedError("missing or wrong token: send 'Authorization: Bearer <token>'")
+
+    return require_token
+
+
+def sse_event(event: str, data: dict[str, Any]) -> str:
+    """One server-sent event; JSON has no raw newlines, so `data` is a single line."""
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def _sse_stream(first: str | Answer, rest: Iterator[str | Answer]) -> Iterator[str]:
+    """`delta` events for the text, then one `answer`; an `error` event if it fails midway."""
+    try:
+        for event in _chain(first, rest):
+            if isinstance(event, Answer):
+                yield sse_event("answer", event.to_dict())
+            else:
+                yield sse_event("delta", {"text": event})
+    except AssistantError as exc:
+        yield sse_event("error", {"error": str(exc)})
+    except Exception:  # the status line is already sent: report in-band, never a trace
+        log.exception("streamed answer failed")
+        yield sse_event("error", {"error": "internal error; see the server log"})
+
+
+def _chain(first: str | Answer, rest: Iterator[str | Answer]) -> Iterator[str | Answer]:
+    yield first
+    yield from rest
+
+
+def _v1_router(assistant: Assistant) -> APIRouter:
+    router = APIRouter(
+        prefix="/v1", dependencies=[Depends(_token_guard(assistant.settings.api_token))],
+        responses={400: {"model": ErrorOut}, 401: {"model": ErrorOut}},
+    )
+
+    @router.post("/retrieve", response_model=PassagesOut, tags=["questions"])
+    def retrieve(body: RetrieveIn) -> dict[str, Any]:
+        """The `k` passages most relevant to `query`, best first."""
+        passages = assistant.retrieve(body.query, k=body.k, **body.filter_kwargs())
+        return {"passages": [p.to_dict() for p in passages]}
+
+    @router.post(
+        "/ask", response_model=AnswerOut, tags=["questions"],
+        responses={200: {"content": {"text/event-stream": {}},
+                         "description": "Answer JSON, or with stream=true server-sent events: "
+                                        "`delta` {text}..., then `answer` {Answer}"}},
+    )
+    async def ask(body: AskIn) -> Any:
+        """An answer citing the reports, or a refusal; `stream: true` for server-sent events."""
+        history = [t.model_dump() for t in body.history]
+        events = assistant.ask_stream(body.question, history, k=body.k, **body.filter_kwargs())
+        # The first event is pulled before any byte is sent, so bad input is still a 400.
+        first = await run_in_threadpool(next, events)
+        if body.stream:
+            return StreamingResponse(
+                _sse_stream(first, events), media_type="text/event-stream",
+                headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+            )
+        answer = await run_in_threadpool(_last, _chain(first, events))
+        return answer.to_dict()
+
+    @router.get("/documents", response_model=DocumentsOut, tags=["documents"])
+    def documents() -> dict[str, Any]:
+        """Every indexed report."""
+        return {"documents": [d.to_dict() for d in assistant.documents()]}
+
+    @router.post(
+        "/documents", response_model=IngestOut, tags=["documents"],
+        responses={413: {"model": ErrorOut}, 415: {"model": ErrorOut}},
+    )
+    def upload(files: Annotated[list[UploadFile], File(description="one or more reports")]
+               ) -> dict[str, Any]:
+        """Upload and index reports (.txt .md .html .htm .pdf .docx).
+
+        Every file is checked first: a bad name, type or size rejects the whole request.
+        """
+        folder, limit = assistant.settings.uploads_path, max_upload_bytes(assistant)
+        for f in files:  # fail fast, before anything is written
+            check_upload_type(safe_upload_name(f.filename))
+            if f.size is not None and f.size > limit:
+                raise UploadTooLargeError(
+                    f"{f.filename}: over the upload limit of {limit / 1e6:g} MB")
+        saved = [save_upload(folder, f.filename, f.file, limit) for f in files]
+        return ingest_uploads(assistant, saved).to_dict()
+
+    @router.delete("/documents/{doc_id}", response_model=DocumentOut, tags=["documents"],
+                   responses={404: {"model": ErrorOut}})
+    def delete(doc_id: str) -> dict[str, Any]:
+        """Remove a report; 404 when the id is unknown."""
+        return assistant.delete(doc_id).to_dict()
+
+    @router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                      include_in_schema=False)
+    def unknown(path: str) -> None:
+        # Without this the UI mounted at "/" would answer unknown /v1 paths in its own format.
+        raise NotFoundError(f"no route /v1/{path}; see /docs")
+
+    return router
+
+
+def _last(events: Iterator[str | Answer]) -> Answer:
+    answer = None
+    for event in events:
+        if isinstance(event, Answer):
+            answer = event
+    if answer is None:
+        raise AssistantError("the answerer produced no answer")
+    return answer
+
+
+def _offline_docs(app: FastAPI) -> None:
+    """OpenAPI at /docs with Swagger UI served from the installed package, not a CDN."""
+    # swagger-ui-py ships Swagger UI 5 (needed for OpenAPI 3.1); found without importing it.
+    spec = importlib.util.find_spec("swagger_ui")
+    assets: dict[str, str] = {}
+    if spec and spec.submodule_search_locations:
+        static = Path(next(iter(spec.submodule_search_locations))) / "static"
+        app.mount("/docs-static", StaticFiles(directory=static), name="docs-static")
+        assets = {"swagger_js_url": "/docs-static/swagger-ui-bundle.js",
+                  "swagger_css_url": "/docs-static/swagger-ui.css",
+                  "swagger_favicon_url": "/docs-static/favicon-32x32.png"}
+    else:
+        log.warning("swagger-ui-py is not installed: /docs loads Swagger UI from a CDN")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json", title=f"{app.title}: API", **assets,
+        )
 
 
 def create_app(assistant: Assistant) -> FastAPI:
-    """The FastAPI app serving `assistant`."""
-    app = FastAPI(title="Report Assistant", version="0.1.0")
+    """The FastAPI app serving `assistant` (no UI: `assistant.server.build_app` adds it)."""
+    app = FastAPI(
+        title="Report Assistant", version="0.1.0", docs_url=None, redoc_url=None,
+        description="Ask questions of news reports; every claim cites the passage that says so. "
+                    "When ASSISTANT_API_TOKEN is set, /v1 needs `Authorization: Bearer <token>`.",
+    )
+    _install_error_handlers(app)
+    _offline_docs(app)
 
-    @app.get("/health")
-    def health() -> dict:
+    @app.get("/health", response_model=HealthOut, tags=["health"])
+    def health() -> dict[str, Any]:
+        """Whether the server is up, and how much is indexed."""
         return assistant.health()
 
+    app.include_router(_v1_router(assistant))
     return app

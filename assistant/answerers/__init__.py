@@ -7,16 +7,26 @@ from assistant.config import Settings
 from assistant.errors import ConfigError
 from index.embedding import Embedder
 
+LLM_BACKENDS = ("ollama", "openai", "llamacpp")
 KNOWN = ("extractive", "ollama:MODEL", "openai:MODEL", "llamacpp:/path/to/model.gguf")
 
 __all__ = ["Answerer", "Reply", "make_answerer", "KNOWN"]
 
 
 def make_answerer(settings: Settings, embedder: Embedder) -> Answerer:
-    """The answerer that `settings.llm` names; an unknown name lists the known ones."""
+    """The answerer that `settings.llm` names; an unknown name lists the known ones.
+
+    LLM backends are checked here (server reachable, model file present), so a wrong setting
+    is a ConfigError or LLMError at start-up, not in the middle of an answer.
+    """
     spec = settings.llm.strip()
     if spec == "extractive":
         from assistant.answerers.extractive import ExtractiveAnswerer
 
         return ExtractiveAnswerer(embedder)
+    if spec.partition(":")[0] in LLM_BACKENDS and ":" in spec:
+        # Imported here: the extractive default must not pay for loading llama-index LLMs.
+        from assistant.answerers.llm import make_llm_answerer
+
+        return make_llm_answerer(spec, settings, embedder)
     raise ConfigError(f"unknown answerer {spec!r} (ASSISTANT_LLM); known: {', '.join(KNOWN)}")

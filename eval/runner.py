@@ -1,0 +1,287 @@
+"""`assistant eval`: index `--docs` once, ask every question under each configuration, score.
+
+Layout of OUT:
+- `.index/`: the embedded store the documents are indexed into (reused on a rerun);
+- `results.json`, `questions.jsonl`: the default configuration;
+- `<name>/results.json`, `<name>/questions.jsonl`: each `--compare` configuration;
+- `report.md` and its PNG plots.
+
+Rows are appended to `questions.jsonl` as each question is answered, so an interrupted run
+resumes where it stopped when rerun with the same OUT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from assistant.config import MAX_K, Settings
+from assistant.errors import AssistantError, InputError
+from assistant.models import Turn
+from eval.metrics import METRIC_NAMES, RANKING_DEPTH, Row, compute_metrics
+from eval.testset import Question, Testset, load_testset
+
+DEFAULT = "default"
+RETRIEVAL_MODES = ("hybrid", "dense", "bm25")
+COMPARE_KEYS = ("retrieval", "k", "llm")
+COMPARE_HELP = (
+    "also run these configurations side by side, each NAME=KEY:VALUE[,KEY:VALUE...] with keys "
+    "retrieval (hybrid|dense|bm25), k (1-50) and llm (an ASSISTANT_LLM spec), e.g. "
+    "dense=retrieval:dense bm25=retrieval:bm25 k3=k:3 qwen=llm:llamacpp:/models/q.gguf; "
+    "unset keys keep the default configuration's values"
+)
+_NAME = re.compile(r"[A-Za-z0-9_-]+")
+EXIT_OK, EXIT_FATAL = 0, 1
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One configuration to evaluate: how passages are retrieved, how many, and by which answerer."""
+
+    name: str
+    retrieval: str
+    k: int
+    llm: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The `config` object of results.json (without the paths, which the run adds)."""
+        return asdict(self)
+
+
+def parse_compare(specs: Sequence[str], base: RunConfig) -> list[RunConfig]:
+    """The configurations named by `--compare NAME=KEY:VALUE[,KEY:VALUE]`, each based on `base`.
+
+    Raises InputError with the offending spec and the accepted syntax.
+    """
+    configs: list[RunConfig] = []
+    for spec in specs:
+        name, sep, body = spec.partition("=")
+        if not sep or not _NAME.fullmatch(name) or not body:
+            raise InputError(f"--compare {spec!r}: expected NAME=KEY:VALUE[,KEY:VALUE], "
+                             "e.g. dense=retrieval:dense")
+        if name == DEFAULT or name in (c.name for c in configs):
+            raise InputError(f"--compare {spec!r}: the name {name!r} is already used")
+        values: dict[str, Any] = {}
+        # An llm spec contains colons itself (llamacpp:/path): split each item at its first one.
+        for item in body.split(","):
+            key, sep, value = item.partition(":")
+            if not sep or key not in COMPARE_KEYS or not value:
+                raise InputError(f"--compare {spec!r}: {item!r} is not KEY:VALUE with KEY one of "
+                                 f"{', '.join(COMPARE_KEYS)}")
+            values[key] = value
+        configs.append(_checked(replace(base, name=name, **values), spec))
+    return configs
+
+
+def _checked(config: RunConfig, spec: str) -> RunConfig:
+    """`config` checked, with `k` as a number; InputError naming the spec when a value is wrong."""
+    if config.retrieval not in RETRIEVAL_MODES:
+        raise InputError(f"{spec}: retrieval must be one of {', '.join(RETRIEVAL_MODES)}, "
+                         f"got {config.retrieval!r}")
+    try:
+        k = int(config.k)
+    except ValueError:
+        raise InputError(f"{spec}: k must be a whole number, got {config.k!r}") from None
+    if not 1 <= k <= MAX_K:
+        raise InputError(f"{spec}: k must be from 1 to {MAX_K}, got {k}")
+    return replace(config, k=k)
+
+
+def run_from_cli(settings: Settings, args: argparse.Namespace) -> int:
+    """The `assistant eval` command; returns the exit code (1 with a message on bad input)."""
+    try:
+        # `eval --llm` (dest eval_llm, so it does not clobber the global --llm) beats the setting.
+        llm = getattr(args, "eval_llm", None) or settings.llm
+        base = _checked(RunConfig(DEFAULT, "hybrid", args.k or settings.k, llm), "--k")
+        configs = [base, *parse_compare(args.compare or [], base)]
+        summary = run(settings, Path(args.testset), Path(args.docs), Path(args.out), configs)
+    except AssistantError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FATAL
+    _print_summary(summary, Path(args.out))
+    return EXIT_OK
+
+
+def run(
+    settings: Settings,
+    testset_path: Path,
+    docs: Path,
+    out: Path,
+    configs: Sequence[RunConfig],
+    progress: bool | None = None,
+) -> dict[str, dict[str, float | None]]:
+    """Evaluate each configuration (the first is the default) and write OUT; returns
+    `{config name: metrics}`."""
+    from eval.report import write_report
+
+    if not docs.is_dir():
+        raise InputError(f"--docs {str(docs)!r} is not a folder")
+    testset = load_testset(testset_path, docs)
+    out.mkdir(parents=True, exist_ok=True)
+    index_settings = _index(settings, docs, out, progress)
+    results: dict[str, dict[str, Any]] = {}
+    for config in configs:
+        folder = out if config.name == DEFAULT else out / config.name
+        extra = {"testset": str(testset_path.resolve()), "docs": str(docs.resolve())}
+        results[config.name] = evaluate(index_settings, testset, config, folder, extra, progress)
+    comparison = {name: r["metrics"] for name, r in results.items()}
+    if len(configs) > 1:
+        _write_json(out / "results.json", {**results[DEFAULT], "comparison": comparison})
+    write_report(out, testset, results)
+    return comparison
+
+
+def _index(settings: Settings, docs: Path, out: Path, progress: bool | None) -> Settings:
+    """Index `docs` into an embedded store under OUT/.index; the settings to open it with.
+
+    A rerun reuses the store: unchanged files are skipped, and reports no longer under `docs`
+    are dropped so that the index holds exactly the folder's files.
+    """
+    from assistant.core import Assistant
+
+    # Always embedded and private to this OUT: the run never touches the user's own collection.
+    index_settings = replace(settings, home=out / ".index", chroma_url=None, collection="eval")
+    root = docs.resolve()
+    assistant = Assistant.open(index_settings)
+    report = assistant.ingest(
+        [root], progress=progress, source_of=lambda p: p.resolve().relative_to(root).as_posix()
+    )
+    for failure in report.failed:
+        print(f"warning: not indexed: {failure['path']}: {failure['error']}", file=sys.stderr)
+    present = {*report.added, *report.updated, *report.unchanged}
+    for info in assistant.documents():
+        if info.source not in present:
+            assistant.delete(info.doc_id)
+    if not present:
+        raise InputError(f"--docs {str(docs)!r} holds no file that could be indexed")
+    return index_settings
+
+
+def evaluate(
+    index_settings: Settings,
+    testset: Testset,
+    config: RunConfig,
+    folder: Path,
+    extra_config: Mapping[str, Any],
+    progress: bool | None = None,
+) -> dict[str, Any]:
+    """Ask the questions not yet in `folder/questions.jsonl` and score them all; writes and
+    returns results.json's object."""
+    from tqdm import tqdm
+
+    from assistant.core import Assistant
+
+    folder.mkdir(parents=True, exist_ok=True)
+    config_dict = {**config.to_dict(), **extra_config}
+    _check_same_config(folder, config_dict)
+    path = folder / "questions.jsonl"
+    rows = read_rows(path)
+    todo = [q for q in testset.questions if q.id not in rows]
+    if todo:
+        assistant = Assistant.open(index_settings, retrieval_mode=config.retrieval, llm=config.llm)
+        bar = tqdm(total=len(testset.questions), initial=len(testset.questions) - len(todo),
+                   desc=config.name, unit="q", file=sys.stderr,
+                   disable=not sys.stderr.isatty() if progress is None else not progress)
+        try:
+            with path.open("a", encoding="utf-8") as sink:
+                for question in todo:
+                    row = ask_one(assistant, question, config.k)
+                    sink.write(json.dumps(row, ensure_ascii=False) + "\n")
+                    sink.flush()  # what is on disk survives an interruption
+                    rows[question.id] = row
+                    bar.update(1)
+        finally:
+            bar.close()
+    result = {
+        "config": config_dict,
+        "counts": testset.counts,
+        "metrics": compute_metrics(testset.questions, rows),
+    }
+    _write_json(folder / "results.json", result)
+    return result
+
+
+def ask_one(assistant: Any, question: Question, k: int) -> dict[str, Any]:
+    """One row of questions.jsonl: the answer, its citations, the passages the answerer saw,
+    and the sources of the top `max(k, 10)` passages for the retrieval metrics."""
+    history = [dict(turn) for turn in question.history]
+    started = time.perf_counter()
+    answer = assistant.ask(question.question, history=history, k=k, as_of=question.as_of)
+    latency = (time.perf_counter() - started) * 1000
+    # The hit@10 ranking comes from the same standalone query `ask` retrieved with; it is
+    # fetched after timing so that latency stays the time of `ask` alone.
+    query = assistant.answerer.condense(question.question, [Turn.from_dict(t) for t in history])
+    ranking = assistant.retrieve(query, k=max(k, RANKING_DEPTH), as_of=question.as_of)
+    return {
+        "id": question.id,
+        "answer": answer.answer,
+        "refused": answer.refused,
+        "citations": [c.to_dict() for c in answer.citations],
+        "retrieved": [
+            {"source": p.source, "doc_id": p.doc_id, "start": p.start, "end": p.end,
+             "score": p.score, "text": p.text}
+            for p in answer.passages
+        ],
+        "ranked_sources": [p.source for p in ranking],
+        "latency_ms": round(latency, 2),
+    }
+
+
+def read_rows(path: Path) -> dict[str, Row]:
+    """The rows already written to `path`, by id; a truncated last line (an interrupted
+    write) is cut off the file so that new rows start on a line of their own."""
+    if not path.exists():
+        return {}
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        data = data[: data.rfind(b"\n") + 1]
+        path.write_bytes(data)
+    rows: dict[str, Row] = {}
+    for line in data.decode("utf-8", errors="replace").splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a damaged line: its question is asked again
+        if isinstance(row, dict) and isinstance(row.get("id"), str):
+            rows[row["id"]] = row
+    return rows
+
+
+def _check_same_config(folder: Path, config: Mapping[str, Any]) -> None:
+    """Refuse to resume a run made with another configuration: its rows would be mixed in."""
+    marker = folder / "config.json"
+    if marker.exists() and (folder / "questions.jsonl").exists():
+        previous = json.loads(marker.read_text(encoding="utf-8"))
+        changed = sorted(key for key in {*previous, *config} if previous.get(key) != config.get(key))
+        if changed:
+            raise InputError(
+                f"{folder} holds a run with another configuration ({', '.join(changed)} differ); "
+                "use another --out, or delete the folder to start again"
+            )
+    _write_json(marker, dict(config))
+
+
+def _write_json(path: Path, data: Any) -> None:
+    """Write JSON through a temporary file, so a reader never sees half a file."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def _print_summary(comparison: Mapping[str, Mapping[str, float | None]], out: Path) -> None:
+    """The metric table on stdout, one column per configuration."""
+    from eval.report import format_value
+
+    names = list(comparison)
+    width = max(len(m) for m in METRIC_NAMES)
+    print(f"{'metric':<{width}}  " + "  ".join(f"{n:>10}" for n in names))
+    for metric in METRIC_NAMES:
+        print(f"{metric:<{width}}  "
+              + "  ".join(f"{format_value(metric, comparison[n][metric]):>10}" for n in names))
+    print(f"\nwrote {out / 'results.json'}, {out / 'questions.jsonl'}, {out / 'report.md'}")

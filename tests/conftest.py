@@ -1,0 +1,72 @@
+"""Shared fixtures: a real embedded Chroma in a temporary folder, the real bundled model."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+from assistant.config import Settings  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_REPORTS = ROOT / "data" / "reports"
+SAMPLE_REPORT = SAMPLE_REPORTS / "iraq-syria-base-attacks.txt"
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test reads the developer's own settings or store."""
+    for name in ("ASSISTANT_HOME", "ASSISTANT_CHROMA_URL", "ASSISTANT_COLLECTION", "ASSISTANT_LLM",
+                 "ASSISTANT_API_TOKEN", "ASSISTANT_HOST", "ASSISTANT_PORT", "ASSISTANT_K"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ASSISTANT_HOME", str(tmp_path / "home"))
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings with a fresh embedded store under `tmp_path`."""
+    return Settings.load({"home": tmp_path / "home"}, environ={})
+
+
+@pytest.fixture
+def assistant(settings: Settings):
+    """An assistant over an empty embedded store."""
+    from assistant.core import Assistant
+
+    return Assistant.open(settings)
+
+
+@pytest.fixture(scope="session")
+def sample_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store with the sample reports indexed once per session (copy it before writing)."""
+    from assistant.core import Assistant
+
+    home = tmp_path_factory.mktemp("sample") / "home"
+    Assistant.open(Settings.load({"home": home}, environ={})).ingest([SAMPLE_REPORTS], progress=False)
+    return home
+
+
+@pytest.fixture
+def sample_assistant(sample_home: Path, tmp_path: Path):
+    """An assistant over its own copy of the indexed sample reports."""
+    from assistant.core import Assistant
+
+    home = tmp_path / "sample-home"
+    shutil.copytree(sample_home, home)
+    return Assistant.open(Settings.load({"home": home}, environ={}))
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

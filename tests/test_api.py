@@ -1,0 +1,332 @@
+"""The HTTP API over real HTTP: a real `assistant serve` process, the real store and model."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from assistant.api import safe_upload_name
+from assistant.config import MAX_K
+from assistant.errors import InputError
+from tests.conftest import ROOT, SAMPLE_REPORTS, free_port
+
+pytestmark = pytest.mark.server
+
+TOKEN = "test-token-123"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+ANSWERED = "Who is the CENTCOM chief?"
+PASSAGE_KEYS = {"doc_id", "title", "source", "date", "chunk_id", "start", "end", "text", "score"}
+CITATION_KEYS = {"n", "doc_id", "title", "source", "date", "start", "end", "quote", "score"}
+STARTUP_SECONDS = 180
+
+
+@dataclass
+class LiveServer:
+    """A running `assistant serve` process."""
+
+    url: str
+    home: Path
+    process: subprocess.Popen
+    log: Path
+
+
+def start_server(home: Path, env: dict[str, str] | None = None) -> LiveServer:
+    """Start `.venv/bin/assistant --home HOME serve` on a free port; wait for /health."""
+    port = free_port()
+    environ = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False",
+               "ASSISTANT_API_TOKEN": "", **(env or {})}
+    log = home.parent / f"server-{port}.log"
+    home.mkdir(parents=True, exist_ok=True)
+    command = [str(Path(sys.executable).parent / "assistant"), "--home", str(home), "serve",
+               "--host", "127.0.0.1", "--port", str(port), "--ingest", str(SAMPLE_REPORTS)]
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, cwd=ROOT, env=environ, stdout=out,
+                                   stderr=subprocess.STDOUT)
+    server = LiveServer(f"http://127.0.0.1:{port}", home, process, log)
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited {process.returncode}:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{server.url}/health", timeout=2).status_code == 200:
+                return server
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    stop_server(server)
+    raise RuntimeError(f"server did not answer /health in {STARTUP_SECONDS}s:\n{log.read_text()}")
+
+
+def stop_server(server: LiveServer) -> None:
+    """Stop the server process this test started."""
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One server for the module: token required, 1 MB upload limit."""
+    home = tmp_path_factory.mktemp("api") / "home"
+    live = start_server(home, {"ASSISTANT_API_TOKEN": TOKEN, "ASSISTANT_MAX_FILE_MB": "1"})
+    yield live
+    stop_server(live)
+
+
+def _no_server_error(response: httpx.Response) -> None:
+    # Every call of every test goes through this: the API must never answer 5xx.
+    assert response.status_code < 500, f"{response.request.url}: {response.status_code}"
+
+
+@pytest.fixture
+def client(server: LiveServer) -> Iterator[httpx.Client]:
+    """An HTTP client with the token, failing on any 5xx."""
+    with httpx.Client(base_url=server.url, headers=AUTH, timeout=120,
+                      event_hooks={"response": [_no_server_error]}) as c:
+        yield c
+
+
+@pytest.fixture
+def anonymous(server: LiveServer) -> Iterator[httpx.Client]:
+    """An HTTP client without the token."""
+    with httpx.Client(base_url=server.url, timeout=60,
+                      event_hooks={"response": [_no_server_error]}) as c:
+        yield c
+
+
+def _assert_error(response: httpx.Response, status: int | tuple[int, ...],
+                  mentions: str = "") -> str:
+    statuses = status if isinstance(status, tuple) else (status,)
+    assert response.status_code in statuses, response.text
+    body = response.json()
+    assert set(body) == {"error"} and isinstance(body["error"], str)
+    assert "Traceback" not in body["error"]
+    assert mentions.lower() in body["error"].lower(), body["error"]
+    return body["error"]
+
+
+def _assert_citations_are_exact(answer: dict[str, Any]) -> None:
+    """Each citation's quote is the exact slice of a passage at the cited offsets."""
+    assert not answer["refused"] and answer["citations"], answer["answer"]
+    for c in answer["citations"]:
+        assert set(c) == CITATION_KEYS
+        assert f"[{c['n']}]" in answer["answer"]
+        holders = [p for p in answer["passages"]
+                   if p["doc_id"] == c["doc_id"]
+                   and p["start"] <= c["start"] <= c["end"] <= p["end"]]
+        assert holders, f"citation {c['n']} lies in no passage"
+        p = holders[0]
+        assert c["quote"] in p["text"]
+        assert p["text"][c["start"] - p["start"]:c["end"] - p["start"]] == c["quote"]
+
+
+def _parse_sse(lines: Iterator[str]) -> list[tuple[str, dict[str, Any]]]:
+    events, name, data = [], None, []
+    for line in lines:
+        if line == "":
+            if name is not None:
+                events.append((name, json.loads("\n".join(data))))
+            name, data = None, []
+        elif line.startswith("event:"):
+            name = line[len("event:"):].strip()
+        elif line.startswith("data:"):
+            data.append(line[len("data:"):].strip())
+    return events
+
+
+# --- health, docs, token -------------------------------------------------------------------------
+
+
+def test_health_needs_no_token(anonymous: httpx.Client) -> None:
+    body = anonymous.get("/health").json()
+    assert body["status"] == "ok" and body["documents"] >= 1 and body["chunks"] >= body["documents"]
+
+
+def test_openapi_and_offline_docs(anonymous: httpx.Client) -> None:
+    spec = anonymous.get("/openapi.json").json()
+    for path in ("/health", "/v1/retrieve", "/v1/ask", "/v1/documents", "/v1/documents/{doc_id}"):
+        assert path in spec["paths"]
+    docs = anonymous.get("/docs")
+    assert docs.status_code == 200 and "/docs-static/swagger-ui-bundle.js" in docs.text
+    assert "cdn." not in docs.text  # served from the installed package, works offline
+    assert anonymous.get("/docs-static/swagger-ui-bundle.js").status_code == 200
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"},
+                                     {"Authorization": TOKEN}, {"Authorization": "Basic x"}])
+def test_v1_needs_the_token(anonymous: httpx.Client, headers: dict[str, str]) -> None:
+    for response in (anonymous.get("/v1/documents", headers=headers),
+                     anonymous.post("/v1/retrieve", json={"query": "x"}, headers=headers),
+                     anonymous.post("/v1/ask", content=b"{bad", headers=headers)):
+        _assert_error(response, 401, "token")
+
+
+def test_right_token_is_accepted(anonymous: httpx.Client) -> None:
+    assert anonymous.get("/v1/documents", headers=AUTH).status_code == 200
+
+
+# --- questions -----------------------------------------------------------------------------------
+
+
+def test_retrieve_returns_k_passages_with_exact_text(client: httpx.Client) -> None:
+    passages = client.post("/v1/retrieve", json={"query": ANSWERED, "k": 2}).json()["passages"]
+    assert len(passages) == 2
+    for p in passages:
+        assert set(p) == PASSAGE_KEYS and len(p["text"]) == p["end"] - p["start"]
+    assert "McKenzie" in passages[0]["text"]
+
+
+def test_retrieve_filters(client: httpx.Client) -> None:
+    doc_id = client.get("/v1/documents").json()["documents"][0]["doc_id"]
+    only = client.post("/v1/retrieve", json={"query": ANSWERED, "doc_ids": [doc_id]}).json()
+    assert only["passages"] and {p["doc_id"] for p in only["passages"]} == {doc_id}
+    none = client.post("/v1/retrieve", json={"query": ANSWERED, "doc_ids": ["no-such-doc"]})
+    assert none.status_code == 200 and none.json()["passages"] == []
+    _assert_error(client.post("/v1/retrieve", json={"query": "x", "date_from": "yesterday"}),
+                  400, "date_from")
+
+
+def test_ask_returns_an_answer_with_exact_citations(client: httpx.Client) -> None:
+    answer = client.post("/v1/ask", json={"question": ANSWERED, "k": 3}).json()
+    assert set(answer) == {"answer", "refused", "citations", "passages", "timings_ms"}
+    assert "McKenzie" in answer["answer"]
+    assert len(answer["passages"]) <= 3
+    _assert_citations_are_exact(answer)
+
+
+def test_ask_streams_deltas_then_the_answer(client: httpx.Client) -> None:
+    with client.stream("POST", "/v1/ask", json={"question": ANSWERED, "stream": True}) as r:
+        assert r.status_code == 200
+        assert r.headers["content-type"].startswith("text/event-stream")
+        events = _parse_sse(r.iter_lines())
+    names = [name for name, _ in events]
+    assert names[-1] == "answer" and names.count("answer") == 1
+    assert names[:-1] and set(names[:-1]) == {"delta"}
+    answer = events[-1][1]
+    assert "".join(data["text"] for _, data in events[:-1]) == answer["answer"]
+    _assert_citations_are_exact(answer)
+
+
+def test_streaming_bad_input_is_a_json_400(client: httpx.Client) -> None:
+    _assert_error(client.post("/v1/ask", json={"question": " ", "stream": True}), 400, "question")
+
+
+def test_ask_with_history(client: httpx.Client) -> None:
+    history = [{"role": "user", "content": "Who is the CENTCOM chief?"},
+               {"role": "assistant", "content": "Gen. Frank McKenzie [1]"}]
+    response = client.post("/v1/ask", json={"question": "What does he expect?", "history": history})
+    assert response.status_code == 200 and isinstance(response.json()["refused"], bool)
+
+
+@pytest.mark.parametrize(("path", "body", "mentions"), [
+    ("/v1/ask", b'{"question": "who', "json"),
+    ("/v1/ask", b"[1, 2]", "body"),
+    ("/v1/ask", b"{}", "question"),
+    ("/v1/retrieve", b'{"k": 3}', "query"),
+    ("/v1/ask", b'{"question": "x", "k": 0}', "k"),
+    ("/v1/ask", b'{"question": "x", "k": 10000}', "k"),
+    ("/v1/retrieve", b'{"query": "x", "k": 0}', "k"),
+    ("/v1/retrieve", b'{"query": "x", "k": %d}' % (MAX_K + 1), "k"),
+    ("/v1/retrieve", b'{"query": "x", "k": "five"}', "k"),
+    ("/v1/retrieve", b'{"query": "x", "k": true}', "k"),
+    ("/v1/ask", b'{"question": "x", "history": [{"role": "robot", "content": "x"}]}', "role"),
+    ("/v1/ask", b'{"question": "x", "history": "no"}', "history"),
+    ("/v1/ask", b'{"question": "x", "as_of": "05/01/2022"}', "as_of"),
+    ("/v1/ask", b'{"question": "' + b"x" * 3000 + b'"}', "question"),
+])
+def test_bad_input_is_a_json_400(client: httpx.Client, path: str, body: bytes,
+                                 mentions: str) -> None:
+    response = client.post(path, content=body, headers={"Content-Type": "application/json"})
+    _assert_error(response, 400, mentions)
+
+
+def test_unknown_v1_route_is_a_json_404(client: httpx.Client) -> None:
+    _assert_error(client.get("/v1/nothing-here"), 404)
+
+
+# --- documents -----------------------------------------------------------------------------------
+
+
+def _upload(client: httpx.Client, *files: tuple[str, bytes]) -> httpx.Response:
+    return client.post("/v1/documents",
+                       files=[("files", (name, data, "application/octet-stream"))
+                              for name, data in files])
+
+
+def test_upload_list_and_delete(client: httpx.Client, server: LiveServer) -> None:
+    text = b"Harbor report. The harbor master of Port Vale is Ada Okafor, appointed in May."
+    report = _upload(client, ("harbor.txt", text), ("notes.md", b"# Notes\nThe ferry runs daily."))
+    body = report.json()
+    assert report.status_code == 200 and sorted(body["added"]) == ["harbor.txt", "notes.md"]
+    assert body["failed"] == [] and body["documents"] >= 3
+    assert (server.home / "uploads" / "harbor.txt").read_bytes() == text
+    assert _upload(client, ("harbor.txt", text)).json()["unchanged"] == ["harbor.txt"]
+
+    docs = client.get("/v1/documents").json()["documents"]
+    harbor = next(d for d in docs if d["source"] == "harbor.txt")
+    assert set(harbor) == {"doc_id", "title", "source", "date", "chunks", "chars"}
+
+    deleted = client.delete(f"/v1/documents/{harbor['doc_id']}")
+    assert deleted.status_code == 200 and deleted.json() == harbor
+    remaining = client.get("/v1/documents").json()["documents"]
+    assert all(d["doc_id"] != harbor["doc_id"] for d in remaining)
+    _assert_error(client.delete(f"/v1/documents/{harbor['doc_id']}"), 404, harbor["doc_id"])
+
+
+def test_upload_rejects_unsupported_types(client: httpx.Client, server: LiveServer) -> None:
+    _assert_error(_upload(client, ("tool.exe", b"MZ\x90\x00")), (400, 415), ".exe")
+    # A bad file rejects the whole request: the good one is not written either.
+    _assert_error(_upload(client, ("fine.txt", b"Fine."), ("x.sh", b"rm -rf /")), (400, 415))
+    assert not (server.home / "uploads" / "fine.txt").exists()
+
+
+def test_upload_rejects_oversized_files(client: httpx.Client, server: LiveServer) -> None:
+    big = b"The same sentence again. " * 60_000  # 1.5 MB, over the 1 MB limit of this server
+    _assert_error(_upload(client, ("big.txt", big)), 413, "limit")
+    assert not (server.home / "uploads" / "big.txt").exists()
+
+
+@pytest.mark.parametrize("name", ["../../evil.txt", "/tmp/evil.txt", "..\\..\\evil.txt",
+                                  "a/../../evil.txt"])
+def test_upload_names_cannot_escape_the_uploads_folder(client: httpx.Client, server: LiveServer,
+                                                       name: str) -> None:
+    outside = Path("/tmp/evil.txt")
+    existed = outside.exists()
+    response = _upload(client, (name, b"Evil report. The evil plan is harmless."))
+    assert response.status_code in (200, 400), response.text
+    uploads = (server.home / "uploads").resolve()
+    written = [p.resolve() for p in server.home.parent.rglob("evil.txt")]
+    assert all(p.parent == uploads for p in written), written
+    assert outside.exists() == existed
+    if response.status_code == 200:
+        assert (response.json()["added"] + response.json()["unchanged"]) == ["evil.txt"]
+
+
+def test_upload_without_files_is_a_400(client: httpx.Client) -> None:
+    _assert_error(client.post("/v1/documents", data={"x": "1"}), 400, "files")
+
+
+@pytest.mark.parametrize("raw", ["../x.txt", "/etc/x.txt", "C:\\x\\x.txt", "..", ".x.txt",
+                                 "a\x00.txt", "", "we<i>rd na;me.txt"])
+def test_safe_upload_name(raw: str) -> None:
+    try:
+        name = safe_upload_name(raw)
+    except InputError:
+        assert raw in ("..", "", "a\x00.txt")
+        return
+    assert raw not in ("..", "", "a\x00.txt")
+    assert "/" not in name and "\\" not in name and not name.startswith(".")
+    assert name.endswith(".txt")

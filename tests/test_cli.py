@@ -1,0 +1,88 @@
+"""The `assistant` command as a user runs it: real processes, JSON output, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ROOT, SAMPLE_REPORTS
+
+ASSISTANT = Path(sys.executable).parent / "assistant"
+
+
+def run(home: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "ASSISTANT_HOME": str(home)}
+    return subprocess.run(
+        [str(ASSISTANT), *args], capture_output=True, text=True, env=env, cwd=ROOT,
+        input=stdin, timeout=300,
+    )
+
+
+def test_ingest_ask_retrieve_docs(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    first = run(home, "ingest", str(SAMPLE_REPORTS), "--json")
+    assert first.returncode == 0, first.stderr
+    result = json.loads(first.stdout)
+    assert set(result) == {"added", "updated", "unchanged", "failed", "documents", "chunks"}
+    assert len(result["added"]) == 1 and result["documents"] == 1 and result["chunks"] >= 1
+
+    again = json.loads(run(home, "ingest", str(SAMPLE_REPORTS), "--json").stdout)
+    assert again["added"] == [] and len(again["unchanged"]) == 1
+
+    asked = run(home, "ask", "Who did the Pentagon blame?", "--json")
+    assert asked.returncode == 0, asked.stderr
+    answer = json.loads(asked.stdout)
+    assert set(answer) == {"answer", "refused", "citations", "passages", "timings_ms"}
+    assert not answer["refused"] and "Iran" in answer["answer"]
+    citation = answer["citations"][0]
+    assert set(citation) == {"n", "doc_id", "title", "source", "date", "start", "end", "quote", "score"}
+    text = (SAMPLE_REPORTS / "iraq-syria-base-attacks.txt").read_text()
+    assert text[citation["start"]:citation["end"]] == citation["quote"]
+
+    plain = run(home, "ask", "Who won the 2022 World Cup?")
+    assert plain.returncode == 0 and "don't say" in plain.stdout
+
+    retrieved = json.loads(run(home, "retrieve", "drone attack Anbar", "--k", "2", "--json").stdout)
+    assert len(retrieved["passages"]) == 2
+    assert set(retrieved["passages"][0]) == {
+        "doc_id", "title", "source", "date", "chunk_id", "start", "end", "text", "score"}
+
+    docs = json.loads(run(home, "docs", "list", "--json").stdout)["documents"]
+    assert len(docs) == 1
+    deleted = run(home, "docs", "delete", docs[0]["doc_id"])
+    assert deleted.returncode == 0
+    assert json.loads(run(home, "docs", "list", "--json").stdout)["documents"] == []
+    missing = run(home, "docs", "delete", "nope")
+    assert missing.returncode == 1 and "nope" in missing.stderr
+
+
+def test_ingest_exit_code_2_when_some_files_fail(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "ok.txt").write_text("The airbase was attacked by drones.")
+    (folder / "broken.docx").write_bytes(b"not a docx")
+    done = run(tmp_path / "home", "ingest", str(folder), "--json")
+    assert done.returncode == 2
+    result = json.loads(done.stdout)
+    assert len(result["added"]) == 1
+    assert result["failed"][0]["path"].endswith("broken.docx") and result["failed"][0]["error"]
+
+
+def test_bad_setting_is_a_clear_fatal_error(tmp_path: Path) -> None:
+    done = run(tmp_path / "home", "--llm", "gpt-banana", "ask", "hi")
+    assert done.returncode == 1
+    assert "gpt-banana" in done.stderr and "extractive" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_chat_follow_up_in_terminal(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    run(home, "ingest", str(SAMPLE_REPORTS))
+    chat = run(home, "chat", stdin="Who is the CENTCOM chief?\nWhat does he expect?\n\n")
+    assert chat.returncode == 0, chat.stderr
+    replies = [line for line in chat.stdout.splitlines() if line.startswith(("you> assistant>", "assistant>"))]
+    assert len(replies) == 2
+    assert "increase in attacks" in replies[1]

@@ -1,0 +1,83 @@
+"""Incremental ingestion into the real embedded Chroma, with the keyword index in step."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from index.keyword import KeywordIndex, Stamp
+from tests.conftest import SAMPLE_REPORT
+
+
+def _write(folder: Path, name: str, text: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+def test_added_unchanged_updated(assistant, tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    a = _write(reports, "a.txt", "Rockets hit the airbase near Baghdad on Monday.")
+    _write(reports, "b.txt", "Drones were shot down over Anbar province.")
+    first = assistant.ingest([reports], progress=False)
+    assert sorted(Path(p).name for p in first.added) == ["a.txt", "b.txt"]
+    assert first.documents == 2 and first.chunks == 2
+
+    second = assistant.ingest([reports], progress=False)
+    assert second.added == [] and second.updated == [] and len(second.unchanged) == 2
+
+    a.write_text("Mortars, not rockets, hit the airbase near Baghdad on Monday.")
+    third = assistant.ingest([reports], progress=False)
+    assert [Path(p).name for p in third.updated] == ["a.txt"]
+    assert third.documents == 2 and third.chunks == 2
+    texts = [p.text for p in assistant.retrieve("what hit the airbase", k=5)]
+    assert any("Mortars" in t for t in texts) and not any(t.startswith("Rockets") for t in texts)
+
+
+def test_delete_removes_vectors_and_keywords(assistant, tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    _write(reports, "a.txt", "The zeppelin landed in Ulaanbaatar.")
+    _write(reports, "b.txt", "Drones were shot down over Anbar province.")
+    assistant.ingest([reports], progress=False)
+    doomed = next(d for d in assistant.documents() if d.source.endswith("a.txt"))
+    assistant.delete(doomed.doc_id)
+    assert [d.source for d in assistant.documents()] == [str((reports / "b.txt").resolve())]
+    assert assistant.keyword.search("zeppelin Ulaanbaatar", 5) == []
+    assert all(p.doc_id != doomed.doc_id for p in assistant.retrieve("zeppelin Ulaanbaatar", k=5))
+    assert assistant.health() == {"status": "ok", "documents": 1, "chunks": 1}
+
+
+def test_bad_file_is_reported_and_others_still_indexed(assistant, tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    _write(reports, "good.txt", "A good report about the Balad airbase.")
+    (reports / "bad.pdf").write_bytes(b"%PDF-1.4 broken")
+    (reports / "empty.md").write_bytes(b"")
+    report = assistant.ingest([reports], progress=False)
+    assert [Path(p).name for p in report.added] == ["good.txt"]
+    failed = {Path(f["path"]).name: f["error"] for f in report.failed}
+    assert set(failed) == {"bad.pdf", "empty.md"}
+    assert "PDF" in failed["bad.pdf"] and "empty" in failed["empty.md"]
+    assert report.documents == 1
+
+
+def test_keyword_index_persists_and_follows_the_store(assistant, settings, tmp_path: Path) -> None:
+    assistant.ingest([SAMPLE_REPORT], progress=False)
+    reopened = KeywordIndex(settings.keyword_path)
+    store = assistant.store
+    assert reopened.stamp == Stamp.of(store.count_chunks(), store.document_ids())
+    assert reopened.search("Katyusha rocket", 3)
+
+
+def test_interrupted_ingest_leftovers_are_repaired(assistant, tmp_path: Path) -> None:
+    import numpy as np
+
+    from assistant.models import DocumentInfo
+
+    assistant.ingest([SAMPLE_REPORT], progress=False)
+    # What a crash between writing chunks and writing the record leaves behind.
+    ghost = DocumentInfo("ghost", "Ghost", "ghost.txt", None, 1, 10)
+    assistant.store.add_chunks(ghost, [("ghost:0", 0, 10, "ghost text")], np.ones((1, 384)) / 384**0.5)
+    assert assistant.store.count_chunks() == 4
+    report = assistant.ingest([SAMPLE_REPORT], progress=False)
+    assert report.chunks == 3 and report.unchanged
+    assert assistant.keyword.search("ghost", 5) == []

@@ -1,0 +1,186 @@
+"""The evaluation metrics on small hand-made rows, with values worked out by hand."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from eval.metrics import (
+    METRIC_NAMES,
+    answer_sentences,
+    best_f1,
+    compute_metrics,
+    contains_answer,
+    normalize_text,
+    percentile,
+    sentence_is_supported,
+    token_f1,
+)
+from eval.testset import Evidence, Question
+
+SPEC_METRICS = [
+    "retrieval_hit@1", "retrieval_hit@3", "retrieval_hit@5", "retrieval_hit@10", "retrieval_mrr",
+    "answer_contains", "answer_f1", "citation_precision", "citation_recall", "groundedness",
+    "refusal_accuracy", "false_refusal_rate", "latency_p50_ms", "latency_p95_ms",
+]
+
+
+def question(qid: str, answers: tuple[str, ...] = (), evidence: tuple[Evidence, ...] = ()) -> Question:
+    return Question(id=qid, question=f"question {qid}?", answers=answers,
+                    answerable=bool(answers), evidence=evidence)
+
+
+def row(qid: str, answer: str = "", refused: bool = False, citations: list[dict[str, Any]] = (),
+        retrieved: list[dict[str, Any]] = (), ranked: list[str] = (), latency: float = 10.0) -> dict:
+    return {"id": qid, "answer": answer, "refused": refused, "citations": list(citations),
+            "retrieved": list(retrieved), "ranked_sources": list(ranked), "latency_ms": latency}
+
+
+def citation(n: int, source: str, start: int, end: int, quote: str) -> dict[str, Any]:
+    return {"n": n, "doc_id": f"id-{source}", "title": "t", "source": source, "date": None,
+            "start": start, "end": end, "quote": quote, "score": 0.5}
+
+
+def passage(source: str, start: int, end: int, text: str) -> dict[str, Any]:
+    return {"source": source, "doc_id": f"id-{source}", "start": start, "end": end, "score": 1.0,
+            "text": text}
+
+
+def test_metric_names_are_the_specs() -> None:
+    assert list(METRIC_NAMES) == SPEC_METRICS
+    assert list(compute_metrics([question("q", ("x",), (Evidence("a.txt"),))],
+                                {"q": row("q", ranked=["a.txt"])})) == SPEC_METRICS
+
+
+def test_normalize_text() -> None:
+    assert normalize_text("The U.S.-led  Coalition, an ally!") == "u s led coalition ally"
+    assert normalize_text("Baghdad’s “airport”") == normalize_text("Baghdad's airport")
+
+
+def test_answer_contains_matches_whole_normalized_words() -> None:
+    answered = row("q", "It was Gen. Frank McKenzie, the chief [1].")
+    assert contains_answer(answered, ["frank mckenzie"])
+    assert contains_answer(answered, ["nobody", "The Frank McKenzie"])  # articles removed
+    assert not contains_answer(answered, ["McKenzi"])  # part of a word
+    assert not contains_answer(answered, ["1"])  # markers are not answer text
+    assert not contains_answer(row("q", "Frank McKenzie [1]", refused=True), ["Frank McKenzie"])
+
+
+def test_token_f1_by_hand() -> None:
+    # pred {cat, sat, on, mat} vs gold {cat, sat}: P = 2/4, R = 2/2, F1 = 2/3.
+    assert token_f1("The cat sat on a mat", "a cat sat") == pytest.approx(2 / 3)
+    assert token_f1("dog", "cat") == 0.0
+    assert token_f1("", "") == 1.0
+    assert token_f1("", "cat") == 0.0
+    # "Soleimani" vs "Qassem Soleimani": P = 1, R = 1/2, F1 = 2/3; the better of the two golds.
+    assert best_f1(row("q", "Soleimani [1]"), ["Qassem Soleimani", "Kirby"]) == pytest.approx(2 / 3)
+    assert best_f1(row("q", "Soleimani [1]", refused=True), ["Soleimani"]) == 0.0
+
+
+def test_retrieval_hits_and_mrr() -> None:
+    ev = (Evidence("a.txt"),)
+    questions = [question("q1", ("x",), ev), question("q2", ("x",), ev),
+                 question("q3", ("x",), ev), question("u1")]
+    rows = {
+        "q1": row("q1", ranked=["a.txt", "b.txt"]),  # rank 1
+        "q2": row("q2", ranked=["b.txt", "c.txt", "a.txt"]),  # rank 3
+        "q3": row("q3", ranked=["b.txt"] * 10),  # not ranked
+        "u1": row("u1", ranked=["z.txt"]),  # unanswerable: not counted
+    }
+    m = compute_metrics(questions, rows)
+    assert m["retrieval_hit@1"] == pytest.approx(1 / 3)
+    assert m["retrieval_hit@3"] == pytest.approx(2 / 3)
+    assert m["retrieval_hit@5"] == pytest.approx(2 / 3)
+    assert m["retrieval_hit@10"] == pytest.approx(2 / 3)
+    assert m["retrieval_mrr"] == pytest.approx((1 + 1 / 3) / 3)
+
+
+def test_citation_precision_and_recall() -> None:
+    text = "Bases were struck in at least three separate attacks on Wednesday. No casualties."
+    quoted = (Evidence("a.txt", "three separate attacks"),)
+    questions = [question("q1", ("three",), quoted), question("q2", ("x",), quoted),
+                 question("q3", ("x",), (Evidence("c.txt"),)), question("q4", ("x",), quoted)]
+    rows = {
+        "q1": row("q1", "Three attacks [1]. Elsewhere [2]. No casualties [3].", citations=[
+            citation(1, "a.txt", 100, 166, "..."),  # in the passage holding the quote: correct
+            citation(2, "b.txt", 0, 10, "..."),  # not an evidence document
+            citation(3, "a.txt", 1000, 1012, "No casualties."),  # passage lacks the quote
+        ], retrieved=[passage("a.txt", 100, 183, text), passage("a.txt", 1000, 1012, "No casualties.")]),
+        "q2": row("q2", "Wrong [1].", citations=[citation(1, "b.txt", 0, 5, "Wrong")]),
+        # Evidence without a quote: any citation of that document is correct.
+        "q3": row("q3", "Right [1].", citations=[citation(1, "c.txt", 0, 5, "Right")]),
+        "q4": row("q4", "I cannot answer that.", refused=True),
+    }
+    m = compute_metrics(questions, rows)
+    assert m["citation_precision"] == pytest.approx(2 / 5)  # correct: q1 [1], q3 [1]
+    assert m["citation_recall"] == pytest.approx(2 / 3)  # q1 and q3 of the 3 not refused
+    assert m["false_refusal_rate"] == pytest.approx(1 / 4)
+
+
+def test_citation_without_its_passage_is_checked_against_its_quote() -> None:
+    questions = [question("q", ("x",), (Evidence("a.txt", "three attacks"),))]
+    good = row("q", "x [1]", citations=[citation(1, "a.txt", 0, 20, "There were three attacks.")])
+    assert compute_metrics(questions, {"q": good})["citation_precision"] == 1.0
+
+
+def test_answer_sentences_end_at_their_markers() -> None:
+    answer = "Kirby spoke [1]. He said more [2][3] Trailing claim. Another one."
+    assert answer_sentences(answer) == [
+        ("Kirby spoke", [1]), ("He said more", [2, 3]),
+        ("Trailing claim.", []), ("Another one.", []),
+    ]
+    assert answer_sentences("Gen. Frank McKenzie said so. [1]") == [("Gen. Frank McKenzie said so.", [1])]
+    assert answer_sentences("") == []
+
+
+def test_sentence_support_needs_80_percent_of_words_in_a_quote() -> None:
+    quote = "Pentagon Press Secretary John Kirby said on Wednesday"
+    assert sentence_is_supported("John Kirby said on Wednesday", [quote])  # 5 of 5
+    assert sentence_is_supported("John Kirby said on Friday", [quote])  # 4 of 5 = 0.8
+    assert not sentence_is_supported("John Kirby denied it Friday", [quote])  # 2 of 5
+    assert not sentence_is_supported("John Kirby said on Wednesday", [])  # cites nothing
+
+
+def test_groundedness_counts_sentences_of_non_refused_answers() -> None:
+    questions = [question("q1", ("x",), (Evidence("a.txt"),)), question("u1"), question("u2")]
+    rows = {
+        "q1": row("q1", "The attacks are very much typical [1]. Invented claim [2].", citations=[
+            citation(1, "a.txt", 0, 60, "Kirby said these attacks are “very much typical”"),
+            citation(2, "a.txt", 0, 10, "other text"),
+        ]),
+        "u1": row("u1", "Made up and uncited.", refused=False),  # 1 unsupported sentence
+        "u2": row("u2", "The reports do not say.", refused=True),  # not counted
+    }
+    m = compute_metrics(questions, rows)
+    assert m["groundedness"] == pytest.approx(1 / 3)
+    assert m["refusal_accuracy"] == pytest.approx(1 / 2)
+
+
+def test_percentile_interpolates_between_ranks() -> None:
+    assert percentile([40.0, 10.0, 30.0, 20.0], 50) == pytest.approx(25.0)
+    assert percentile([40.0, 10.0, 30.0, 20.0], 95) == pytest.approx(38.5)  # 30 + 0.85 * 10
+    assert percentile([7.0], 95) == 7.0
+    assert percentile([], 50) is None
+
+
+def test_latency_metrics() -> None:
+    questions = [question("u1"), question("u2")]
+    m = compute_metrics(questions, {"u1": row("u1", latency=100.0), "u2": row("u2", latency=200.0)})
+    assert m["latency_p50_ms"] == pytest.approx(150.0)
+    assert m["latency_p95_ms"] == pytest.approx(195.0)
+
+
+def test_empty_denominators_are_none() -> None:
+    only_unanswerable = compute_metrics([question("u1")], {"u1": row("u1", "No.", refused=True)})
+    for name in SPEC_METRICS[:9] + ["false_refusal_rate"]:
+        assert only_unanswerable[name] is None, name
+    assert only_unanswerable["groundedness"] is None  # the only answer is a refusal
+    assert only_unanswerable["refusal_accuracy"] == 1.0
+
+    only_answerable = compute_metrics([question("q", ("x",), (Evidence("a.txt"),))],
+                                      {"q": row("q", "No.", refused=True, ranked=["a.txt"])})
+    assert only_answerable["refusal_accuracy"] is None
+    assert only_answerable["citation_precision"] is None and only_answerable["citation_recall"] is None
+    assert only_answerable["answer_contains"] == 0.0 and only_answerable["false_refusal_rate"] == 1.0
+    assert compute_metrics([question("q", ("x",), (Evidence("a.txt"),))], {})["latency_p50_ms"] is None
