@@ -44,6 +44,11 @@ from index.loaders import SUPPORTED_SUFFIXES, unsupported_reason
 log = logging.getLogger(__name__)
 
 MAX_UPLOAD_NAME_CHARS = 200
+MAX_UPLOAD_FILES = 20  # files in one POST /v1/documents
+MAX_JSON_BODY_BYTES = 1_000_000  # any other /v1 request body
+MAX_FILTER_ITEMS = 1000  # entries of `sources` / `doc_ids`
+MAX_HISTORY_TURNS = 100
+_MULTIPART_OVERHEAD = 1_000_000
 _COPY_BLOCK = 1 << 20
 
 
@@ -71,8 +76,10 @@ class Filters(BaseModel):
     """Optional restrictions on which passages may be used."""
 
     as_of: Day | None = Field(None, description="ignore reports published after this date")
-    sources: list[str] = Field(default_factory=list, description="only these sources")
-    doc_ids: list[str] = Field(default_factory=list, description="only these documents")
+    sources: list[str] = Field(default_factory=list, max_length=MAX_FILTER_ITEMS,
+                               description="only these sources")
+    doc_ids: list[str] = Field(default_factory=list, max_length=MAX_FILTER_ITEMS,
+                               description="only these documents")
     date_from: Day | None = None
     date_to: Day | None = None
 
@@ -100,7 +107,7 @@ class AskIn(Filters):
     """`POST /v1/ask`."""
 
     question: str = Field(..., min_length=1, examples=["Who did the Pentagon blame?"])
-    history: list[TurnIn] = Field(default_factory=list)
+    history: list[TurnIn] = Field(default_factory=list, max_length=MAX_HISTORY_TURNS)
     k: K | None = None
     stream: bool = Field(False, description="answer as server-sent events: `delta`s, then `answer`")
 
@@ -273,6 +280,59 @@ def max_upload_bytes(assistant: Assistant) -> int:
     return int(assistant.settings.max_file_mb * 1_000_000)
 
 
+# --- request size ------------------------------------------------------------------------------
+
+
+class BodyTooLargeError(StarletteHTTPException):
+    """A /v1 request body over its limit (raised while the body is being read)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body over the limit of {limit / 1e6:g} MB")
+
+
+class BodyLimit:
+    """ASGI middleware: a /v1 request body over its limit is refused with a 413 JSON error.
+
+    A declared Content-Length over the limit is refused before anything is read; a chunked body
+    is counted as it arrives. Uploads may be as large as `MAX_UPLOAD_FILES` files at the per-file
+    limit; every other body (JSON) `MAX_JSON_BODY_BYTES`. The UI mounted at "/" is not affected.
+    """
+
+    def __init__(self, app: Any, json_limit: int, upload_limit: int) -> None:
+        self.app = app
+        self.json_limit = json_limit
+        self.upload_limit = upload_limit
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
+            await self.app(scope, receive, send)
+            return
+        upload = scope["method"] == "POST" and scope["path"].rstrip("/") == "/v1/documents"
+        limit = self.upload_limit if upload else self.json_limit
+        declared = dict(scope.get("headers") or ()).get(b"content-length")
+        if declared is not None:
+            try:
+                size = int(declared)
+            except ValueError:
+                await _error(400, "the Content-Length header is not a number")(scope, receive, send)
+                return
+            if size > limit:
+                await _error(413, BodyTooLargeError(limit).detail)(scope, receive, send)
+                return
+        received = 0
+
+        async def counted() -> Any:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLargeError(limit)
+            return message
+
+        await self.app(scope, counted, send)
+
+
 # --- errors ------------------------------------------------------------------------------------
 
 
@@ -384,7 +444,7 @@ def _chain(first: str | Answer, rest: Iterator[str | Answer]) -> Iterator[str | 
 def _v1_router(assistant: Assistant) -> APIRouter:
     router = APIRouter(
         prefix="/v1", dependencies=[Depends(_token_guard(assistant.settings.api_token))],
-        responses={400: {"model": ErrorOut}, 401: {"model": ErrorOut}},
+        responses={400: {"model": ErrorOut}, 401: {"model": ErrorOut}, 413: {"model": ErrorOut}},
     )
 
     @router.post("/retrieve", response_model=PassagesOut, tags=["questions"])
@@ -429,6 +489,8 @@ def _v1_router(assistant: Assistant) -> APIRouter:
         Every file is checked first: a bad name, type or size rejects the whole request.
         """
         folder, limit = assistant.settings.uploads_path, max_upload_bytes(assistant)
+        if len(files) > MAX_UPLOAD_FILES:
+            raise InputError(f"{len(files)} files in one request; the limit is {MAX_UPLOAD_FILES}")
         for f in files:  # fail fast, before anything is written
             check_upload_type(safe_upload_name(f.filename))
             if f.size is not None and f.size > limit:
@@ -491,6 +553,10 @@ def create_app(assistant: Assistant) -> FastAPI:
                     "When ASSISTANT_API_TOKEN is set, /v1 needs `Authorization: Bearer <token>`.",
     )
     _install_error_handlers(app)
+    app.add_middleware(
+        BodyLimit, json_limit=MAX_JSON_BODY_BYTES,
+        upload_limit=MAX_UPLOAD_FILES * max_upload_bytes(assistant) + _MULTIPART_OVERHEAD,
+    )
     _offline_docs(app)
 
     @app.get("/health", response_model=HealthOut, tags=["health"])

@@ -56,10 +56,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("testset")
     p.add_argument("--docs", required=True, help="folder of the reports the test set refers to")
     p.add_argument("--out", required=True, help="folder for the results")
-    p.add_argument("--k", type=int)
-    p.add_argument("--compare", nargs="*", metavar="NAME=SPEC",
-                   help="also run these configurations, e.g. dense retrieval=dense")
+    p.add_argument("--k", type=int, help="passages handed to the answerer (default 5)")
+    # SUPPRESS: `assistant --llm X eval ...` and `assistant eval ... --llm X` both work.
+    p.add_argument("--llm", default=argparse.SUPPRESS, help="answerer to evaluate (ASSISTANT_LLM)")
+    p.add_argument("--compare", nargs="*", metavar="NAME=KEY:VALUE", help=_compare_help())
     return parser
+
+
+def _compare_help() -> str:
+    from eval.runner import COMPARE_HELP
+
+    return COMPARE_HELP
 
 
 def main(argv: Sequence[str] | None = None) -> int:

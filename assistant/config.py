@@ -14,7 +14,8 @@ from urllib.parse import urlparse
 
 from assistant.errors import ConfigError
 
-# Environment variable for each setting (SPEC.md lists the first seven).
+# Environment variable for each setting (SPEC.md lists the first seven; the OpenAI and Ollama
+# ones keep the names those tools use).
 ENV_NAMES: dict[str, str] = {
     "home": "ASSISTANT_HOME",
     "chroma_url": "ASSISTANT_CHROMA_URL",
@@ -26,6 +27,10 @@ ENV_NAMES: dict[str, str] = {
     "k": "ASSISTANT_K",
     "max_file_mb": "ASSISTANT_MAX_FILE_MB",
     "llm_context_tokens": "ASSISTANT_LLM_CONTEXT_TOKENS",
+    "llm_max_tokens": "ASSISTANT_LLM_MAX_TOKENS",
+    "openai_base_url": "OPENAI_BASE_URL",
+    "openai_api_key": "OPENAI_API_KEY",
+    "ollama_host": "OLLAMA_HOST",
 }
 
 MAX_K = 50
@@ -45,6 +50,10 @@ class Settings:
     k: int = 5
     max_file_mb: float = 50.0
     llm_context_tokens: int = 2048
+    llm_max_tokens: int = 256
+    openai_base_url: str = "https://api.openai.com/v1"
+    openai_api_key: str | None = None
+    ollama_host: str = "http://127.0.0.1:11434"
 
     @classmethod
     def load(
@@ -91,6 +100,10 @@ class Settings:
             raise ConfigError(
                 f"collection must be letters, digits, '-' or '_', got {self.collection!r}"
             )
+        if self.llm_max_tokens < 1 or self.llm_context_tokens < 256:
+            raise ConfigError(
+                "ASSISTANT_LLM_MAX_TOKENS must be >= 1 and ASSISTANT_LLM_CONTEXT_TOKENS >= 256"
+            )
         if self.max_file_mb <= 0:
             raise ConfigError(f"max_file_mb must be positive, got {self.max_file_mb}")
 
@@ -120,7 +133,7 @@ def _convert(name: str, value: Any) -> Any:
     try:
         if name == "home":
             return Path(value).expanduser()
-        if name in ("port", "k", "llm_context_tokens"):
+        if name in ("port", "k", "llm_context_tokens", "llm_max_tokens"):
             return int(value)
         if name == "max_file_mb":
             return float(value)

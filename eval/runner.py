@@ -96,9 +96,8 @@ def _checked(config: RunConfig, spec: str) -> RunConfig:
 def run_from_cli(settings: Settings, args: argparse.Namespace) -> int:
     """The `assistant eval` command; returns the exit code (1 with a message on bad input)."""
     try:
-        # `eval --llm` (dest eval_llm, so it does not clobber the global --llm) beats the setting.
-        llm = getattr(args, "eval_llm", None) or settings.llm
-        base = _checked(RunConfig(DEFAULT, "hybrid", args.k or settings.k, llm), "--k")
+        # `eval --llm` reaches `settings.llm` through the CLI's flag handling.
+        base = _checked(RunConfig(DEFAULT, "hybrid", args.k or settings.k, settings.llm), "--k")
         configs = [base, *parse_compare(args.compare or [], base)]
         summary = run(settings, Path(args.testset), Path(args.docs), Path(args.out), configs)
     except AssistantError as exc:

@@ -1,14 +1,26 @@
 """Loading reports: one file in, one `LoadedDocument` (text, title, date, stable id) out.
 
-PDF and DOCX go through llama-index's file readers. Plain text, Markdown and HTML are read
+PDF and DOCX are extracted the way llama-index's PDFReader and DocxReader do it (pypdf page by
+page, docx2txt), but from the bytes already read, so a file that changes or vanishes while it is
+being loaded cannot give text that does not match its id. Plain text, Markdown and HTML are read
 here because offsets must point into exactly the text we store, and llama-index's
 MarkdownReader splits and rewrites sections while its HTML reader keeps only chosen tags.
+
+Every failure is a DocumentError naming the file and a reason a person can act on; nothing a
+file contains (junk, a wrong encoding, a FIFO or a dangling link in its place) may hang or crash
+an ingest.
 """
 
 from __future__ import annotations
 
+import codecs
+import errno
 import hashlib
+import io
+import os
 import re
+import stat
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
@@ -49,16 +61,21 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[str, s
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            files.extend(
-                p for p in sorted(path.rglob("*"))
-                if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
+            for p in sorted(path.rglob("*")):
+                if (p.suffix.lower() not in SUPPORTED_SUFFIXES
+                        or any(part.startswith(".") for part in p.relative_to(path).parts)):
+                    continue
+                if p.is_file():
+                    files.append(p)
+                elif not p.is_dir():  # a folder named x.txt is just a folder, scanned above
+                    problems.append((str(p), not_a_file_reason(p)))
         elif path.is_file():
             if path.suffix.lower() in SUPPORTED_SUFFIXES:
                 files.append(path)
             else:
                 problems.append((str(path), unsupported_reason(path.name)))
+        elif path.is_symlink() or path.exists():
+            problems.append((str(path), not_a_file_reason(path)))
         else:
             problems.append((str(path), "no such file or folder"))
     unique: dict[Path, Path] = {}
@@ -75,6 +92,59 @@ def unsupported_reason(name: str) -> str:
     )
 
 
+def not_a_file_reason(path: Path) -> str:
+    """Why a path that exists (or is a link) is not a file we can read."""
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        return "file disappeared before it could be read"
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror or exc}"
+    if stat.S_ISLNK(mode):
+        try:
+            path.stat()
+        except FileNotFoundError:
+            return f"broken symbolic link to {os.readlink(path)!r}"
+        except OSError as exc:
+            return f"symbolic link that cannot be followed: {exc.strerror or exc}"
+        mode = path.stat().st_mode
+    return f"not a regular file but {_kind(mode)}"
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"),
+                       (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return name
+    return "a special file"
+
+
+def read_bytes(path: Path, max_bytes: int | None = None) -> bytes:
+    """A regular file's bytes, read through one descriptor; never blocks on a FIFO or device.
+
+    Raises OSError for what the system refuses, ValueError (with the reason) for a path that is
+    not a regular file or is over `max_bytes`.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    with os.fdopen(fd, "rb") as f:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise ValueError(f"not a regular file but {_kind(mode)}")
+        size = os.fstat(fd).st_size
+        if max_bytes is not None and size > max_bytes:
+            raise ValueError(_too_big(size, max_bytes))
+        data = f.read() if max_bytes is None else f.read(max_bytes + 1)
+        if max_bytes is not None and len(data) > max_bytes:  # it grew while we read it
+            raise ValueError(_too_big(len(data), max_bytes))
+        return data
+
+
+def _too_big(size: int, max_bytes: int) -> str:
+    return (f"file is {size / 1e6:.1f} MB, over the limit of {max_bytes / 1e6:.1f} MB "
+            "(raise ASSISTANT_MAX_FILE_MB to index it)")
+
+
 def content_hash(data: bytes) -> str:
     """The stable id of a report's content."""
     return hashlib.sha256(data).hexdigest()[:16]
@@ -88,20 +158,21 @@ def load_file(path: Path, source: str | None = None, max_bytes: int | None = Non
     if extractor is None:
         raise UnsupportedFileError(f"{source}: {unsupported_reason(path.name)}")
     try:
-        size = path.stat().st_size
-        if max_bytes is not None and size > max_bytes:
-            raise DocumentError(
-                source,
-                f"file is {size / 1e6:.1f} MB, over the limit of {max_bytes / 1e6:.1f} MB "
-                "(raise ASSISTANT_MAX_FILE_MB to index it)",
-            )
-        data = path.read_bytes()
+        data = read_bytes(path, max_bytes)
     except FileNotFoundError:
-        raise DocumentError(source, "file disappeared before it could be read") from None
+        reason = (not_a_file_reason(path) if path.is_symlink()
+                  else "file disappeared before it could be read")
+        raise DocumentError(source, reason) from None
     except PermissionError:
-        raise DocumentError(source, "permission denied") from None
+        raise DocumentError(source, "permission denied (check the file's permissions)") from None
     except IsADirectoryError:
         raise DocumentError(source, "is a folder, not a file") from None
+    except ValueError as exc:
+        raise DocumentError(source, str(exc)) from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise DocumentError(source, "symbolic link loop") from None
+        raise DocumentError(source, f"cannot be read: {exc.strerror or exc}") from None
     if not data.strip():
         raise DocumentError(source, "file is empty")
     try:
@@ -109,7 +180,8 @@ def load_file(path: Path, source: str | None = None, max_bytes: int | None = Non
     except DocumentError:
         raise
     except Exception as exc:  # a reader's own exception types vary by format and library
-        raise DocumentError(source, f"could not read {suffix[1:].upper()}: {exc}") from None
+        raise DocumentError(
+            source, f"could not read {suffix[1:].upper()}: {_describe(exc)}") from None
     text = _normalize_newlines(extracted.text)
     if not text.strip():
         raise DocumentError(source, "no text could be extracted")
@@ -124,20 +196,89 @@ def load_file(path: Path, source: str | None = None, max_bytes: int | None = Non
     )
 
 
-def decode_text(data: bytes) -> str:
-    """Decode bytes as UTF-8, else by detection; refuse what is not text."""
-    if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise ValueError("binary content, not text")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    from charset_normalizer import from_bytes
+def _describe(exc: BaseException) -> str:
+    """A reader's error as one line: the cause, not a retry wrapper around it."""
+    last = getattr(exc, "last_attempt", None)  # tenacity.RetryError
+    if last is not None and last.exception() is not None:
+        exc = last.exception()
+    message = " ".join(str(exc).split()) or type(exc).__name__
+    return message[:300]
 
-    best = from_bytes(data).best()
-    if best is None:
-        raise ValueError("binary content or unknown text encoding")
-    return str(best)
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def _cp1252_for_stray_bytes(error: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: bytes that are not UTF-8 are read as Windows-1252 (else Latin-1)."""
+    assert isinstance(error, UnicodeDecodeError)
+    bad = error.object[error.start:error.end]
+    return "".join(bytes([b]).decode("cp1252", errors="ignore") or chr(b) for b in bad), error.end
+
+
+codecs.register_error("report-cp1252", _cp1252_for_stray_bytes)
+
+
+def decode_text(data: bytes) -> str:
+    """Decode bytes as text: a BOM, else UTF-8, else UTF-16 without BOM, else by detection.
+
+    Text in a Latin script that is not UTF-8 (Windows-1252, Latin-1, UTF-8 with stray
+    Windows-1252 bytes) is read as UTF-8 with the other bytes as Windows-1252: detection guesses
+    badly among the Latin code pages on short texts. Raises ValueError for what is not text.
+    """
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding).lstrip("\ufeff")
+            except UnicodeDecodeError:
+                raise ValueError(f"declares {encoding.upper()} but is not valid {encoding.upper()}") from None
+    if b"\x00" in data[:8192]:
+        utf16 = _utf16_without_bom(data)
+        if utf16 is None:
+            raise ValueError("binary content, not text")
+        return utf16
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(data).best()
+        if best is None:
+            raise ValueError("binary content or unknown text encoding") from None
+        text = str(best)
+        if _latin_script(text):
+            text = data.decode("utf-8", errors="report-cp1252")
+    if not _mostly_printable(text[:8192]):
+        raise ValueError("binary content, not text")
+    return text
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """UTF-16 text without a BOM: nearly every other byte is NUL (ASCII-range characters)."""
+    sample = data[:8192]
+    if len(sample) < 4 or len(data) % 2:
+        return None
+    for encoding, zeros in (("utf-16-le", sample[1::2]), ("utf-16-be", sample[0::2])):
+        if zeros.count(0) >= 0.9 * len(zeros):
+            try:
+                text = data.decode(encoding)
+            except UnicodeDecodeError:
+                return None
+            return text if _mostly_printable(text[:8192]) else None
+    return None
+
+
+def _mostly_printable(text: str) -> bool:
+    """Text, not control codes: at most 2% of the characters are controls other than spacing."""
+    controls = sum(unicodedata.category(c) == "Cc" and c not in "\n\r\t\f\v" for c in text)
+    return controls <= 0.02 * len(text)
+
+
+def _latin_script(text: str) -> bool:
+    """True when every letter outside ASCII is a Latin letter (é, ß, ł; not й, α, 日)."""
+    return all("LATIN" in unicodedata.name(c, "") for c in set(text) if ord(c) > 127 and c.isalpha())
 
 
 def _normalize_newlines(text: str) -> str:
@@ -242,17 +383,18 @@ def _read_html(path: Path, data: bytes) -> _Extracted:
 
 
 def _read_pdf(path: Path, data: bytes) -> _Extracted:
-    from llama_index.readers.file import PDFReader
+    import pypdf
 
-    pages = PDFReader(return_full_document=False).load_data(path)
-    return _Extracted(text="\n\n".join(page.text.strip() for page in pages if page.text.strip()))
+    # As llama-index's PDFReader(return_full_document=False): one text per page.
+    pages = [page.extract_text() or "" for page in pypdf.PdfReader(io.BytesIO(data)).pages]
+    return _Extracted(text="\n\n".join(page.strip() for page in pages if page.strip()))
 
 
 def _read_docx(path: Path, data: bytes) -> _Extracted:
-    from llama_index.readers.file import DocxReader
+    import docx2txt
 
-    docs = DocxReader().load_data(path)
-    text = "\n".join(doc.text for doc in docs)
+    # As llama-index's DocxReader.
+    text = docx2txt.process(io.BytesIO(data)) or ""
     # docx2txt puts a blank line between paragraphs; one newline reads the same and keeps offsets short.
     text = re.sub(r"\n{3,}", "\n\n", text).strip()
     return _Extracted(text=text)

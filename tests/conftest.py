@@ -25,8 +25,9 @@ SHARED = ROOT.parent / "shared"
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test reads the developer's own settings or store."""
-    for name in ("ASSISTANT_HOME", "ASSISTANT_CHROMA_URL", "ASSISTANT_COLLECTION", "ASSISTANT_LLM",
-                 "ASSISTANT_API_TOKEN", "ASSISTANT_HOST", "ASSISTANT_PORT", "ASSISTANT_K"):
+    from assistant.config import ENV_NAMES
+
+    for name in ENV_NAMES.values():
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("ASSISTANT_HOME", str(tmp_path / "home"))
 

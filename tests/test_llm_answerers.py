@@ -41,16 +41,6 @@ def smollm2_path() -> Path:
     return path
 
 
-@pytest.fixture(autouse=True)
-def _short_answers(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Cap generation, and keep the developer's own LLM server settings out of the tests."""
-    import assistant.answerers.llm as llm
-
-    monkeypatch.setattr(llm, "DEFAULT_MAX_TOKENS", MAX_TOKENS)
-    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "OLLAMA_HOST"):
-        monkeypatch.delenv(name, raising=False)
-
-
 def assert_answer_contract(answer: Answer, document_text: Callable[[str], str]) -> None:
     """SPEC: each marker has one citation, each citation is used, quotes are exact slices;
     or a plain refusal without citations."""
@@ -71,7 +61,10 @@ def assert_answer_contract(answer: Answer, document_text: Callable[[str], str]) 
 
 
 def llm_settings(home: Path, llm: str, **extra: object) -> Settings:
-    return Settings.load({"home": home, "llm": llm, "k": 3, **extra}, environ={})
+    """Settings for an LLM answerer, with generation capped to keep the tiny model quick."""
+    return Settings.load(
+        {"home": home, "llm": llm, "k": 3, "llm_max_tokens": MAX_TOKENS, **extra}, environ={}
+    )
 
 
 def copy_home(sample_home: Path, tmp_path: Path) -> Path:
@@ -168,12 +161,12 @@ def openai_server() -> Iterator[str]:
 
 
 def test_openai_backend_against_a_real_server(
-    openai_server: str, sample_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    openai_server: str, sample_home: Path, tmp_path: Path
 ) -> None:
     from assistant.core import Assistant
 
-    monkeypatch.setenv("OPENAI_BASE_URL", openai_server)
-    assistant = Assistant.open(llm_settings(copy_home(sample_home, tmp_path), "openai:smollm2"))
+    assistant = Assistant.open(llm_settings(
+        copy_home(sample_home, tmp_path), "openai:smollm2", openai_base_url=openai_server))
     events = list(assistant.ask_stream("How many casualties did the attacks cause?"))
     answer = events[-1]
     assert isinstance(answer, Answer) and len(events) > 1
@@ -185,21 +178,21 @@ def test_openai_backend_against_a_real_server(
 
 
 def test_unreachable_openai_server_fails_at_open(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path
 ) -> None:
     from assistant.core import Assistant
 
-    monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{free_port()}/v1")
+    url = f"http://127.0.0.1:{free_port()}/v1"
     with pytest.raises(LLMError, match="OPENAI_BASE_URL"):
-        Assistant.open(llm_settings(tmp_path / "home", "openai:gpt-4o-mini"))
+        Assistant.open(llm_settings(tmp_path / "home", "openai:gpt-4o-mini", openai_base_url=url))
 
 
-def test_unreachable_ollama_fails_at_open(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unreachable_ollama_fails_at_open(tmp_path: Path) -> None:
     from assistant.core import Assistant
 
-    monkeypatch.setenv("OLLAMA_HOST", f"127.0.0.1:{free_port()}")
+    host = f"127.0.0.1:{free_port()}"
     with pytest.raises(LLMError, match="ollama serve"):
-        Assistant.open(llm_settings(tmp_path / "home", "ollama:llama3.2"))
+        Assistant.open(llm_settings(tmp_path / "home", "ollama:llama3.2", ollama_host=host))
 
 
 def test_missing_gguf_file_fails_at_open(tmp_path: Path) -> None:

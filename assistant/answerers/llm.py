@@ -12,13 +12,12 @@ supports, each citing the report sentence that supports it (`verify.py`).
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Iterator, Sequence
 
 from assistant.answerers.base import Answerer, Reply, refusal_text
 from assistant.answerers.verify import VerifyTuning, verify
@@ -40,8 +39,6 @@ HISTORY_TURNS = 6
 HISTORY_TURN_CHARS = 600
 PROBE_TIMEOUT_S = 3.0
 REQUEST_TIMEOUT_S = 120.0
-DEFAULT_OLLAMA_URL = "http://127.0.0.1:11434"
-DEFAULT_OPENAI_URL = "https://api.openai.com/v1"
 
 _FENCE = re.compile(r"<\s*/?\s*source\b", re.IGNORECASE)
 
@@ -193,7 +190,6 @@ def make_llm_answerer(
     spec: str,
     settings: Settings,
     embedder: Embedder | None,
-    environ: Mapping[str, str] | None = None,
     max_tokens: int | None = None,
 ) -> LLMAnswerer:
     """The answerer for `ollama:MODEL`, `openai:MODEL` or `llamacpp:/path/to/model.gguf`.
@@ -201,16 +197,15 @@ def make_llm_answerer(
     Raises ConfigError for a malformed name or missing model file and LLMError when the
     server cannot be reached, before any question is asked.
     """
-    env = os.environ if environ is None else environ
     kind, _, target = spec.partition(":")
     target = target.strip()
     if not target:
         raise ConfigError(f"ASSISTANT_LLM={spec!r} names no model; e.g. {kind}:MODEL")
-    tokens = max_tokens or DEFAULT_MAX_TOKENS
+    tokens = max_tokens or settings.llm_max_tokens
     if kind == "ollama":
-        llm = _ollama(target, settings, env, tokens)
+        llm = _ollama(target, settings, tokens)
     elif kind == "openai":
-        llm = _openai(target, settings, env, tokens)
+        llm = _openai(target, settings, tokens)
     elif kind == "llamacpp":
         llm = _llamacpp(target, settings, tokens)
     else:
@@ -218,10 +213,10 @@ def make_llm_answerer(
     return LLMAnswerer(llm, spec, settings.llm_context_tokens, tokens, embedder)
 
 
-def _ollama(model: str, settings: Settings, env: Mapping[str, str], max_tokens: int) -> Any:
+def _ollama(model: str, settings: Settings, max_tokens: int) -> Any:
     from llama_index.llms.ollama import Ollama
 
-    base = _with_scheme(env.get("OLLAMA_HOST") or DEFAULT_OLLAMA_URL).rstrip("/")
+    base = _with_scheme(settings.ollama_host).rstrip("/")
     tags = _probe(f"{base}/api/tags", {}, what=f"Ollama at {base}",
                   fix="start it with `ollama serve` or set OLLAMA_HOST")
     names = {m.get("name") for m in tags.get("models", [])} | {
@@ -238,11 +233,11 @@ def _ollama(model: str, settings: Settings, env: Mapping[str, str], max_tokens: 
     )
 
 
-def _openai(model: str, settings: Settings, env: Mapping[str, str], max_tokens: int) -> Any:
+def _openai(model: str, settings: Settings, max_tokens: int) -> Any:
     from llama_index.llms.openai_like import OpenAILike
 
-    base = (env.get("OPENAI_BASE_URL") or DEFAULT_OPENAI_URL).rstrip("/")
-    key = env.get("OPENAI_API_KEY") or "none"
+    base = settings.openai_base_url.rstrip("/")
+    key = settings.openai_api_key or "none"
     _probe(f"{base}/models", {"Authorization": f"Bearer {key}"},
            what=f"the OpenAI-compatible server at {base}",
            fix="start the server or set OPENAI_BASE_URL (e.g. http://127.0.0.1:8000/v1)")
