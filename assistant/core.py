@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
@@ -15,7 +16,8 @@ from assistant.models import Answer, DocumentInfo, IngestReport, Passage, Turn
 from index.embedding import shared_embedder
 from index.ingest import Ingestor, sync_keyword_index
 from index.keyword import KeywordIndex
-from index.retrieval import Retriever, make_retriever
+from assistant import timeframe
+from index.retrieval import Preference, Retriever, make_retriever
 from index.store import ChromaStore, ChunkFilter, make_client
 
 MAX_QUESTION_CHARS = 2000
@@ -93,15 +95,27 @@ class Assistant:
         date_from: str | None = None,
         date_to: str | None = None,
     ) -> list[Passage]:
-        """The `k` passages most relevant to `query`, best first."""
+        """The `k` passages most relevant to `query`, best first.
+
+        `as_of` drops reports published after it and prefers those close to it. A relative date
+        in the query ("last week", "on Monday", "in May") is resolved against `as_of` (default:
+        today) and prefers reports of that time; its words are left out of the search.
+        """
         query = _check_text(query, "query")
-        latest = min(filter(None, (_check_date(as_of, "as_of"), _check_date(date_to, "date_to"))),
-                     default=None)
+        as_of = _check_date(as_of, "as_of")
+        latest = min(filter(None, (as_of, _check_date(date_to, "date_to"))), default=None)
         chunk_filter = ChunkFilter(
             date_to=latest, date_from=_check_date(date_from, "date_from"),
             sources=tuple(sources), doc_ids=tuple(doc_ids),
         )
-        return self.retriever.retrieve(query, self._check_k(k), chunk_filter)
+        reference = date.fromisoformat(as_of) if as_of else date.today()
+        frame = timeframe.find(query, reference)
+        prefer = Preference(as_of=date.fromisoformat(as_of) if as_of else None)
+        if frame is not None:
+            found, _ = frame
+            prefer = replace(prefer, window_start=found.start, window_end=found.end)
+            query = timeframe.strip(query, reference)
+        return self.retriever.retrieve(query, self._check_k(k), chunk_filter, prefer)
 
     def ask(
         self,

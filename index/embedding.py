@@ -39,12 +39,27 @@ def cpu_has_bf16() -> bool:
     return "amx_bf16" in flags or "avx512_bf16" in flags
 
 
-class Embedder:
-    """Turns texts into unit-length vectors. Thread-safe; one model per process."""
+def resolve_precision(precision: str) -> str:
+    """`fp32` or `bf16`: `auto` means bf16 where the CPU has it (checked at run time)."""
+    if precision not in PRECISIONS:
+        raise ConfigError(
+            f"embedding precision must be one of {', '.join(PRECISIONS)}, got {precision!r}"
+        )
+    if precision == "auto":
+        return "bf16" if cpu_has_bf16() else "fp32"
+    return precision
 
-    def __init__(self, precision: str = "auto", batch_size: int = 64) -> None:
-        if precision not in PRECISIONS:
-            raise ConfigError(f"embedding precision must be one of {PRECISIONS}, got {precision!r}")
+
+class Embedder:
+    """Turns texts into unit-length vectors. Thread-safe; one model per process.
+
+    In bf16 the weights themselves are bf16 and every product runs under bf16 autocast: on
+    CPUs with AVX-512 BF16 or AMX that is 2-3x faster than fp32, at a cosine above 0.99 to the
+    fp32 vectors (tests/test_embedding.py). On other CPUs bf16 still works, only slower.
+    """
+
+    def __init__(self, precision: str = "auto", batch_size: int = 128) -> None:
+        self.precision = resolve_precision(precision)
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
@@ -52,8 +67,17 @@ class Embedder:
 
         self._model = SentenceTransformer(str(model_path()), device="cpu")
         self._model.max_seq_length = MODEL_WINDOW
-        self.tokenizer = self._model.tokenizer
-        self.bf16 = precision == "bf16" or (precision == "auto" and cpu_has_bf16())
+        # Counting and splitting use their own tokenizer: a fast tokenizer used from two threads at
+        # once ("Already borrowed") fails, and ingestion chunks the next files while embedding.
+        from transformers import AutoTokenizer
+
+        self.tokenizer = AutoTokenizer.from_pretrained(str(model_path()))
+        self._tokenizer_lock = threading.Lock()
+        self.bf16 = self.precision == "bf16"
+        if self.bf16:
+            import torch
+
+            self._model.to(torch.bfloat16)
         self.batch_size = batch_size
         self.dimension = int(self._model.get_embedding_dimension())
         self._lock = threading.Lock()
@@ -81,20 +105,25 @@ class Embedder:
                 convert_to_numpy=True,
                 show_progress_bar=False,
             )
-        return np.asarray(vectors, dtype=np.float32)
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if self.bf16:  # re-normalize in fp32: bf16 normalization is only good to ~3 digits
+            vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        return vectors
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Word pieces of each text, without the special tokens."""
         if not texts:
             return []
-        encoded = self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+        with self._tokenizer_lock:
+            encoded = self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
         return [len(ids) for ids in encoded]
 
     def split_by_tokens(self, text: str, max_tokens: int) -> list[tuple[int, int]]:
         """Cut `text` into character spans of at most `max_tokens` word pieces each."""
-        offsets = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)[
-            "offset_mapping"
-        ]
+        with self._tokenizer_lock:
+            offsets = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)[
+                "offset_mapping"
+            ]
         spans: list[tuple[int, int]] = []
         for i in range(0, len(offsets), max_tokens):
             window = offsets[i : i + max_tokens]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
@@ -15,7 +16,7 @@ from index.chunking import Chunk, ChunkingPolicy, chunk_text
 from index.embedding import MODEL_WINDOW, SPECIAL_TOKENS, Embedder
 from index.keyword import KeywordIndex, Stamp
 from index.loaders import LoadedDocument, discover, load_file
-from index.store import ChromaStore
+from index.store import ChromaStore, StoredChunk
 
 # Reports loaded and embedded together: one large embedding batch is faster than many small ones.
 GROUP_SIZE = 32
@@ -28,6 +29,14 @@ class _Planned:
     chunks: list[Chunk]
     embed_texts: list[str]
     replaces: list[str]  # doc_ids of older versions of the same source
+    replaced_chunks: dict[str, int]  # their chunk counts
+
+
+def store_stamp(store: ChromaStore) -> tuple[Stamp, set[str], int]:
+    """The store's stamp, with the document ids and chunk count it was computed from."""
+    count = store.count_chunks()
+    ids = set(store.document_ids())
+    return Stamp.of(count, ids), ids, count
 
 
 def sync_keyword_index(store: ChromaStore, keyword: KeywordIndex) -> bool:
@@ -37,6 +46,34 @@ def sync_keyword_index(store: ChromaStore, keyword: KeywordIndex) -> bool:
         return False
     keyword.rebuild(store.iter_chunks(), stamp)
     return True
+
+
+def update_keyword_index(
+    store: ChromaStore,
+    keyword: KeywordIndex,
+    before: tuple[Stamp, set[str], int],
+    added: Sequence[StoredChunk],
+    removed: dict[str, int],
+) -> None:
+    """Bring the keyword index in step after this process changed the store.
+
+    `before` is `store_stamp()` from before the change, `added` the chunks written and `removed`
+    the chunk counts of the reports deleted. When the index matched the store before and the
+    store now holds exactly that plus our change, the index is updated in place; otherwise
+    (another process wrote meanwhile, an interrupted run) it is rebuilt from the store.
+    """
+    stamp_before, ids_before, count_before = before
+    added_docs = {c.doc_id for c in added}
+    expected = Stamp.of(
+        count_before + len(added) - sum(removed.values()),
+        (ids_before - set(removed)) | added_docs,
+    )
+    now = Stamp.of(store.count_chunks(), store.document_ids())
+    if keyword.stamp == stamp_before and now == expected:
+        if added or removed:
+            keyword.update(added, removed, now)
+        return
+    sync_keyword_index(store, keyword)
 
 
 def repair(store: ChromaStore) -> int:
@@ -63,7 +100,7 @@ class Ingestor:
         self.embedder = embedder
         self.policy = policy
         self.max_file_bytes = max_file_bytes
-        self._known: set[str] | None = None  # ids in the store, read once per group
+        self._known: set[str] | None = None  # ids in the store, and those written by this run
 
     def ingest(
         self,
@@ -73,57 +110,107 @@ class Ingestor:
     ) -> IngestReport:
         """Index files and folders (recursively). A bad file is reported and skipped.
 
-        `source_of` names each file's `source` (default: its absolute path).
+        `source_of` names each file's `source` (default: its absolute path). While one group of
+        files is embedded, a worker thread loads and chunks the next one.
         """
         files, problems = discover(paths)
         report = IngestReport(failed=[{"path": p, "error": why} for p, why in problems])
         repair(self.store)
+        before = store_stamp(self.store)
+        self._known = set(before[1])
+        added: list[StoredChunk] = []
+        removed: dict[str, int] = {}
         show = sys.stderr.isatty() if progress is None else progress
         from tqdm import tqdm
 
         bar = tqdm(total=len(files), unit="file", disable=not show, file=sys.stderr)
         name = source_of or (lambda p: str(p.resolve()))
+        groups = [files[i : i + GROUP_SIZE] for i in range(0, len(files), GROUP_SIZE)]
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-plan")
         try:
-            for i in range(0, len(files), GROUP_SIZE):
-                group = files[i : i + GROUP_SIZE]
-                self._ingest_group(group, [name(p) for p in group], report)
+            pending = pool.submit(self._plan_group, groups[0], [name(p) for p in groups[0]]) if groups else None
+            for i, group in enumerate(groups):
+                planned, outcome = pending.result()
+                if i + 1 < len(groups):
+                    nxt = groups[i + 1]
+                    pending = pool.submit(self._plan_group, nxt, [name(p) for p in nxt])
+                self._store_group(planned, outcome, report, added, removed)
                 bar.update(len(group))
         finally:
+            pool.shutdown(wait=True, cancel_futures=True)
             bar.close()
-            sync_keyword_index(self.store, self.keyword)
+            update_keyword_index(self.store, self.keyword, before, added, removed)
         report.documents = self.store.count_documents()
         report.chunks = self.store.count_chunks()
         return report
 
-    def _ingest_group(self, files: Sequence[Path], sources: Sequence[str], report: IngestReport) -> None:
+    def _plan_group(
+        self, files: Sequence[Path], sources: Sequence[str]
+    ) -> tuple[list[_Planned], dict[str, list]]:
+        """Load and chunk a group (runs in the worker thread; reads the store, never writes)."""
         planned: list[_Planned] = []
+        outcome: dict[str, list] = {"failed": [], "unchanged": [], "stale": []}
         for path, source in zip(files, sources):
             try:
                 doc = load_file(path, source=source, max_bytes=self.max_file_bytes)
             except (DocumentError, UnsupportedFileError) as exc:
                 reason = exc.reason if isinstance(exc, DocumentError) else str(exc)
-                report.failed.append({"path": source, "error": reason})
+                outcome["failed"].append({"path": source, "error": reason})
                 continue
             existing = self.store.documents_by_source(source)
             current = [info for info, digest in existing if digest == doc.content_hash]
-            stale = [info.doc_id for info, digest in existing if digest != doc.content_hash]
+            stale = [(info.doc_id, info.chunks) for info, digest in existing if digest != doc.content_hash]
             if current or (not existing and doc.doc_id in self._known_ids()):
-                for doc_id in stale:  # left by an update that was interrupted
-                    self.store.delete_document(doc_id)
-                report.unchanged.append(source)
+                outcome["stale"].extend(stale)  # left by an update that was interrupted
+                outcome["unchanged"].append(source)
                 continue
             chunks = self._chunk(doc)
-            planned.append(_Planned(doc, chunks, [self._embed_text(doc, c) for c in chunks], stale))
-        if not planned:
-            return
-        vectors = self.embedder.embed([t for p in planned for t in p.embed_texts])
-        offset = 0
+            planned.append(_Planned(doc, chunks, [self._embed_text(doc, c) for c in chunks],
+                                    [doc_id for doc_id, _ in stale], dict(stale)))
+        return planned, outcome
+
+    def _store_group(
+        self, planned: list[_Planned], outcome: dict[str, list], report: IngestReport,
+        added: list[StoredChunk], removed: dict[str, int],
+    ) -> None:
+        report.failed.extend(outcome["failed"])
+        report.unchanged.extend(outcome["unchanged"])
+        for doc_id, chunks in outcome["stale"]:
+            self.store.delete_document(doc_id)
+            removed[doc_id] = chunks
+        # The same content under two names within one run: the first one wins, as when sequential.
+        fresh = []
         for plan in planned:
-            doc_vectors = vectors[offset : offset + len(plan.chunks)]
-            offset += len(plan.chunks)
-            self._write(plan, doc_vectors)
+            if plan.doc.doc_id in self._known_ids() and not plan.replaces:
+                report.unchanged.append(plan.doc.source)
+            else:
+                fresh.append(plan)
+                self._known_ids().add(plan.doc.doc_id)
+        if not fresh:
+            return
+        vectors = self.embedder.embed([t for p in fresh for t in p.embed_texts])
+        batch = []
+        offset = 0
+        for plan in fresh:
+            doc, n = plan.doc, len(plan.chunks)
+            info = DocumentInfo(
+                doc_id=doc.doc_id, title=doc.title, source=doc.source, date=doc.date,
+                chunks=n, chars=len(doc.text),
+            )
+            rows = [(f"{doc.doc_id}:{c.index}", c.start, c.end, c.text) for c in plan.chunks]
+            batch.append((info, rows, vectors[offset : offset + n], doc.text, doc.content_hash))
+            offset += n
+            added.extend(
+                StoredChunk(cid, doc.doc_id, doc.title, doc.source, doc.date, s, e, text)
+                for cid, s, e, text in rows
+            )
+        # Chunks first, the reports' records last: a record means "completely indexed".
+        self.store.add_documents(batch)
+        for plan in fresh:
+            for old in plan.replaces:
+                self.store.delete_document(old)
+                removed[old] = plan.replaced_chunks[old]
             (report.updated if plan.replaces else report.added).append(plan.doc.source)
-        self._known = None
 
     def _known_ids(self) -> set[str]:
         if self._known is None:
@@ -144,25 +231,11 @@ class Ingestor:
         # The title gives every chunk its story's context; the first chunk usually holds it already.
         return chunk.text if doc.title.rstrip("…") in chunk.text else f"{doc.title}\n{chunk.text}"
 
-    def _write(self, plan: _Planned, vectors: np.ndarray) -> None:
-        doc = plan.doc
-        info = DocumentInfo(
-            doc_id=doc.doc_id, title=doc.title, source=doc.source, date=doc.date,
-            chunks=len(plan.chunks), chars=len(doc.text),
-        )
-        # Chunks first, the report's record last: a record means "completely indexed".
-        self.store.delete_chunks_of(doc.doc_id)
-        self.store.add_chunks(
-            info, [(f"{doc.doc_id}:{c.index}", c.start, c.end, c.text) for c in plan.chunks], vectors
-        )
-        mean = vectors.mean(axis=0)
-        self.store.put_document(info, doc.text, doc.content_hash, mean / (np.linalg.norm(mean) or 1.0))
-        for old in plan.replaces:
-            self.store.delete_document(old)
-
     def delete(self, doc_id: str) -> DocumentInfo:
         """Remove a report from the store and the keyword index."""
         info = self.store.document(doc_id)
-        self.store.delete_document(doc_id)
         sync_keyword_index(self.store, self.keyword)
+        before = store_stamp(self.store)
+        self.store.delete_document(doc_id)
+        update_keyword_index(self.store, self.keyword, before, [], {doc_id: info.chunks})
         return info

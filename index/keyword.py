@@ -1,17 +1,27 @@
 """The BM25 keyword index (bm25s), kept next to the store and derived from it.
 
 The index is a cache of the Chroma collection: it records which reports and how many chunks it
-was built from, and is rebuilt whenever that no longer matches the store (another process
-ingested, an ingest was interrupted), so the two cannot drift apart.
+was built from (its `Stamp`), and is rebuilt whenever that no longer matches the store (another
+process ingested, an ingest was interrupted), so the two cannot drift apart.
+
+It scales with the store without rebuilding from Chroma on every ingest:
+- every chunk's tokens are cached (as ids into a vocabulary), so a rebuild needs neither Chroma
+  nor the tokenizer;
+- up to `DELTA_MIN_MAIN` chunks, an update rebuilds BM25 from the cached tokens (well under a second);
+- above it, new chunks go to a small *delta* scored at query time with the same BM25 formula and
+  the corpus statistics of main + delta, and deleted reports are masked out of the main index
+  immediately; the delta is folded into the main index once it exceeds `DELTA_SHARE` of it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
+import os
 import shutil
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -19,7 +29,13 @@ import numpy as np
 
 from index.store import ChunkFilter, StoredChunk, date_ordinal
 
-STATE_FILE = "state.json"
+STATE_FILE = "state.json"  # stamp, delta and deleted reports: small, rewritten on every update
+MAIN_FILE = "main.json"  # the main index's chunk facts and vocabulary
+TOKENS_FILE = "tokens.npy"  # the main index's token ids, flat, with offsets
+OFFSETS_FILE = "offsets.npy"
+DELTA_MIN_MAIN = 20_000  # below this many chunks, every update rebuilds BM25 from cached tokens
+DELTA_SHARE = 0.1  # fold the delta into the main index when it exceeds this share of it
+K1, B = 1.5, 0.75  # bm25s defaults (method "lucene")
 
 
 @dataclass(frozen=True)
@@ -54,64 +70,144 @@ def tokenize(texts: Sequence[str]) -> list[list[str]]:
     )
 
 
+def _index_text(chunk: StoredChunk) -> str:
+    return f"{chunk.title}\n{chunk.text}"
+
+
+@dataclass
+class _Rows:
+    """Facts of indexed chunks, row by row."""
+
+    ids: list[str] = field(default_factory=list)
+    doc_ids: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    date_ords: list[int] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, chunks: Sequence[StoredChunk]) -> "_Rows":
+        return cls([c.chunk_id for c in chunks], [c.doc_id for c in chunks],
+                   [c.source for c in chunks], [date_ordinal(c.date) for c in chunks])
+
+    def to_dict(self) -> dict:
+        return {"ids": self.ids, "doc_ids": self.doc_ids, "sources": self.sources,
+                "date_ords": self.date_ords}
+
+    def keep(self, rows: Sequence[int]) -> "_Rows":
+        return _Rows([self.ids[i] for i in rows], [self.doc_ids[i] for i in rows],
+                     [self.sources[i] for i in rows], [self.date_ords[i] for i in rows])
+
+    def extend(self, other: "_Rows") -> "_Rows":
+        return _Rows(self.ids + other.ids, self.doc_ids + other.doc_ids,
+                     self.sources + other.sources, self.date_ords + other.date_ords)
+
+
+@dataclass
+class _Main:
+    """The bm25s index and the cached tokens it was built from."""
+
+    rows: _Rows
+    vocab: dict[str, int]
+    tokens: np.ndarray  # int32, all rows' token ids, concatenated
+    offsets: np.ndarray  # int64, len(rows) + 1
+    retriever: object | None
+    df: np.ndarray  # documents containing each vocabulary token
+    total_length: int
+
+    @classmethod
+    def build(cls, rows: _Rows, vocab: dict[str, int], token_lists: list[np.ndarray]) -> "_Main":
+        import bm25s
+
+        retriever = None
+        if rows.ids:
+            retriever = bm25s.BM25()
+            ids = [t.tolist() for t in token_lists]
+            retriever.index((ids, dict(vocab)), show_progress=False)
+        lengths = np.array([len(t) for t in token_lists], dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        tokens = np.concatenate(token_lists).astype(np.int32) if token_lists else np.zeros(0, np.int32)
+        return cls(rows, vocab, tokens, offsets, retriever, _df(token_lists, len(vocab)),
+                   int(lengths.sum()))
+
+    def token_lists(self) -> list[np.ndarray]:
+        return [self.tokens[self.offsets[i] : self.offsets[i + 1]] for i in range(len(self.rows.ids))]
+
+
+def _df(token_lists: Sequence[np.ndarray], size: int) -> np.ndarray:
+    df = np.zeros(size, dtype=np.int64)
+    for t in token_lists:
+        if len(t):
+            df += np.bincount(np.unique(t), minlength=size)[:size]
+    return df
+
+
 class KeywordIndex:
     """BM25 over chunk texts (title included), with the facts needed to filter results."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self._retriever = None
-        self._ids: list[str] = []
-        self._doc_ids: list[str] = []
-        self._sources: list[str] = []
-        self._date_ords = np.zeros(0, dtype=np.int64)
+        self._main = _Main.build(_Rows(), {}, [])
+        self._delta_rows = _Rows()
+        self._delta_tokens: list[list[str]] = []
+        self._deleted: set[str] = set()  # reports removed from the main index since it was built
+        self._alive: np.ndarray | None = None  # main rows not deleted (None: all)
         self.stamp: Stamp | None = None
         self._load()
 
+    # --- persistence ---------------------------------------------------------------------
+
     def _load(self) -> None:
-        state_file = self.path / STATE_FILE
-        if not state_file.exists():
-            return
         try:
-            state = json.loads(state_file.read_text())
+            state = json.loads((self.path / STATE_FILE).read_text())
+            main_state = json.loads((self.path / MAIN_FILE).read_text())
+            rows = _Rows(**main_state["rows"])
             retriever = None
-            if state["ids"]:
+            if rows.ids:
                 import bm25s
 
                 retriever = bm25s.BM25.load(str(self.path / "bm25"))
-        except (OSError, ValueError, KeyError):
-            return  # a damaged cache is rebuilt from the store
-        self._retriever = retriever
-        self._ids = state["ids"]
-        self._doc_ids = state["doc_ids"]
-        self._sources = state["sources"]
-        self._date_ords = np.asarray(state["date_ords"], dtype=np.int64)
-        self.stamp = Stamp(**state["stamp"])
+            tokens = np.load(self.path / TOKENS_FILE)
+            offsets = np.load(self.path / OFFSETS_FILE)
+            vocab = main_state["vocab"]
+            lists = [tokens[offsets[i] : offsets[i + 1]] for i in range(len(rows.ids))]
+            main = _Main(rows, vocab, tokens, offsets, retriever, _df(lists, len(vocab)),
+                         int(len(tokens)))
+            delta_rows = _Rows(**state["delta"]["rows"])
+            delta_tokens = state["delta"]["tokens"]
+            stamp = Stamp(**state["stamp"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return  # missing or damaged: rebuilt from the store
+        self._set(main, delta_rows, delta_tokens, set(state.get("deleted", [])), stamp)
 
-    def rebuild(self, chunks: Iterable[StoredChunk], stamp: Stamp) -> None:
-        """Index `chunks` from scratch and save, replacing the old files atomically."""
-        import bm25s
+    def _set(self, main: _Main, delta_rows: _Rows, delta_tokens: list[list[str]],
+             deleted: set[str], stamp: Stamp) -> None:
+        alive = None
+        if deleted:
+            alive = np.array([d not in deleted for d in main.rows.doc_ids], dtype=np.float32)
+        with self._lock:
+            self._main, self._delta_rows, self._delta_tokens = main, delta_rows, delta_tokens
+            self._deleted, self._alive, self.stamp = deleted, alive, stamp
 
-        chunks = list(chunks)
-        retriever = None
-        if chunks:
-            retriever = bm25s.BM25()
-            retriever.index(
-                tokenize([f"{c.title}\n{c.text}" for c in chunks]), show_progress=False
-            )
+    def _state(self, delta_rows: _Rows, delta_tokens: list[list[str]], deleted: set[str],
+               stamp: Stamp) -> str:
+        return json.dumps({
+            "stamp": {"chunks": stamp.chunks, "documents_digest": stamp.documents_digest},
+            "delta": {"rows": delta_rows.to_dict(), "tokens": delta_tokens},
+            "deleted": sorted(deleted),
+        })
+
+    def _save_all(self, main: _Main, delta_rows: _Rows, delta_tokens: list[list[str]],
+                  deleted: set[str], stamp: Stamp) -> None:
+        """Write a new folder and swap it in (readers see the old or the new, never a mix)."""
         tmp = self.path.with_name(self.path.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        if retriever is not None:
-            retriever.save(str(tmp / "bm25"))
-        state = {
-            "ids": [c.chunk_id for c in chunks],
-            "doc_ids": [c.doc_id for c in chunks],
-            "sources": [c.source for c in chunks],
-            "date_ords": [date_ordinal(c.date) for c in chunks],
-            "stamp": {"chunks": stamp.chunks, "documents_digest": stamp.documents_digest},
-        }
-        (tmp / STATE_FILE).write_text(json.dumps(state))
+        if main.retriever is not None:
+            main.retriever.save(str(tmp / "bm25"))
+        np.save(tmp / TOKENS_FILE, main.tokens)
+        np.save(tmp / OFFSETS_FILE, main.offsets)
+        (tmp / MAIN_FILE).write_text(json.dumps({"rows": main.rows.to_dict(), "vocab": main.vocab}))
+        (tmp / STATE_FILE).write_text(self._state(delta_rows, delta_tokens, deleted, stamp))
         with self._lock:
             old = self.path.with_name(self.path.name + ".old")
             shutil.rmtree(old, ignore_errors=True)
@@ -119,37 +215,133 @@ class KeywordIndex:
                 self.path.rename(old)
             tmp.rename(self.path)
             shutil.rmtree(old, ignore_errors=True)
-            self._retriever = retriever
-            self._ids = state["ids"]
-            self._doc_ids = state["doc_ids"]
-            self._sources = state["sources"]
-            self._date_ords = np.asarray(state["date_ords"], dtype=np.int64)
-            self.stamp = stamp
+        self._set(main, delta_rows, delta_tokens, deleted, stamp)
+
+    def _save_state(self, delta_rows: _Rows, delta_tokens: list[list[str]], deleted: set[str],
+                    stamp: Stamp) -> None:
+        tmp = self.path / (STATE_FILE + ".tmp")
+        tmp.write_text(self._state(delta_rows, delta_tokens, deleted, stamp))
+        os.replace(tmp, self.path / STATE_FILE)
+        self._set(self._main, delta_rows, delta_tokens, deleted, stamp)
+
+    # --- building ------------------------------------------------------------------------
+
+    def rebuild(self, chunks: Iterable[StoredChunk], stamp: Stamp) -> None:
+        """Index `chunks` from scratch and save, replacing the old files atomically."""
+        chunks = list(chunks)
+        vocab: dict[str, int] = {}
+        lists = [_ids(words, vocab) for words in tokenize([_index_text(c) for c in chunks])]
+        self._save_all(_Main.build(_Rows.of(chunks), vocab, lists), _Rows(), [], set(), stamp)
+
+    def update(self, added: Sequence[StoredChunk], removed_doc_ids: Iterable[str], stamp: Stamp) -> None:
+        """Apply an ingest or deletion: `added` chunks in, every chunk of `removed_doc_ids` out.
+
+        Call only when this index matched the store before the change (its stamp did);
+        `stamp` is the store's stamp after it.
+        """
+        removed = set(removed_doc_ids)
+        main = self._main
+        words = tokenize([_index_text(c) for c in added]) if added else []
+        delta_keep = [i for i, d in enumerate(self._delta_rows.doc_ids) if d not in removed]
+        delta_rows = self._delta_rows.keep(delta_keep).extend(_Rows.of(added))
+        delta_tokens = [self._delta_tokens[i] for i in delta_keep] + words
+        deleted = self._deleted | (removed & set(main.rows.doc_ids))
+        main_rows = len(main.rows.ids)
+        if main_rows < DELTA_MIN_MAIN or len(delta_rows.ids) > DELTA_SHARE * main_rows:
+            self._fold(delta_rows, delta_tokens, deleted, stamp)
+        else:
+            self._save_state(delta_rows, delta_tokens, deleted, stamp)
+
+    def _fold(self, delta_rows: _Rows, delta_tokens: list[list[str]], deleted: set[str],
+              stamp: Stamp) -> None:
+        """Rebuild the main index from cached tokens: live main rows plus the delta."""
+        main = self._main
+        keep = [i for i, d in enumerate(main.rows.doc_ids) if d not in deleted]
+        vocab = dict(main.vocab)
+        lists = [main.tokens[main.offsets[i] : main.offsets[i + 1]] for i in keep]
+        lists += [_ids(words, vocab) for words in delta_tokens]
+        rows = main.rows.keep(keep).extend(delta_rows)
+        self._save_all(_Main.build(rows, vocab, lists), _Rows(), [], set(), stamp)
+
+    # --- searching -----------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        with self._lock:
+            alive = len(self._main.rows.ids) if self._alive is None else int(self._alive.sum())
+            return alive + len(self._delta_rows.ids)
 
     def search(
         self, query: str, k: int, chunk_filter: ChunkFilter | None = None
     ) -> list[tuple[str, float]]:
         """`(chunk_id, bm25 score)` of the best `k` chunks with a positive score."""
         with self._lock:
-            retriever, ids = self._retriever, self._ids
-            doc_ids, sources, date_ords = self._doc_ids, self._sources, self._date_ords
-        if retriever is None or not ids:
+            main, alive = self._main, self._alive
+            delta_rows, delta_tokens = self._delta_rows, self._delta_tokens
+        words = tokenize([query])[0]
+        hits = self._search_main(main, alive, words, k, chunk_filter)
+        if delta_rows.ids:
+            hits += _score_delta(main, delta_rows, delta_tokens, words, chunk_filter)
+        hits.sort(key=lambda h: -h[1])
+        return hits[:k]
+
+    @staticmethod
+    def _search_main(main: _Main, alive: np.ndarray | None, words: list[str], k: int,
+                     chunk_filter: ChunkFilter | None) -> list[tuple[str, float]]:
+        retriever, rows = main.retriever, main.rows
+        if retriever is None or not rows.ids:
             return []
-        tokens = [t for t in tokenize([query])[0] if t in retriever.vocab_dict]
+        tokens = [t for t in words if t in retriever.vocab_dict]
         if not tokens:
             return []
-        mask = None
+        mask = alive
         if chunk_filter and not chunk_filter.is_empty():
-            mask = np.array(
-                [chunk_filter.accepts(d, s, int(o)) for d, s, o in zip(doc_ids, sources, date_ords)],
+            accepts = np.array(
+                [chunk_filter.accepts(d, s, int(o))
+                 for d, s, o in zip(rows.doc_ids, rows.sources, rows.date_ords)],
                 dtype=np.float32,
             )
-            if not mask.any():
-                return []
-        k = min(k, len(ids))
+            mask = accepts if mask is None else mask * accepts
+        if mask is not None and not mask.any():
+            return []
+        k = min(k, len(rows.ids))
         results, scores = retriever.retrieve(
             [tokens], k=k, show_progress=False, weight_mask=mask, n_threads=1
         )
         return [
-            (ids[int(i)], float(s)) for i, s in zip(results[0], scores[0]) if float(s) > 0.0
+            (rows.ids[int(i)], float(s)) for i, s in zip(results[0], scores[0]) if float(s) > 0.0
         ]
+
+
+def _ids(words: Sequence[str], vocab: dict[str, int]) -> np.ndarray:
+    """Token ids of `words`, growing `vocab` with new words."""
+    return np.array([vocab.setdefault(w, len(vocab)) for w in words], dtype=np.int32)
+
+
+def _score_delta(main: _Main, rows: _Rows, tokens: list[list[str]], words: list[str],
+                 chunk_filter: ChunkFilter | None) -> list[tuple[str, float]]:
+    """BM25 (bm25s' Lucene variant) of the delta's chunks, with main + delta statistics."""
+    terms = set(words)
+    if not terms:
+        return []
+    n = len(main.rows.ids) + len(rows.ids)
+    avgdl = (main.total_length + sum(len(t) for t in tokens)) / max(n, 1)
+    df = {}
+    for term in terms:
+        in_main = int(main.df[main.vocab[term]]) if term in main.vocab else 0
+        df[term] = in_main + sum(term in set(t) for t in tokens)
+    idf = {t: math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)) for t in terms}
+    hits = []
+    for i, doc in enumerate(tokens):
+        if chunk_filter and not chunk_filter.is_empty() and not chunk_filter.accepts(
+            rows.doc_ids[i], rows.sources[i], rows.date_ords[i]
+        ):
+            continue
+        norm = K1 * (1 - B + B * len(doc) / avgdl)
+        score = 0.0
+        for term in words:  # a repeated query word counts again, as in bm25s
+            tf = doc.count(term)
+            if tf:
+                score += idf[term] * tf / (tf + norm)
+        if score > 0:
+            hits.append((rows.ids[i], score))
+    return hits

@@ -125,31 +125,38 @@ class ChromaStore:
         self, info: DocumentInfo, chunks: Sequence[tuple[str, int, int, str]], vectors: np.ndarray
     ) -> None:
         """Store `(chunk_id, start, end, text)` of one report with their vectors."""
-        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+        self._add_nodes(_nodes(info, chunks, vectors))
 
-        nodes = []
-        for (chunk_id, start, end, text), vector in zip(chunks, vectors):
-            node = TextNode(
-                id_=chunk_id,
-                text=text,
-                embedding=vector.tolist(),
-                metadata={
-                    "doc_id": info.doc_id,
-                    "title": info.title,
-                    "source": info.source,
-                    "date": info.date or "",
-                    "date_ord": date_ordinal(info.date),
-                    "start": start,
-                    "end": end,
-                },
-                start_char_idx=start,
-                end_char_idx=end,
-            )
-            node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=info.doc_id)
-            nodes.append(node)
+    def _add_nodes(self, nodes: list[Any]) -> None:
         with self._write_lock:
             for i in range(0, len(nodes), PAGE):
                 self.vector_store.add(nodes[i : i + PAGE])
+
+    def add_documents(
+        self, batch: Sequence[tuple[DocumentInfo, Sequence[tuple[str, int, int, str]], np.ndarray, str, str]]
+    ) -> None:
+        """Store many reports at once: `(info, chunks, chunk vectors, text, content_hash)` each.
+
+        Old chunks of the same ids go first, then all chunks in pages, then all records: a record
+        still means "completely indexed". A few large Chroma calls instead of four per report.
+        """
+        if not batch:
+            return
+        doc_ids = [info.doc_id for info, *_ in batch]
+        with self._write_lock:
+            self._chunks.delete(where={"document_id": {"$in": doc_ids}})
+        self._add_nodes([n for info, chunks, vectors, _, _ in batch for n in _nodes(info, chunks, vectors)])
+        records = []
+        for info, _, vectors, text, digest in batch:
+            mean = vectors.mean(axis=0)
+            records.append((info, text, digest, mean / (np.linalg.norm(mean) or 1.0)))
+        with self._write_lock:
+            self._docs.upsert(
+                ids=[info.doc_id for info, *_ in records],
+                documents=[text for _, text, _, _ in records],
+                embeddings=[vector.tolist() for *_, vector in records],
+                metadatas=[_record_meta(info, digest) for info, _, digest, _ in records],
+            )
 
     def put_document(self, info: DocumentInfo, text: str, content_hash: str, vector: np.ndarray) -> None:
         """Record a report as completely indexed (call after its chunks are stored)."""
@@ -158,15 +165,7 @@ class ChromaStore:
                 ids=[info.doc_id],
                 documents=[text],
                 embeddings=[vector.tolist()],
-                metadatas=[{
-                    "title": info.title,
-                    "source": info.source,
-                    "date": info.date or "",
-                    "date_ord": date_ordinal(info.date),
-                    "chunks": info.chunks,
-                    "chars": info.chars,
-                    "content_hash": content_hash,
-                }],
+                metadatas=[_record_meta(info, content_hash)],
             )
 
     def delete_document(self, doc_id: str) -> None:
@@ -262,6 +261,19 @@ class ChromaStore:
         }
         return [found[cid] for cid in ids if cid in found]
 
+    def chunk_embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored (unit-length, float32) vectors of chunks by id; missing ids are left out.
+
+        Lets an answerer score passages without embedding their texts again.
+        """
+        if not ids:
+            return {}
+        got = self._chunks.get(ids=list(ids), include=["embeddings"])
+        return {
+            cid: np.asarray(vector, dtype=np.float32)
+            for cid, vector in zip(got["ids"], got["embeddings"])
+        }
+
     def iter_chunks(self) -> Iterator[StoredChunk]:
         """Every chunk, page by page (for rebuilding the keyword index)."""
         offset = 0
@@ -283,6 +295,45 @@ class ChromaStore:
                 return
             yield from zip(got["ids"], got["metadatas"])
             offset += len(got["ids"])
+
+
+def _nodes(info: DocumentInfo, chunks: Sequence[tuple[str, int, int, str]], vectors: np.ndarray) -> list[Any]:
+    """llama-index TextNodes of one report's chunks (ChromaVectorStore's storage format)."""
+    from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+
+    nodes = []
+    for (chunk_id, start, end, text), vector in zip(chunks, vectors):
+        node = TextNode(
+            id_=chunk_id,
+            text=text,
+            embedding=vector.tolist(),
+            metadata={
+                "doc_id": info.doc_id,
+                "title": info.title,
+                "source": info.source,
+                "date": info.date or "",
+                "date_ord": date_ordinal(info.date),
+                "start": start,
+                "end": end,
+            },
+            start_char_idx=start,
+            end_char_idx=end,
+        )
+        node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=info.doc_id)
+        nodes.append(node)
+    return nodes
+
+
+def _record_meta(info: DocumentInfo, content_hash: str) -> dict[str, Any]:
+    return {
+        "title": info.title,
+        "source": info.source,
+        "date": info.date or "",
+        "date_ord": date_ordinal(info.date),
+        "chunks": info.chunks,
+        "chars": info.chars,
+        "content_hash": content_hash,
+    }
 
 
 def _info(doc_id: str, meta: dict[str, Any]) -> DocumentInfo:

@@ -1,0 +1,397 @@
+"""`python -m bench --out bench-results/`: ingestion, query latency and memory in one run.
+
+(a) ingestion of the same generated reports by this project and by llama-index's default
+    pipeline, each in its own process, timed whole (interpreter start to exit);
+(b) retrieve and ask (extractive) latency at 1,000 / 10,000 / 100,000 chunks;
+(c) the RSS of a running `assistant serve` at the largest size;
+plus embedding throughput against the CPU's measured bf16 matrix-product peak.
+Writes OUT/bench.json and OUT/bench.png.
+
+Reaching 100,000 chunks: embedding them all takes hours on 2 cores, so only the generated
+reports ingested in (a)-style runs carry real embeddings; the other chunks are synthetic reports
+made of realistic generated sentences whose vectors are real chunk vectors plus small Gaussian
+noise, renormalized (so the HNSW graph holds realistic, clustered, non-duplicate vectors). They
+are written through `ChromaStore.add_documents` and indexed for BM25 like any other chunk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from bench.corpus import CITIES, PEOPLE, TOPICS, sentences, write_corpus
+
+ROOT = Path(__file__).resolve().parent.parent
+SCALES = (1_000, 10_000, 100_000)
+SYNTHETIC_CHUNKS_PER_DOC = 4
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    add_arguments(p)
+    return p
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The bench options (shared with `assistant bench`)."""
+    p.add_argument("--out", default="bench-results", help="folder for bench.json and bench.png")
+    p.add_argument("--docs", type=int, default=300, help="generated reports for the ingestion race")
+    p.add_argument("--scales", default=",".join(str(s) for s in SCALES),
+                   help="chunk counts for the latency runs, comma-separated")
+    p.add_argument("--queries", type=int, default=40, help="queries per scale")
+    p.add_argument("--work", help="scratch folder (default OUT/work)")
+    p.add_argument("--skip", default="", help="comma-separated parts to skip: ingest,llamaindex,query,server,flops")
+
+
+# --- (a) ingestion --------------------------------------------------------------------------
+
+def run_ingest_process(pipeline: str, corpus: Path, work: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run one pipeline in a fresh interpreter; whole-process wall time included."""
+    import shutil
+
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    load_before = os.getloadavg()[0]
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.ingest_run", pipeline, str(corpus), str(work)],
+        cwd=ROOT, capture_output=True, text=True, env={**os.environ, **(env or {})},
+    )
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"{pipeline} ingestion failed:\n{done.stderr[-3000:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result["process_s"] = round(wall, 3)
+    result["load_avg_before"] = round(load_before, 2)
+    for key in ("documents", "chunks", "embedded_tokens", "doc_tokens"):
+        result[f"{key}_per_s"] = round(result[key] / wall, 2)
+    result["peak_rss_mb"] = round(result["peak_rss_bytes"] / 2**20, 1)
+    return result
+
+
+# --- (b) query latency ----------------------------------------------------------------------
+
+def queries(n: int, seed: int = 7) -> list[str]:
+    """Questions in the style of the generated reports."""
+    rng = random.Random(seed)
+    forms = [
+        "What happened to {subject} in {city}?",
+        "Why did {subject} change?",
+        "What did {person} say about {subject}?",
+        "How many people were affected by {subject}?",
+        "When will the full assessment of {subject} be published?",
+        "Who accused the authorities of acting too slowly?",
+    ]
+    out = []
+    for _ in range(n):
+        topic = rng.choice(sorted(TOPICS))
+        out.append(rng.choice(forms).format(subject=rng.choice(TOPICS[topic][0]),
+                                            city=rng.choice(CITIES), person=rng.choice(PEOPLE)))
+    return out
+
+
+def _percentiles(ms: Sequence[float]) -> dict[str, float]:
+    return {"p50_ms": round(float(np.percentile(ms, 50)), 2),
+            "p95_ms": round(float(np.percentile(ms, 95)), 2),
+            "mean_ms": round(float(np.mean(ms)), 2), "n": len(ms)}
+
+
+def grow_store(assistant: Any, target: int, seed: int) -> dict[str, Any]:
+    """Add synthetic reports until the store holds about `target` chunks (see module doc)."""
+    from assistant.models import DocumentInfo
+    from index.ingest import sync_keyword_index
+
+    store = assistant.store
+    have = store.count_chunks()
+    if have >= target:
+        return {"added_chunks": 0}
+    rng = np.random.default_rng(seed)
+    real_ids = [c.chunk_id for c in store.iter_chunks()][:5000]
+    real = np.stack(list(store.chunk_embeddings(real_ids).values()))
+    docs_needed = (target - have + SYNTHETIC_CHUNKS_PER_DOC - 1) // SYNTHETIC_CHUNKS_PER_DOC
+    pool = sentences(4000, seed=seed)
+    started = time.perf_counter()
+    batch = []
+    for d in range(docs_needed):
+        doc_id = f"syn{seed}-{d:07d}"
+        title = f"{rng.choice(pool)[:80]}"
+        parts = [" ".join(pool[int(i)] + "." for i in rng.integers(0, len(pool), 7))
+                 for _ in range(SYNTHETIC_CHUNKS_PER_DOC)]
+        text = "\n\n".join(parts)
+        rows, offset = [], 0
+        for i, part in enumerate(parts):
+            rows.append((f"{doc_id}:{i}", offset, offset + len(part), part))
+            offset += len(part) + 2
+        base = real[rng.integers(0, len(real), SYNTHETIC_CHUNKS_PER_DOC)]
+        vectors = base + rng.normal(0, 0.03, base.shape).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        date = f"{2019 + d % 6}-{1 + d % 12:02d}-{1 + d % 28:02d}"
+        info = DocumentInfo(doc_id, title, f"synthetic/{doc_id}.txt", date, len(rows), len(text))
+        batch.append((info, rows, vectors.astype(np.float32), text, doc_id))
+        if len(batch) == 500 or d == docs_needed - 1:
+            store.add_documents(batch)
+            batch = []
+    written = time.perf_counter() - started
+    t = time.perf_counter()
+    sync_keyword_index(store, assistant.keyword)  # one full rebuild: drift from outside writes
+    return {"added_chunks": store.count_chunks() - have, "write_s": round(written, 1),
+            "keyword_rebuild_s": round(time.perf_counter() - t, 1)}
+
+
+def measure_queries(assistant: Any, qs: Sequence[str]) -> dict[str, Any]:
+    """Latency of retrieve and ask (the configured answerer; extractive by default)."""
+    for q in qs[:3]:  # warm-up: caches, lazy imports
+        assistant.ask(q)
+    retrieve_ms, ask_ms, refused = [], [], 0
+    for q in qs:
+        t = time.perf_counter()
+        assistant.retrieve(q)
+        retrieve_ms.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        answer = assistant.ask(q)
+        ask_ms.append((time.perf_counter() - t) * 1000)
+        refused += answer.refused
+    return {"retrieve": _percentiles(retrieve_ms), "ask": _percentiles(ask_ms),
+            "refused": refused, "load_avg": round(os.getloadavg()[0], 2)}
+
+
+def keyword_update_cost(assistant: Any, corpus_dir: Path) -> dict[str, float]:
+    """Time to ingest then delete one new report at the current size (keyword index included)."""
+    path = write_corpus(corpus_dir, 1, first_seed=900_000)[0]
+    t = time.perf_counter()
+    assistant.ingest([path], progress=False)
+    ingest_s = time.perf_counter() - t
+    doc = next(d for d in assistant.store.documents_by_source(str(path.resolve())))[0]
+    t = time.perf_counter()
+    assistant.delete(doc.doc_id)
+    return {"ingest_one_s": round(ingest_s, 3), "delete_one_s": round(time.perf_counter() - t, 3)}
+
+
+# --- (c) server memory ----------------------------------------------------------------------
+
+def server_memory(home: Path, port: int) -> dict[str, Any]:
+    """Start `assistant serve` on the store, ask a few questions over HTTP, read its RSS."""
+    import httpx
+
+    exe = Path(sys.executable).parent / "assistant"
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "assistant.cli"]
+    proc = subprocess.Popen(cmd + ["--home", str(home), "serve", "--port", str(port)], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        started = time.perf_counter()
+        while True:
+            try:
+                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None:
+                raise RuntimeError(f"assistant serve exited: {proc.stderr.read()[-2000:]}")
+            if time.perf_counter() - started > 600:
+                raise RuntimeError("assistant serve did not start in 600 s")
+            time.sleep(0.5)
+        startup = time.perf_counter() - started
+        for q in queries(10, seed=3):
+            httpx.post(f"{url}/v1/ask", json={"question": q}, timeout=120).raise_for_status()
+        status = Path(f"/proc/{proc.pid}/status").read_text()
+        fields = {line.split(":")[0]: line.split(":")[1].strip() for line in status.splitlines() if ":" in line}
+        kb = lambda name: int(fields.get(name, "0 kB").split()[0])  # noqa: E731
+        health = httpx.get(f"{url}/health", timeout=10).json()
+        return {"rss_mb": round(kb("VmRSS") / 1024, 1), "peak_rss_mb": round(kb("VmHWM") / 1024, 1),
+                "startup_s": round(startup, 1), "chunks": health["chunks"]}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+# --- embedding efficiency -------------------------------------------------------------------
+
+def minilm_flops_per_token(config: dict[str, Any], seq_len: int) -> float:
+    """Forward FLOPs per token of a BERT encoder (2 per multiply-add), at sequence length `seq_len`."""
+    h, i, layers = config["hidden_size"], config["intermediate_size"], config["num_hidden_layers"]
+    linear = 4 * h * h + 2 * h * i  # Q, K, V, output projections; the two feed-forward matrices
+    attention = 2 * seq_len * h  # scores (QK^T) and the weighted sum of values
+    return 2.0 * layers * (linear + attention)
+
+
+def matmul_peak_gflops(dtype_name: str = "bfloat16", n: int = 2048, repeats: int = 5) -> float:
+    """Best measured GFLOP/s of an n x n matrix product in `dtype_name`."""
+    import torch
+
+    dtype = getattr(torch, dtype_name)
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+    for _ in range(2):
+        a @ b
+    best = 0.0
+    for _ in range(repeats):
+        t = time.perf_counter()
+        for _ in range(3):
+            a @ b
+        best = max(best, 3 * 2 * n**3 / (time.perf_counter() - t) / 1e9)
+    return round(best, 1)
+
+
+def embedding_efficiency(texts: Sequence[str]) -> dict[str, Any]:
+    """Tokens/s of the project's embedder in each precision and the share of the bf16 peak."""
+    from index.embedding import MODEL_WINDOW, Embedder, model_path
+
+    config = json.loads((model_path() / "config.json").read_text())
+    out: dict[str, Any] = {"peak_gflops": {d: matmul_peak_gflops(d) for d in ("float32", "bfloat16")}}
+    for precision in ("fp32", "bf16"):
+        embedder = Embedder(precision)
+        tokens = [min(n, MODEL_WINDOW - 2) + 2 for n in embedder.count_tokens(texts)]
+        embedder.embed(texts[:16])
+        t = time.perf_counter()
+        embedder.embed(texts)
+        seconds = time.perf_counter() - t
+        seq = float(np.mean(tokens))
+        flops = minilm_flops_per_token(config, int(seq))
+        gflops = sum(tokens) / seconds * flops / 1e9
+        out[precision] = {
+            "tokens_per_s": round(sum(tokens) / seconds, 1), "mean_seq_len": round(seq, 1),
+            "mflops_per_token": round(flops / 1e6, 2), "achieved_gflops": round(gflops, 1),
+            "share_of_bf16_peak": round(gflops / out["peak_gflops"]["bfloat16"], 3),
+        }
+    return out
+
+
+# --- the run --------------------------------------------------------------------------------
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    work = Path(args.work) if args.work else out / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    skip = set(filter(None, args.skip.split(",")))
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    corpus = work / f"corpus-{args.docs}"
+    write_corpus(corpus, args.docs)
+    results: dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                    "cpu_bf16": __import__("index.embedding", fromlist=["x"]).cpu_has_bf16(),
+                    "load_avg_start": [round(x, 2) for x in os.getloadavg()]},
+        "corpus": {"documents": args.docs, "folder": str(corpus)},
+    }
+
+    def save() -> None:
+        (out / "bench.json").write_text(json.dumps(results, indent=2))
+
+    if "ingest" not in skip:
+        ingest: dict[str, Any] = {}
+        ingest["project"] = run_ingest_process("project", corpus, work / "ingest-project")
+        print("project ingestion:", json.dumps(ingest["project"]), flush=True)
+        if "llamaindex" not in skip:
+            ingest["llamaindex"] = run_ingest_process("llamaindex", corpus, work / "ingest-llamaindex")
+            print("llama-index ingestion:", json.dumps(ingest["llamaindex"]), flush=True)
+            ingest["speedup_process"] = round(
+                ingest["llamaindex"]["process_s"] / ingest["project"]["process_s"], 2)
+            ingest["speedup_ingest_only"] = round(
+                ingest["llamaindex"]["ingest_s"] / ingest["project"]["ingest_s"], 2)
+            ingest["embedded_tokens_per_s_ratio"] = round(
+                ingest["project"]["embedded_tokens_per_s"] / ingest["llamaindex"]["embedded_tokens_per_s"], 2)
+        results["ingestion"] = ingest
+        save()
+
+    if "flops" not in skip:
+        texts = [p.read_text()[:1200] for p in sorted(corpus.glob("*.txt"))[:96]]
+        results["embedding"] = embedding_efficiency(texts)
+        print("embedding:", json.dumps(results["embedding"]), flush=True)
+        save()
+
+    scales = [int(s) for s in args.scales.split(",") if s]
+    if "query" not in skip and scales:
+        from assistant.config import Settings
+        from assistant.core import Assistant
+
+        home = work / "scale-home"
+        import shutil
+
+        shutil.rmtree(home, ignore_errors=True)
+        assistant = Assistant.open(Settings.load({"home": home}, environ={}))
+        real = assistant.ingest([corpus], progress=False)
+        qs = queries(args.queries)
+        results["queries"] = []
+        for scale in scales:
+            grown = grow_store(assistant, scale, seed=scale)
+            row = {"chunks": assistant.store.count_chunks(),
+                   "real_chunks": real.chunks, "growth": grown}
+            row.update(measure_queries(assistant, qs))
+            row["keyword_update"] = keyword_update_cost(assistant, work / "one-more")
+            results["queries"].append(row)
+            print("queries:", json.dumps(row), flush=True)
+            save()
+        del assistant
+        if "server" not in skip:
+            from tests.conftest import free_port
+
+            results["server"] = server_memory(home, free_port())
+            print("server:", json.dumps(results["server"]), flush=True)
+    save()
+    plot(results, out / "bench.png")
+    return results
+
+
+def plot(results: dict[str, Any], path: Path) -> None:
+    """Ingestion times and latency against store size, one PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    ingest = results.get("ingestion", {})
+    names = [n for n in ("project", "llamaindex") if n in ingest]
+    if names:
+        bars = left.bar(names, [ingest[n]["process_s"] for n in names], color=["#2a7", "#999"][: len(names)])
+        for bar, n in zip(bars, names):
+            left.annotate(f"{ingest[n]['coverage']['mean']:.0%} text embedded",
+                          (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                          ha="center", va="bottom", fontsize=8)
+        left.set_ylabel("seconds, whole process")
+        left.set_title(f"Ingesting {results['corpus']['documents']} reports")
+    rows = results.get("queries", [])
+    if rows:
+        x = [r["chunks"] for r in rows]
+        for op, colour in (("retrieve", "#27a"), ("ask", "#a52")):
+            right.plot(x, [r[op]["p50_ms"] for r in rows], "o-", color=colour, label=f"{op} p50")
+            right.plot(x, [r[op]["p95_ms"] for r in rows], "s--", color=colour, label=f"{op} p95")
+        right.set_xscale("log")
+        right.set_xlabel("chunks in the store")
+        right.set_ylabel("ms")
+        right.set_title("Query latency")
+        right.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def run_bench_from_cli(settings: Any, args: argparse.Namespace) -> int:
+    """`assistant bench ...`: the same run (settings are not used: the bench makes its own stores)."""
+    run(args)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    results = run(_parser().parse_args(argv))
+    print(json.dumps({k: results[k] for k in results if k != "corpus"}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
