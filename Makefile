@@ -41,5 +41,10 @@ run: install
 test: install-test
 	$(BIN)/python -m pytest -q
 
+# Ingestion race against llama-index's default pipeline, latency at 1k/10k/100k chunks, server memory.
+bench: install
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python -m bench --out bench-results
+
 clean:
 	rm -rf $(VENV) .assistant

@@ -52,6 +52,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--ingest", nargs="*", metavar="PATH",
                    help="index these paths first when the store is empty")
 
+    p = sub.add_parser(
+        "bench", help="ingestion speed vs llama-index, latency at 1k/10k/100k chunks, memory"
+    )
+    from bench.__main__ import add_arguments
+
+    add_arguments(p)
+
     p = sub.add_parser("eval", help="run a test set and write results.json, questions.jsonl, report.md")
     p.add_argument("testset")
     p.add_argument("--docs", required=True, help="folder of the reports the test set refers to")
@@ -202,6 +209,12 @@ def _cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     return run_from_cli(settings, args)
 
 
+def _cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
+    from bench.__main__ import run_bench_from_cli
+
+    return run_bench_from_cli(settings, args)
+
+
 _COMMANDS = {
     "ingest": _cmd_ingest,
     "ask": _cmd_ask,
@@ -210,6 +223,7 @@ _COMMANDS = {
     "docs": _cmd_docs,
     "serve": _cmd_serve,
     "eval": _cmd_eval,
+    "bench": _cmd_bench,
 }
 
 if __name__ == "__main__":

@@ -31,6 +31,8 @@ ENV_NAMES: dict[str, str] = {
     "openai_base_url": "OPENAI_BASE_URL",
     "openai_api_key": "OPENAI_API_KEY",
     "ollama_host": "OLLAMA_HOST",
+    "embed_precision": "ASSISTANT_EMBED_PRECISION",
+    "embed_threads": "ASSISTANT_EMBED_THREADS",
 }
 
 MAX_K = 50
@@ -54,6 +56,8 @@ class Settings:
     openai_base_url: str = "https://api.openai.com/v1"
     openai_api_key: str | None = None
     ollama_host: str = "http://127.0.0.1:11434"
+    embed_precision: str = "auto"  # auto = bf16 where the CPU does it natively, else fp32
+    embed_threads: int | None = None  # None = chosen from the core count
 
     @classmethod
     def load(
@@ -104,6 +108,12 @@ class Settings:
             raise ConfigError(
                 "ASSISTANT_LLM_MAX_TOKENS must be >= 1 and ASSISTANT_LLM_CONTEXT_TOKENS >= 256"
             )
+        if self.embed_precision not in ("auto", "fp32", "bf16"):
+            raise ConfigError(
+                f"ASSISTANT_EMBED_PRECISION must be auto, fp32 or bf16, got {self.embed_precision!r}"
+            )
+        if self.embed_threads is not None and self.embed_threads < 1:
+            raise ConfigError(f"ASSISTANT_EMBED_THREADS must be >= 1, got {self.embed_threads}")
         if self.max_file_mb <= 0:
             raise ConfigError(f"max_file_mb must be positive, got {self.max_file_mb}")
 
@@ -133,7 +143,7 @@ def _convert(name: str, value: Any) -> Any:
     try:
         if name == "home":
             return Path(value).expanduser()
-        if name in ("port", "k", "llm_context_tokens", "llm_max_tokens"):
+        if name in ("port", "k", "llm_context_tokens", "llm_max_tokens", "embed_threads"):
             return int(value)
         if name == "max_file_mb":
             return float(value)

@@ -28,7 +28,7 @@ class Assistant:
 
     def __init__(self, settings: Settings, retrieval_mode: str = "hybrid") -> None:
         self.settings = settings
-        self.embedder = shared_embedder()
+        self.embedder = shared_embedder(settings.embed_precision, settings.embed_threads)
         self.store = ChromaStore(make_client(settings), settings.collection)
         self.keyword = KeywordIndex(settings.keyword_path)
         sync_keyword_index(self.store, self.keyword)

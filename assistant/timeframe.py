@@ -131,6 +131,7 @@ def _rules() -> list[tuple[re.Pattern[str], object]]:
 
 
 _RULES = _rules()
+_NAMED = re.compile(rf"\b({'|'.join(WEEKDAYS)}|{_MONTH_RE})\b|\d{{4}}", re.IGNORECASE)
 _SINCE = re.compile(r"^since\b", re.IGNORECASE)
 
 
@@ -169,15 +170,16 @@ def resolve(question: str, as_of: date | str | None = None) -> Timeframe | None:
 
 
 def strip(question: str, as_of: date | str | None = None) -> str:
-    """The question without its time expression ("... last week?" -> "...?"), for retrieval:
-    the words "last week" are never in the report that answers it."""
+    """The question without a purely relative time expression ("... last week?" -> "...?"),
+    for retrieval: a report rarely says "last week" about its own news. Expressions naming a
+    day, month or year are kept: reports say "on Monday" and "in May" too."""
     if as_of is None:
         as_of = date.today()
     elif isinstance(as_of, str):
         as_of = date.fromisoformat(as_of)
     found = find(question, as_of)
-    if not found:
-        return question
+    if not found or _NAMED.search(found[0].phrase):
+        return question  # "on Monday", "in May", "in 2021" are words reports use as well
     a, b = found[1]
     stripped = f"{question[:a]} {question[b:]}"
     stripped = re.sub(r"\s+([?.!,])", r"\1", re.sub(r"\s{2,}", " ", stripped)).strip(" ,;:")

@@ -50,6 +50,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="chunk counts for the latency runs, comma-separated")
     p.add_argument("--queries", type=int, default=40, help="queries per scale")
     p.add_argument("--work", help="scratch folder (default OUT/work)")
+    p.add_argument("--keep-store", action="store_true",
+                   help="reuse WORK/scale-home from an earlier run instead of building it again")
     p.add_argument("--skip", default="", help="comma-separated parts to skip: ingest,llamaindex,query,server,flops")
 
 
@@ -219,6 +221,14 @@ def server_memory(home: Path, port: int) -> dict[str, Any]:
             proc.kill()
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 # --- embedding efficiency -------------------------------------------------------------------
 
 def minilm_flops_per_token(config: dict[str, Any], seq_len: int) -> float:
@@ -229,10 +239,13 @@ def minilm_flops_per_token(config: dict[str, Any], seq_len: int) -> float:
     return 2.0 * layers * (linear + attention)
 
 
-def matmul_peak_gflops(dtype_name: str = "bfloat16", n: int = 2048, repeats: int = 5) -> float:
-    """Best measured GFLOP/s of an n x n matrix product in `dtype_name`."""
+def matmul_peak_gflops(dtype_name: str = "bfloat16", threads: int | None = None, n: int = 2048,
+                       repeats: int = 5) -> float:
+    """Best measured GFLOP/s of an n x n matrix product in `dtype_name` on `threads` threads."""
     import torch
 
+    if threads:
+        torch.set_num_threads(threads)
     dtype = getattr(torch, dtype_name)
     a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
     for _ in range(2):
@@ -248,12 +261,17 @@ def matmul_peak_gflops(dtype_name: str = "bfloat16", n: int = 2048, repeats: int
 
 def embedding_efficiency(texts: Sequence[str]) -> dict[str, Any]:
     """Tokens/s of the project's embedder in each precision and the share of the bf16 peak."""
-    from index.embedding import MODEL_WINDOW, Embedder, model_path
+    from index.embedding import MODEL_WINDOW, Embedder, default_threads, model_path
 
     config = json.loads((model_path() / "config.json").read_text())
-    out: dict[str, Any] = {"peak_gflops": {d: matmul_peak_gflops(d) for d in ("float32", "bfloat16")}}
+    threads = default_threads()
+    out: dict[str, Any] = {
+        "threads": threads,
+        "peak_gflops": {d: matmul_peak_gflops(d, threads) for d in ("float32", "bfloat16")},
+        "peak_gflops_all_cores": {d: matmul_peak_gflops(d, os.cpu_count()) for d in ("float32", "bfloat16")},
+    }
     for precision in ("fp32", "bf16"):
-        embedder = Embedder(precision)
+        embedder = Embedder(precision, threads=threads)
         tokens = [min(n, MODEL_WINDOW - 2) + 2 for n in embedder.count_tokens(texts)]
         embedder.embed(texts[:16])
         t = time.perf_counter()
@@ -282,7 +300,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     corpus = work / f"corpus-{args.docs}"
     write_corpus(corpus, args.docs)
-    results: dict[str, Any] = {
+    previous = out / "bench.json"
+    results: dict[str, Any] = {}
+    if skip and previous.exists():  # a partial run keeps the other parts of the last full run
+        results = json.loads(previous.read_text())
+    results |= {
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                     "cpu_bf16": __import__("index.embedding", fromlist=["x"]).cpu_has_bf16(),
                     "load_avg_start": [round(x, 2) for x in os.getloadavg()]},
@@ -322,15 +344,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         home = work / "scale-home"
         import shutil
 
-        shutil.rmtree(home, ignore_errors=True)
+        if not args.keep_store:
+            shutil.rmtree(home, ignore_errors=True)
         assistant = Assistant.open(Settings.load({"home": home}, environ={}))
-        real = assistant.ingest([corpus], progress=False)
+        real = assistant.ingest([corpus], progress=False)  # unchanged when the store is kept
         qs = queries(args.queries)
         results["queries"] = []
         for scale in scales:
             grown = grow_store(assistant, scale, seed=scale)
+            real_chunks = sum(d.chunks for d in assistant.store.documents()
+                              if not d.source.startswith("synthetic/"))
             row = {"chunks": assistant.store.count_chunks(),
-                   "real_chunks": real.chunks, "growth": grown}
+                   "real_chunks": real_chunks, "growth": grown}
             row.update(measure_queries(assistant, qs))
             row["keyword_update"] = keyword_update_cost(assistant, work / "one-more")
             results["queries"].append(row)
@@ -338,9 +363,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             save()
         del assistant
         if "server" not in skip:
-            from tests.conftest import free_port
-
-            results["server"] = server_memory(home, free_port())
+            results["server"] = server_memory(home, _free_port())
             print("server:", json.dumps(results["server"]), flush=True)
     save()
     plot(results, out / "bench.png")

@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-import numpy as np
-
 from assistant.errors import DocumentError, UnsupportedFileError
 from assistant.models import DocumentInfo, IngestReport
 from index.chunking import Chunk, ChunkingPolicy, chunk_text
@@ -115,8 +113,13 @@ class Ingestor:
         """
         files, problems = discover(paths)
         report = IngestReport(failed=[{"path": p, "error": why} for p, why in problems])
-        repair(self.store)
         before = store_stamp(self.store)
+        if self.keyword.stamp != before[0]:
+            # The store changed since this process last saw it (another process, or an ingest
+            # that was interrupted): look for leftovers. Skipped otherwise: at 100,000 chunks
+            # reading every record costs seconds.
+            repair(self.store)
+            before = store_stamp(self.store)
         self._known = set(before[1])
         added: list[StoredChunk] = []
         removed: dict[str, int] = {}

@@ -133,11 +133,14 @@ class _Main:
 
 
 def _df(token_lists: Sequence[np.ndarray], size: int) -> np.ndarray:
-    df = np.zeros(size, dtype=np.int64)
-    for t in token_lists:
-        if len(t):
-            df += np.bincount(np.unique(t), minlength=size)[:size]
-    return df
+    """How many of the token lists contain each vocabulary id (vectorized: 100k rows in ms)."""
+    if not token_lists or size == 0:
+        return np.zeros(size, dtype=np.int64)
+    lengths = np.array([len(t) for t in token_lists], dtype=np.int64)
+    tokens = np.concatenate(token_lists).astype(np.int64)
+    rows = np.repeat(np.arange(len(token_lists), dtype=np.int64), lengths)
+    unique = np.unique(rows * size + tokens)
+    return np.bincount(unique % size, minlength=size).astype(np.int64)
 
 
 class KeywordIndex:

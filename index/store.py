@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Iterator, Sequence
 from urllib.parse import urlparse
@@ -179,10 +180,21 @@ class ChromaStore:
         with self._write_lock:
             self.vector_store.delete(ref_doc_id=doc_id)
 
-    def remove_orphans(self) -> int:
-        """Delete chunks whose report has no record (an interrupted ingest). Returns how many."""
+    def remove_orphans(self, grace_s: float = 2.0) -> int:
+        """Delete chunks whose report has no record (an interrupted ingest). Returns how many.
+
+        Another process sharing a Chroma server may be between writing a report's chunks and
+        its record: orphans are looked at again after `grace_s` and only those whose record
+        still does not exist are deleted.
+        """
         known = set(self.document_ids())
         orphans = [cid for cid, meta in self._scan_chunk_meta() if meta.get("doc_id") not in known]
+        if orphans and grace_s > 0:
+            time.sleep(grace_s)
+            known = set(self.document_ids())
+            got = self._chunks.get(ids=orphans, include=["metadatas"])
+            orphans = [cid for cid, meta in zip(got["ids"], got["metadatas"])
+                       if meta.get("doc_id") not in known]
         with self._write_lock:
             for i in range(0, len(orphans), PAGE):
                 self._chunks.delete(ids=orphans[i : i + PAGE])
@@ -236,14 +248,17 @@ class ChromaStore:
         """The `k` chunks nearest to `vector`, with cosine similarity."""
         from llama_index.core.vector_stores.types import VectorStoreQuery
 
-        if self.count_chunks() == 0:
-            return []
         where = chunk_filter.chroma_where() if chunk_filter else None
         # llama-index's ChromaVectorStore takes `where` through query kwargs; its MetadataFilters
         # cannot express "$in" on every version we support.
         query = VectorStoreQuery(query_embedding=vector.tolist(), similarity_top_k=k)
         kwargs = {"where": where} if where else {}
-        result = self.vector_store.query(query, **kwargs)
+        try:  # no count() first: it costs ~10 ms at 100,000 chunks
+            result = self.vector_store.query(query, **kwargs)
+        except Exception:  # some Chroma versions refuse to query an empty collection
+            if self.count_chunks() == 0:
+                return []
+            raise
         # ChromaVectorStore reports exp(-distance); with cosine distance that is exp(cos - 1).
         return [
             (_chunk(node.node_id, node.get_content(), node.metadata), 1.0 + math.log(max(sim, 1e-12)))

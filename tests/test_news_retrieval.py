@@ -1,0 +1,162 @@
+"""News-aware retrieval: metadata filters, as_of recency, relative dates, diversity, near-duplicates.
+
+A small corpus of dated reports is indexed once per module with the real model and store.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from assistant.config import Settings
+from index.dedup import DuplicateFinder, jaccard, shingles
+from index.retrieval import Preference, RetrievalTuning, select
+from index.store import StoredChunk
+
+FIRE = ("A fire tore through a warehouse on Mill Lane in Dunmore, injuring {n} people. About 40 "
+        "firefighters fought the blaze for three hours. Fire chief Nadia Okafor said faulty wiring "
+        "was the probable cause.")
+REPORTS = {
+    # the same wire story in two outlets, a day apart
+    "wire-ledger.txt": "Apex Energy names Priya Patel chief executive\n\nHALFORD, March 4, 2024 (Daily Ledger) - "
+                       "Apex Energy has appointed Priya Patel as its chief executive, the Halford-based company "
+                       "said. Patel replaces Omar Haddad, who led the company for twelve years. The company "
+                       "employs about 9,000 people worldwide. Shares rose slightly after the announcement.",
+    "wire-courier.txt": "UPDATE 1-Apex Energy names Priya Patel chief executive\n\nHALFORD, March 5, 2024 (Morning "
+                        "Courier) - Apex Energy has appointed Priya Patel as its chief executive, the Halford-based "
+                        "company said. Patel replaces Omar Haddad, who led the company for twelve years. The "
+                        "company employs about 9,000 people worldwide. Shares rose slightly after the announcement. "
+                        "Reporting by Lars Novak.",
+    # one story twice a year apart: as_of and relative dates decide which
+    "fire-2023.txt": "Warehouse fire in Dunmore\n\nDUNMORE, May 10, 2023 (Daily Ledger) - " + FIRE.format(n=12),
+    "fire-2024.txt": "Warehouse fire in Dunmore\n\nDUNMORE, May 13, 2024 (Daily Ledger) - " + FIRE.format(n=31),
+    "undated-note.txt": "Notes on warehouse safety\n\nWarehouse fires in Dunmore are often caused by faulty "
+                        "wiring, inspectors say. Sprinklers save lives.",
+    "flood.txt": "Floods in Redwater\n\nREDWATER, May 12, 2024 (Coastal Gazette) - Flash floods in Redwater "
+                 "killed four people and forced 2,300 residents from their homes.",
+}
+
+
+@pytest.fixture(scope="module")
+def news(tmp_path_factory: pytest.TempPathFactory):
+    from assistant.core import Assistant
+
+    root = tmp_path_factory.mktemp("news")
+    docs = root / "docs"
+    docs.mkdir()
+    for name, text in REPORTS.items():
+        (docs / name).write_text(text, encoding="utf-8")
+    assistant = Assistant.open(Settings.load({"home": root / "home"}, environ={}))
+    assistant.ingest([docs], progress=False, source_of=lambda p: p.name)
+    return assistant
+
+
+def sources(passages) -> list[str]:
+    return [p.source for p in passages]
+
+
+def test_filter_by_sources(news) -> None:
+    found = news.retrieve("warehouse fire", k=5, sources=["fire-2023.txt", "flood.txt"])
+    assert found and set(sources(found)) <= {"fire-2023.txt", "flood.txt"}
+
+
+def test_filter_by_doc_ids(news) -> None:
+    wanted = next(d.doc_id for d in news.documents() if d.source == "flood.txt")
+    found = news.retrieve("warehouse fire", k=5, doc_ids=[wanted])
+    assert found and {p.doc_id for p in found} == {wanted}
+
+
+def test_filter_by_date_range_drops_undated_only_with_date_from(news) -> None:
+    found = news.retrieve("warehouse fire Dunmore", k=5, date_from="2024-01-01", date_to="2024-05-12")
+    assert found and all(p.date and "2024-01-01" <= p.date <= "2024-05-12" for p in found)
+    upto = sources(news.retrieve("warehouse fire Dunmore", k=5, date_to="2023-12-31"))
+    assert "fire-2023.txt" in upto and "undated-note.txt" in upto and "fire-2024.txt" not in upto
+
+
+def test_as_of_excludes_later_reports_and_prefers_recent_ones(news) -> None:
+    before = sources(news.retrieve("How many people were injured in the Dunmore warehouse fire?",
+                                   k=3, as_of="2023-06-01"))
+    assert "fire-2024.txt" not in before and before[0] == "fire-2023.txt"
+    recent = sources(news.retrieve("How many people were injured in the Dunmore warehouse fire?",
+                                   k=3, as_of="2024-05-14"))
+    assert recent[0] == "fire-2024.txt"
+
+
+def test_relative_date_prefers_reports_of_that_time(news) -> None:
+    question = "How many people were injured in the Dunmore warehouse fire in May 2023?"
+    assert sources(news.retrieve(question, k=3, as_of="2024-05-20"))[0] == "fire-2023.txt"
+    question = "How many people were injured in the Dunmore warehouse fire last year?"
+    assert sources(news.retrieve(question, k=3, as_of="2024-05-20"))[0] == "fire-2023.txt"
+
+
+def test_wire_copies_are_cited_once(news) -> None:
+    found = sources(news.retrieve("Who did Apex Energy appoint as chief executive?", k=5))
+    assert len({"wire-ledger.txt", "wire-courier.txt"} & set(found)) == 1
+    answer = news.ask("Who did Apex Energy appoint as chief executive?")
+    assert not answer.refused and "Priya Patel" in answer.answer
+    assert len({c.source for c in answer.citations}) == 1
+
+
+# --- selection without a store: diversity and duplicates ----------------------------------
+
+
+class _Records:
+    def __init__(self, texts: dict[str, str]) -> None:
+        self.texts = texts
+
+    def get(self, ids, include):
+        ids = [i for i in ids if i in self.texts]
+        return {"ids": ids, "documents": [self.texts[i] for i in ids]}
+
+
+class _FakeStore:
+    def __init__(self, texts: dict[str, str]) -> None:
+        self._docs = _Records(texts)
+
+
+def _chunk(doc: str, i: int, day: str | None = None) -> StoredChunk:
+    return StoredChunk(f"{doc}-{i}", doc, doc, f"{doc}.txt", day, i * 10, i * 10 + 5, "text")
+
+
+def test_passages_are_not_all_slices_of_one_article() -> None:
+    texts = {"a": "alpha story " * 20, "b": "bravo report about something else entirely " * 5}
+    candidates = [(_chunk("a", i), 1.0 - i * 0.01) for i in range(5)] + [(_chunk("b", 0), 0.6)]
+    chosen = select(candidates, 3, _FakeStore(texts))
+    assert [c.doc_id for c, _ in chosen] == ["a", "b", "a"]
+    # with nothing else to offer, more slices of the one article are still handed over
+    assert len(select(candidates[:5], 4, _FakeStore(texts))) == 4
+
+
+def test_near_duplicates_keep_the_best_ranked_copy() -> None:
+    story = "Apex Energy has appointed Priya Patel as its chief executive, the company said on Monday. "
+    texts = {"orig": "LEDGER - " + story * 2, "copy": "COURIER - " + story * 2 + "Reporting by X.",
+             "other": "Floods in Redwater killed four people and forced thousands from their homes."}
+    candidates = [(_chunk("copy", 0), 0.9), (_chunk("orig", 0), 0.8), (_chunk("other", 0), 0.5)]
+    chosen = [c.doc_id for c, _ in select(candidates, 3, _FakeStore(texts))]
+    assert chosen == ["copy", "other"]
+    off = RetrievalTuning(duplicate_threshold=2.0)
+    assert len(select(candidates, 3, _FakeStore(texts), off)) == 3
+
+
+def test_shingles_separate_copies_from_stories_of_the_same_mould() -> None:
+    one = FIRE.format(n=12) + " The blaze started in Dunmore's Mill Lane depot on Monday."
+    copy = FIRE.format(n=12) + " The blaze started in Dunmore's Mill Lane depot on Monday, police said."
+    other = FIRE.replace("Mill Lane", "Harbour Road").replace("Dunmore", "Carrow").replace(
+        "Nadia Okafor", "Lars Novak").format(n=31)
+    assert jaccard(shingles(one), shingles(copy)) > 0.7
+    assert jaccard(shingles(one), shingles(other)) < 0.5
+    finder = DuplicateFinder({"one": one, "copy": copy, "other": other})
+    assert finder.is_duplicate("copy", ["one"]) == "one"
+    assert finder.is_duplicate("other", ["one"]) is None
+
+
+def test_time_preference_boosts_recent_and_in_frame_reports_only() -> None:
+    tuning = RetrievalTuning()
+    prefer = Preference(as_of=date(2024, 5, 15))
+    assert prefer.factor(None, tuning) == 1.0  # undated: neither boosted nor dropped
+    assert prefer.factor("2024-05-15", tuning) > prefer.factor("2024-04-15", tuning) > prefer.factor("2020-01-01", tuning) >= 1.0
+    framed = Preference(as_of=date(2024, 5, 15), window_start=date(2024, 5, 6), window_end=date(2024, 5, 12))
+    assert framed.factor("2024-05-13", tuning) > 2 * framed.factor("2024-05-14", tuning) / (1 + tuning.recency_weight)
+    assert framed.factor("2024-05-01", tuning) < framed.factor("2024-05-08", tuning)
