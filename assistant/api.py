@@ -38,7 +38,9 @@ from assistant.errors import (
     StoreError,
     UnsupportedFileError,
 )
-from assistant.models import Answer, IngestReport
+# The result shapes are the frozen dataclasses of assistant.models; pydantic validates and
+# documents them as they are, so the API cannot drift from the Python API.
+from assistant.models import Answer, Citation, DocumentInfo, IngestReport, Passage
 from index.loaders import SUPPORTED_SUFFIXES, unsupported_reason
 
 log = logging.getLogger(__name__)
@@ -112,83 +114,16 @@ class AskIn(Filters):
     stream: bool = Field(False, description="answer as server-sent events: `delta`s, then `answer`")
 
 
-class PassageOut(BaseModel):
-    """A retrieved passage: `text == document_text[start:end]`."""
-
-    doc_id: str
-    title: str
-    source: str
-    date: str | None
-    chunk_id: str
-    start: int
-    end: int
-    text: str
-    score: float
-
-
-class CitationOut(BaseModel):
-    """The span that supports the claim marked `[n]`: `quote == document_text[start:end]`."""
-
-    n: int
-    doc_id: str
-    title: str
-    source: str
-    date: str | None
-    start: int
-    end: int
-    quote: str
-    score: float
-
-
-class AnswerOut(BaseModel):
-    """`POST /v1/ask`, and the data of the final `answer` event when streaming."""
-
-    answer: str
-    refused: bool
-    citations: list[CitationOut]
-    passages: list[PassageOut]
-    timings_ms: dict[str, float]
-
-
 class PassagesOut(BaseModel):
     """`POST /v1/retrieve`."""
 
-    passages: list[PassageOut]
-
-
-class DocumentOut(BaseModel):
-    """One indexed report."""
-
-    doc_id: str
-    title: str
-    source: str
-    date: str | None
-    chunks: int
-    chars: int
+    passages: list[Passage]
 
 
 class DocumentsOut(BaseModel):
     """`GET /v1/documents`."""
 
-    documents: list[DocumentOut]
-
-
-class FailedOut(BaseModel):
-    """A file that could not be indexed, and why."""
-
-    path: str
-    error: str
-
-
-class IngestOut(BaseModel):
-    """`POST /v1/documents`: what happened to each uploaded file."""
-
-    added: list[str]
-    updated: list[str]
-    unchanged: list[str]
-    failed: list[FailedOut]
-    documents: int
-    chunks: int
+    documents: list[DocumentInfo]
 
 
 # --- uploads (shared with the UI) ------------------------------------------------------------
@@ -454,7 +389,7 @@ def _v1_router(assistant: Assistant) -> APIRouter:
         return {"passages": [p.to_dict() for p in passages]}
 
     @router.post(
-        "/ask", response_model=AnswerOut, tags=["questions"],
+        "/ask", response_model=Answer, tags=["questions"],
         responses={200: {"content": {"text/event-stream": {}},
                          "description": "Answer JSON, or with stream=true server-sent events: "
                                         "`delta` {text}..., then `answer` {Answer}"}},
@@ -479,7 +414,7 @@ def _v1_router(assistant: Assistant) -> APIRouter:
         return {"documents": [d.to_dict() for d in assistant.documents()]}
 
     @router.post(
-        "/documents", response_model=IngestOut, tags=["documents"],
+        "/documents", response_model=IngestReport, tags=["documents"],
         responses={413: {"model": ErrorOut}, 415: {"model": ErrorOut}},
     )
     def upload(files: Annotated[list[UploadFile], File(description="one or more reports")]
@@ -499,7 +434,7 @@ def _v1_router(assistant: Assistant) -> APIRouter:
         saved = [save_upload(folder, f.filename, f.file, limit) for f in files]
         return ingest_uploads(assistant, saved).to_dict()
 
-    @router.delete("/documents/{doc_id}", response_model=DocumentOut, tags=["documents"],
+    @router.delete("/documents/{doc_id}", response_model=DocumentInfo, tags=["documents"],
                    responses={404: {"model": ErrorOut}})
     def delete(doc_id: str) -> dict[str, Any]:
         """Remove a report; 404 when the id is unknown."""

@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
+from assistant import timeframe
 from assistant.answerers import Answerer, Reply, make_answerer
 from assistant.config import MAX_K, Settings
 from assistant.errors import InputError
@@ -16,7 +17,6 @@ from assistant.models import Answer, DocumentInfo, IngestReport, Passage, Turn
 from index.embedding import shared_embedder
 from index.ingest import Ingestor, sync_keyword_index
 from index.keyword import KeywordIndex
-from assistant import timeframe
 from index.retrieval import Preference, Retriever, make_retriever
 from index.store import ChromaStore, ChunkFilter, make_client
 

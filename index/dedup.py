@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import zlib
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 SHINGLE_WORDS = 5
 PREFIX_CHARS = 6000  # a report's opening is enough to recognise a copy
@@ -31,24 +31,6 @@ def jaccard(a: frozenset[int], b: frozenset[int]) -> float:
     if not a or not b:
         return 0.0
     return len(a & b) / len(a | b)
-
-
-def document_texts(store: Any, doc_ids: Iterable[str]) -> dict[str, str]:
-    """The full texts of reports by id, in one read of the store's records (missing ids left out)."""
-    ids = list(dict.fromkeys(doc_ids))
-    if not ids:
-        return {}
-    records = getattr(store, "_docs", None)
-    if records is not None:
-        got = records.get(ids=ids, include=["documents"])
-        return {doc_id: str(text) for doc_id, text in zip(got["ids"], got["documents"])}
-    found: dict[str, str] = {}
-    for doc_id in ids:  # a store without the records collection: one read each
-        try:
-            found[doc_id] = store.document_text(doc_id)
-        except Exception:  # noqa: BLE001 - a report deleted meanwhile is simply not compared
-            continue
-    return found
 
 
 class DuplicateFinder:

@@ -23,7 +23,7 @@ from typing import Any, Protocol, Sequence
 
 from assistant.errors import ConfigError
 from assistant.models import Passage
-from index.dedup import DUPLICATE_THRESHOLD, DuplicateFinder, document_texts
+from index.dedup import DUPLICATE_THRESHOLD, DuplicateFinder
 from index.embedding import Embedder
 from index.keyword import KeywordIndex
 from index.store import ChromaStore, ChunkFilter, StoredChunk
@@ -134,7 +134,7 @@ class _Selecting:
 
 
 def select(
-    candidates: Sequence[tuple[StoredChunk, float]], k: int, store: Any,
+    candidates: Sequence[tuple[StoredChunk, float]], k: int, store: ChromaStore,
     tuning: RetrievalTuning = RetrievalTuning(),
 ) -> list[tuple[StoredChunk, float]]:
     """Up to `k` of the `(chunk, score)` candidates (best first): greedy by score, each further
@@ -142,7 +142,7 @@ def select(
     remaining = list(candidates)
     finder: DuplicateFinder | None = None
     if tuning.duplicate_threshold <= 1.0 and len({c.doc_id for c, _ in remaining}) > 1:
-        finder = DuplicateFinder(document_texts(store, (c.doc_id for c, _ in remaining)),
+        finder = DuplicateFinder(store.document_texts(c.doc_id for c, _ in remaining),
                                  tuning.duplicate_threshold)
     chosen: list[tuple[StoredChunk, float]] = []
     per_doc: dict[str, int] = {}

@@ -11,7 +11,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 from urllib.parse import urlparse
 
 import numpy as np
@@ -233,6 +233,14 @@ class ChromaStore:
         if not got["ids"]:
             raise NotFoundError(f"no document with id {doc_id!r}")
         return str(got["documents"][0])
+
+    def document_texts(self, doc_ids: Iterable[str]) -> dict[str, str]:
+        """Full texts of reports by id in one read (ids no longer stored are left out)."""
+        ids = list(dict.fromkeys(doc_ids))
+        if not ids:
+            return {}
+        got = self._docs.get(ids=ids, include=["documents"])
+        return {doc_id: str(text) for doc_id, text in zip(got["ids"], got["documents"])}
 
     def count_chunks(self) -> int:
         """How many chunks the collection holds."""

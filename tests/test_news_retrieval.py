@@ -102,18 +102,14 @@ def test_wire_copies_are_cited_once(news) -> None:
 # --- selection without a store: diversity and duplicates ----------------------------------
 
 
-class _Records:
+class _FakeStore:
+    """The one store method selection reads: report texts by id."""
+
     def __init__(self, texts: dict[str, str]) -> None:
         self.texts = texts
 
-    def get(self, ids, include):
-        ids = [i for i in ids if i in self.texts]
-        return {"ids": ids, "documents": [self.texts[i] for i in ids]}
-
-
-class _FakeStore:
-    def __init__(self, texts: dict[str, str]) -> None:
-        self._docs = _Records(texts)
+    def document_texts(self, doc_ids):
+        return {i: self.texts[i] for i in doc_ids if i in self.texts}
 
 
 def _chunk(doc: str, i: int, day: str | None = None) -> StoredChunk:
