@@ -29,6 +29,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from assistant.local_servers import free_port, stop, wait_until_ready
 from bench.corpus import CITIES, PEOPLE, TOPICS, sentences, write_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -187,24 +188,14 @@ def server_memory(home: Path, port: int) -> dict[str, Any]:
 
     exe = Path(sys.executable).parent / "assistant"
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "assistant.cli"]
-    proc = subprocess.Popen(cmd + ["--home", str(home), "serve", "--port", str(port)], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    log = home.parent / "serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd + ["--home", str(home), "serve", "--port", str(port)],
+                                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                                env={**os.environ, "HF_HUB_OFFLINE": "1"})
     url = f"http://127.0.0.1:{port}"
     try:
-        started = time.perf_counter()
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None:
-                raise RuntimeError(f"assistant serve exited: {proc.stderr.read()[-2000:]}")
-            if time.perf_counter() - started > 600:
-                raise RuntimeError("assistant serve did not start in 600 s")
-            time.sleep(0.5)
-        startup = time.perf_counter() - started
+        startup = wait_until_ready(f"{url}/health", proc, 600, "assistant serve", log)
         for q in queries(10, seed=3):
             httpx.post(f"{url}/v1/ask", json={"question": q}, timeout=120).raise_for_status()
         status = Path(f"/proc/{proc.pid}/status").read_text()
@@ -214,19 +205,7 @@ def server_memory(home: Path, port: int) -> dict[str, Any]:
         return {"rss_mb": round(kb("VmRSS") / 1024, 1), "peak_rss_mb": round(kb("VmHWM") / 1024, 1),
                 "startup_s": round(startup, 1), "chunks": health["chunks"]}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        stop(proc, timeout_s=30)
 
 
 # --- embedding efficiency -------------------------------------------------------------------
@@ -363,7 +342,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             save()
         del assistant
         if "server" not in skip:
-            results["server"] = server_memory(home, _free_port())
+            results["server"] = server_memory(home, free_port())
             print("server:", json.dumps(results["server"]), flush=True)
     save()
     plot(results, out / "bench.png")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from assistant.config import Settings  # noqa: E402
+from assistant.local_servers import free_port  # noqa: E402,F401  (tests import it from here)
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_REPORTS = ROOT / "data" / "reports"
@@ -66,8 +66,3 @@ def sample_assistant(sample_home: Path, tmp_path: Path):
     return Assistant.open(Settings.load({"home": home}, environ={}))
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

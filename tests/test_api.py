@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ import pytest
 from assistant.api import safe_upload_name
 from assistant.config import MAX_K
 from assistant.errors import InputError
+from assistant.local_servers import stop, wait_until_ready
 from tests.conftest import ROOT, SAMPLE_REPORTS, free_port
 
 pytestmark = pytest.mark.server
@@ -53,28 +53,13 @@ def start_server(home: Path, env: dict[str, str] | None = None) -> LiveServer:
         process = subprocess.Popen(command, cwd=ROOT, env=environ, stdout=out,
                                    stderr=subprocess.STDOUT)
     server = LiveServer(f"http://127.0.0.1:{port}", home, process, log)
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited {process.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{server.url}/health", timeout=2).status_code == 200:
-                return server
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    stop_server(server)
-    raise RuntimeError(f"server did not answer /health in {STARTUP_SECONDS}s:\n{log.read_text()}")
+    wait_until_ready(f"{server.url}/health", process, STARTUP_SECONDS, "assistant serve", log)
+    return server
 
 
 def stop_server(server: LiveServer) -> None:
     """Stop the server process this test started."""
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait()
+    stop(server.process)
 
 
 @pytest.fixture(scope="module")

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Iterator
 
-import httpx
 import pytest
 
 from assistant.config import Settings
 from assistant.errors import StoreError
+from assistant.local_servers import stop, wait_until_ready
 from tests.conftest import SAMPLE_REPORTS, free_port
 
 CHROMA = Path(sys.executable).parent / "chroma"
@@ -27,21 +26,11 @@ def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
+    wait_until_ready(f"{url}/api/v2/heartbeat", process, 60, "chroma run")
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert process.poll() is None, "chroma run exited"
-            assert time.monotonic() < deadline, "chroma run did not start in 60 s"
-            time.sleep(0.3)
         yield url
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop(process, timeout_s=30)
 
 
 def test_ingest_and_ask_through_a_chroma_server(chroma_url: str, tmp_path: Path) -> None:

@@ -8,12 +8,9 @@ SPEC's citation contract because verification drops what the passages do not sup
 from __future__ import annotations
 
 import importlib.util
-import os
 import shutil
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -23,6 +20,7 @@ from assistant.answerers.base import refusal_text
 from assistant.citations import markers_in
 from assistant.config import Settings
 from assistant.errors import ConfigError, LLMError
+from assistant.local_servers import stop, wait_until_ready
 from assistant.models import Answer
 from tests.conftest import free_port
 
@@ -130,34 +128,17 @@ def openai_server() -> Iterator[str]:
     import sse_starlette  # noqa: F401  (llama-cpp-python[server]; a missing one fails the test)
     path = smollm2_path()
     port = free_port()
-    log = open(os.devnull, "wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(path), "--model_alias",
          "smollm2", "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"],
-        stdout=log, stderr=subprocess.STDOUT,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}/v1"
+    wait_until_ready(f"{base}/models", process, 90, "llama_cpp.server")
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited with {process.returncode}")
-            try:
-                with urllib.request.urlopen(f"{base}/models", timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail("llama_cpp.server did not start within 90 s")
-                time.sleep(0.5)
         yield base
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+        stop(process, timeout_s=15)
 
 
 def test_openai_backend_against_a_real_server(
