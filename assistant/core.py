@@ -108,9 +108,10 @@ class Assistant:
             date_to=latest, date_from=_check_date(date_from, "date_from"),
             sources=tuple(sources), doc_ids=tuple(doc_ids),
         )
-        reference = date.fromisoformat(as_of) if as_of else date.today()
+        as_of_day = date.fromisoformat(as_of) if as_of else None
+        reference = as_of_day or date.today()
         frame = timeframe.find(query, reference)
-        prefer = Preference(as_of=date.fromisoformat(as_of) if as_of else None)
+        prefer = Preference(as_of=as_of_day)
         if frame is not None:
             found, _ = frame
             prefer = replace(prefer, window_start=found.start, window_end=found.end)
@@ -123,11 +124,14 @@ class Assistant:
         history: Sequence[Turn | dict[str, Any]] | None = None,
         k: int | None = None,
         as_of: str | None = None,
+        standalone: str | None = None,
         **filters: Any,
     ) -> Answer:
         """An answer whose every claim cites the passage that supports it, or a refusal."""
         answer: Answer | None = None
-        for event in self.ask_stream(question, history, k=k, as_of=as_of, **filters):
+        for event in self.ask_stream(
+            question, history, k=k, as_of=as_of, standalone=standalone, **filters
+        ):
             if isinstance(event, Answer):
                 answer = event
         assert answer is not None
@@ -139,14 +143,21 @@ class Assistant:
         history: Sequence[Turn | dict[str, Any]] | None = None,
         k: int | None = None,
         as_of: str | None = None,
+        standalone: str | None = None,
         **filters: Any,
     ) -> Iterator[str | Answer]:
-        """Text deltas of the answer as they are produced, then the whole Answer."""
+        """Text deltas of the answer as they are produced, then the whole Answer.
+
+        `standalone` is the question as `condense` already rewrote it, for a caller that needs
+        it too (the eval's deeper ranking): the rewrite, an LLM call with LLM answerers, then
+        happens once.
+        """
         question = _check_text(question, "question")
-        turns = [t if isinstance(t, Turn) else Turn.from_dict(t) for t in (history or [])]
+        turns = _turns(history)
         timings: dict[str, float] = {}
         started = time.perf_counter()
-        standalone = self.answerer.condense(question, turns)
+        if standalone is None:
+            standalone = self.answerer.condense(question, turns)
         timings["condense"] = _ms(started)
         t = time.perf_counter()
         passages = self.retrieve(standalone, k=k, as_of=as_of, **filters)
@@ -167,12 +178,20 @@ class Assistant:
             passages=passages, timings_ms=timings,
         )
 
+    def condense(self, question: str, history: Sequence[Turn | dict[str, Any]] | None = None) -> str:
+        """The question rewritten to stand alone, as `ask` retrieves with it."""
+        return self.answerer.condense(_check_text(question, "question"), _turns(history))
+
     def _check_k(self, k: int | None) -> int:
         if k is None:
             return self.settings.k
         if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
             raise InputError(f"k must be a whole number from 1 to {MAX_K}, got {k!r}")
         return k
+
+
+def _turns(history: Sequence[Turn | dict[str, Any]] | None) -> list[Turn]:
+    return [t if isinstance(t, Turn) else Turn.from_dict(t) for t in (history or [])]
 
 
 def _ms(since: float) -> float:

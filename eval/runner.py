@@ -23,7 +23,6 @@ from typing import Any, Mapping, Sequence
 
 from assistant.config import MAX_K, Settings
 from assistant.errors import AssistantError, InputError
-from assistant.models import Turn
 from eval.metrics import METRIC_NAMES, RANKING_DEPTH, Row, compute_metrics
 from eval.testset import Question, Testset, load_testset
 
@@ -211,11 +210,13 @@ def ask_one(assistant: Any, question: Question, k: int) -> dict[str, Any]:
     and the sources of the top `max(k, 10)` passages for the retrieval metrics."""
     history = [dict(turn) for turn in question.history]
     started = time.perf_counter()
-    answer = assistant.ask(question.question, history=history, k=k, as_of=question.as_of)
+    # Condensed once and handed to `ask`, so the timed work is exactly what `ask` alone does.
+    query = assistant.condense(question.question, history)
+    answer = assistant.ask(question.question, history=history, k=k, as_of=question.as_of,
+                           standalone=query)
     latency = (time.perf_counter() - started) * 1000
     # The hit@10 ranking comes from the same standalone query `ask` retrieved with; it is
     # fetched after timing so that latency stays the time of `ask` alone.
-    query = assistant.answerer.condense(question.question, [Turn.from_dict(t) for t in history])
     ranking = assistant.retrieve(query, k=max(k, RANKING_DEPTH), as_of=question.as_of)
     return {
         "id": question.id,
