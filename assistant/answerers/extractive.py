@@ -80,8 +80,13 @@ class ExtractiveAnswerer(Answerer):
         stats = {"best_score": round(best, 4), "p_answerable": round(p_answerable, 4)}
         # A sentence naming an answer of the asked type and every name and number of the
         # question answers it even when the model doubts: the model sees few such features.
-        vouched = bool(typed[order[0]]) and features[4] == 1.0 and features[5] == 1.0 \
+        named = dict(zip(FEATURE_NAMES, features))
+        vouched = (
+            bool(typed[order[0]])
+            and named["key_coverage_sentence"] == 1.0
+            and named["has_key_terms"] == 1.0
             and float(base[order[0]]) >= self.tuning.vouched_min_score
+        )
         if float(base[order[0]]) < self.tuning.min_score or (
             p_answerable < self.tuning.min_answerable and not vouched
         ):
