@@ -35,7 +35,7 @@ class Assistant:
         self.retriever: Retriever = make_retriever(
             retrieval_mode, self.store, self.keyword, self.embedder
         )
-        self.answerer: Answerer = make_answerer(settings, self.embedder)
+        self.answerer: Answerer = make_answerer(settings, self.embedder, self.store.chunk_embeddings)
         self._ingestor = Ingestor(
             self.store, self.keyword, self.embedder,
             max_file_bytes=int(settings.max_file_mb * 1_000_000),

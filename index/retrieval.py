@@ -180,7 +180,7 @@ class DenseRetriever(_Selecting):
 
     def ranked(self, query: str, n: int, chunk_filter: ChunkFilter | None) -> list[tuple[StoredChunk, float]]:
         """Up to `n` `(chunk, cosine)` pairs, best first."""
-        vector = self.embedder.embed([query])[0]
+        vector = self.embedder.embed_query(query)
         return self.store.search(vector, n, chunk_filter)
 
 

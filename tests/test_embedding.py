@@ -54,3 +54,12 @@ def test_precision_knob() -> None:
 
 def test_empty_input(embedders: tuple[Embedder, Embedder]) -> None:
     assert embedders[1].embed([]).shape == (0, 384)
+
+
+def test_query_cache_gives_the_same_vector_read_only(embedders: tuple[Embedder, Embedder]) -> None:
+    _, bf16 = embedders
+    first = bf16.embed_query(SENTENCES[4])
+    assert bf16.embed_query(SENTENCES[4]) is first  # retrieval and the answerer share it
+    assert float(first @ bf16.embed([SENTENCES[4]])[0]) > 0.999
+    with pytest.raises(ValueError):
+        first[0] = 0.0  # a cached vector cannot be changed by one caller under another

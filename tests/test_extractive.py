@@ -78,3 +78,37 @@ def test_prefers_the_sentence_with_an_answer_of_the_question_type(answerer) -> N
 def test_refuses_an_unrelated_question(answerer) -> None:
     reply = answerer.answer("What is the capital of Australia?", [_passage()], [])
     assert reply.refused
+
+
+class _CountingEmbedder:
+    """The real embedder, counting the texts it is asked to embed (not a stand-in)."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.texts = inner, 0
+
+    def embed_query(self, text: str):
+        return self.inner.embed_query(text)
+
+    def embed(self, texts):
+        self.texts += len(texts)
+        return self.inner.embed(texts)
+
+
+def test_stored_passage_vectors_and_sentence_pool(sample_assistant) -> None:
+    """With the store's vectors the answerer embeds no passage, and at most `sentence_pool`
+    sentences, yet answers as when it embeds everything."""
+    from dataclasses import replace
+
+    from assistant.answerers.extractive import ExtractiveTuning, _candidates
+
+    question = "Who did the Pentagon blame for the attacks?"
+    passages = sample_assistant.retrieve(question)
+    counting = _CountingEmbedder(sample_assistant.embedder)
+    tuning = ExtractiveTuning()
+    stored = ExtractiveAnswerer(counting, tuning, sample_assistant.store.chunk_embeddings)
+    reply = stored.answer(question, passages, [])
+    assert counting.texts <= tuning.sentence_pool < len(_candidates(passages))
+    everything = ExtractiveAnswerer(sample_assistant.embedder,
+                                    replace(tuning, sentence_pool=10_000))
+    assert not reply.refused
+    assert reply.answer == everything.answer(question, passages, []).answer

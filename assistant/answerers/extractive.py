@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -39,6 +39,9 @@ class ExtractiveTuning:
     # The answerability model (see `answerable_probability`); refuse below this probability.
     min_answerable: float = 0.35
     vouched_min_score: float = 0.3  # ... unless the best sentence vouches for itself (answer())
+    # Only this many sentences, the best by words and passage relevance, are embedded: the
+    # meaning term weighs 0.2, and embedding every sentence of five passages cost ~100 ms an ask.
+    sentence_pool: int = 12
 
 
 @dataclass(frozen=True)
@@ -49,29 +52,40 @@ class _Candidate:
     text: str
 
 
+# Stored vectors of chunks by id (`ChromaStore.chunk_embeddings`); ids it lacks are left out.
+PassageVectors = Callable[[Sequence[str]], Mapping[str, np.ndarray]]
+
+
 class ExtractiveAnswerer(Answerer):
     """Scores each sentence by meaning (MiniLM) and by the question's words it contains."""
 
     name = "extractive"
 
-    def __init__(self, embedder: Embedder, tuning: ExtractiveTuning = ExtractiveTuning()) -> None:
+    def __init__(
+        self,
+        embedder: Embedder,
+        tuning: ExtractiveTuning = ExtractiveTuning(),
+        passage_vectors: PassageVectors | None = None,
+    ) -> None:
         self.embedder = embedder
         self.tuning = tuning
+        self.passage_vectors = passage_vectors
 
     def answer(self, question: str, passages: Sequence[Passage], history: Sequence[Turn]) -> Reply:
         """The best one or two sentences with their citations, or a refusal."""
         candidates = _candidates(passages)
         if not candidates:
             return Reply.refusal({"best_score": 0.0})
-        base = self.score(question, candidates)
         qtype = question_type(question)
         q_words = _lower_words(question)
         typed = np.array([_has_answer(c.text, qtype, q_words) for c in candidates], dtype=float)
-        scores = base + (self.tuning.type_weight * typed if qtype else 0.0)
+        bonus = self.tuning.type_weight * typed if qtype else np.zeros(len(candidates))
+        base = self.score(question, candidates, bonus)
+        scores = base + bonus
         order = np.argsort(-scores, kind="stable")
         best = float(scores[order[0]])
         top = candidates[int(order[0])]
-        second = float(scores[order[1]]) if len(order) > 1 else 0.0
+        second = float(scores[order[1]]) if len(order) > 1 and np.isfinite(scores[order[1]]) else 0.0
         features = answerability_features(
             question, qtype, float(base[order[0]]), bool(typed[order[0]]), top.text,
             top.passage.text, best - second,
@@ -110,21 +124,35 @@ class ExtractiveAnswerer(Answerer):
         ]
         return Reply.from_claims(claims, stats)
 
-    def score(self, question: str, candidates: Sequence[_Candidate]) -> np.ndarray:
-        """How well each candidate sentence answers `question`, about 0 to 1."""
-        passages = list({c.passage.chunk_id: c.passage for c in candidates}.values())
-        sentences = [c.text for c in candidates]
-        vectors = self.embedder.embed([question, *sentences, *(p.text for p in passages)])
-        query, sentence_vectors = vectors[0], vectors[1 : 1 + len(sentences)]
-        passage_similarity = dict(
-            zip((p.chunk_id for p in passages), vectors[1 + len(sentences) :] @ query)
-        )
+    def score(
+        self, question: str, candidates: Sequence[_Candidate], bonus: np.ndarray | None = None
+    ) -> np.ndarray:
+        """How well each candidate sentence answers `question`, about 0 to 1.
+
+        Words and passage relevance come first; only the `sentence_pool` best by those (plus
+        `bonus`) are embedded, and the rest score -inf: they cannot be chosen.
+        """
         t = self.tuning
-        return (
-            t.semantic_weight * (sentence_vectors @ query)
-            + t.lexical_weight * np.array(_lexical_overlap(question, sentences))
-            + t.passage_weight * np.array([passage_similarity[c.passage.chunk_id] for c in candidates])
+        query = self.embedder.embed_query(question)
+        similarity = self._passage_similarity(query, candidates)
+        cheap = (
+            t.lexical_weight * np.array(_lexical_overlap(question, [c.text for c in candidates]))
+            + t.passage_weight * np.array([similarity[c.passage.chunk_id] for c in candidates])
         )
+        ranking = cheap + (bonus if bonus is not None else 0.0)
+        pool = np.argsort(-ranking, kind="stable")[: t.sentence_pool]
+        scores = np.full(len(candidates), -np.inf)
+        sentence_vectors = self.embedder.embed([candidates[i].text for i in pool])
+        scores[pool] = cheap[pool] + t.semantic_weight * (sentence_vectors @ query)
+        return scores
+
+    def _passage_similarity(self, query: np.ndarray, candidates: Sequence[_Candidate]) -> dict[str, float]:
+        """Cosine of the question to each candidate's passage: stored vectors where there are."""
+        passages = {c.passage.chunk_id: c.passage for c in candidates}
+        stored = dict(self.passage_vectors(list(passages))) if self.passage_vectors else {}
+        missing = [cid for cid in passages if cid not in stored]
+        stored.update(zip(missing, self.embedder.embed([passages[cid].text for cid in missing])))
+        return {cid: float(vector @ query) for cid, vector in stored.items()}
 
 
 # A news dateline opening a sentence: "HALFORD, March 4, 2024 (Daily Ledger) - ".
