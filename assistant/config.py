@@ -33,6 +33,8 @@ ENV_NAMES: dict[str, str] = {
     "ollama_host": "OLLAMA_HOST",
     "embed_precision": "ASSISTANT_EMBED_PRECISION",
     "embed_threads": "ASSISTANT_EMBED_THREADS",
+    "embed_backend": "ASSISTANT_EMBED_BACKEND",
+    "cache_dir": "ASSISTANT_CACHE_DIR",
 }
 
 MAX_K = 50
@@ -58,6 +60,8 @@ class Settings:
     ollama_host: str = "http://127.0.0.1:11434"
     embed_precision: str = "auto"  # auto = bf16 where the CPU does it natively, else fp32
     embed_threads: int | None = None  # None = chosen from the core count
+    embed_backend: str = "auto"  # auto = OpenVINO where installed, else PyTorch
+    cache_dir: Path | None = None  # None = $XDG_CACHE_HOME (or ~/.cache)/report-assistant
 
     @classmethod
     def load(
@@ -112,6 +116,10 @@ class Settings:
             raise ConfigError(
                 f"ASSISTANT_EMBED_PRECISION must be auto, fp32 or bf16, got {self.embed_precision!r}"
             )
+        if self.embed_backend not in ("auto", "openvino", "torch"):
+            raise ConfigError(
+                f"ASSISTANT_EMBED_BACKEND must be auto, openvino or torch, got {self.embed_backend!r}"
+            )
         if self.embed_threads is not None and self.embed_threads < 1:
             raise ConfigError(f"ASSISTANT_EMBED_THREADS must be >= 1, got {self.embed_threads}")
         if self.max_file_mb <= 0:
@@ -128,6 +136,14 @@ class Settings:
         return self.home / "keyword" / self.collection
 
     @property
+    def model_cache_path(self) -> Path:
+        """Where converted models are kept (shared by every home and collection)."""
+        if self.cache_dir is not None:
+            return self.cache_dir
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        return Path(base) / "report-assistant"
+
+    @property
     def feedback_path(self) -> Path:
         """The JSONL file that collects thumbs up/down."""
         return self.home / "feedback.jsonl"
@@ -141,7 +157,7 @@ class Settings:
 def _convert(name: str, value: Any) -> Any:
     """Turn a flag or environment string into the field's type, naming the setting on error."""
     try:
-        if name == "home":
+        if name in ("home", "cache_dir"):
             return Path(value).expanduser()
         if name in ("port", "k", "llm_context_tokens", "llm_max_tokens", "embed_threads"):
             return int(value)

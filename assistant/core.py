@@ -28,7 +28,10 @@ class Assistant:
 
     def __init__(self, settings: Settings, retrieval_mode: str = "hybrid") -> None:
         self.settings = settings
-        self.embedder = shared_embedder(settings.embed_precision, settings.embed_threads)
+        self.embedder = shared_embedder(
+            settings.embed_precision, settings.embed_threads, settings.embed_backend,
+            settings.model_cache_path,
+        )
         self.store = ChromaStore(make_client(settings), settings.collection)
         self.keyword = KeywordIndex(settings.keyword_path)
         sync_keyword_index(self.store, self.keyword)

@@ -1,9 +1,11 @@
-"""One ingestion pipeline in its own process: `python -m bench.ingest_run PIPELINE CORPUS WORK`.
+"""One ingestion pipeline in its own process: `python -m bench.ingest_run PHASE PIPELINE CORPUS WORK`.
 
 PIPELINE is `project` (this project's Ingestor) or `llamaindex` (llama-index's default:
 SimpleDirectoryReader, SentenceSplitter of 1024 tokens, HuggingFaceEmbedding, ChromaVectorStore).
-Prints one JSON line: phase timings, peak RSS, chunk and token counts and text coverage (the
-share of each report's characters that lies inside an embedded model window).
+PHASE `ingest` does the ingestion and nothing else (the process is timed whole) and prints its
+phase timings and peak RSS; PHASE `measure`, run afterwards and not timed, reads what was stored
+and prints chunk and token counts and text coverage (the share of each report's characters
+that lies inside an embedded model window). Each prints one JSON line.
 """
 
 from __future__ import annotations
@@ -48,22 +50,33 @@ def _coverage(per_doc: dict[str, tuple[int, list[tuple[int, int]]]]) -> dict[str
     }
 
 
-def run_project(corpus: Path, work: Path) -> dict:
+def _project(work: Path):
     from assistant.config import Settings
     from assistant.core import Assistant
 
+    return Assistant.open(Settings.load({"home": work / "home"}, environ={}))
+
+
+def ingest_project(corpus: Path, work: Path) -> dict:
     t = time.perf_counter()
-    assistant = Assistant.open(Settings.load({"home": work / "home"}, environ={}))
+    assistant = _project(work)
     opened = time.perf_counter() - t
     t = time.perf_counter()
     report = assistant.ingest([corpus], progress=False)
     ingest_s = time.perf_counter() - t
     assert not report.failed, report.failed
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    # Coverage and token counts, outside the timed part.
-    from index.embedding import MODEL_WINDOW
+    return {"open_s": opened, "ingest_s": ingest_s, "documents": report.documents,
+            "chunks": report.chunks, "bf16": assistant.embedder.bf16,
+            "backend": assistant.embedder.backend}
 
-    tok = assistant.embedder.tokenizer
+
+def measure_project(corpus: Path, work: Path) -> dict:
+    from transformers import AutoTokenizer
+
+    from index.embedding import MODEL_WINDOW, model_path
+
+    assistant = _project(work)
+    tok = AutoTokenizer.from_pretrained(str(model_path()))
     per_doc: dict[str, tuple[int, list[tuple[int, int]]]] = {}
     tokens = 0
     store = assistant.store
@@ -76,27 +89,36 @@ def run_project(corpus: Path, work: Path) -> dict:
         seen = _visible_chars(tok, embed, offset, len(chunk.text), MODEL_WINDOW)
         per_doc.setdefault(chunk.doc_id, (len(text), []))[1].append((chunk.start, chunk.start + seen))
     return {
-        "open_s": opened, "ingest_s": ingest_s, "peak_rss_bytes": rss,
-        "documents": report.documents, "chunks": report.chunks, "embedded_tokens": tokens,
+        "embedded_tokens": tokens,
         "doc_tokens": sum(len(x) for x in tok(list(texts.values()), add_special_tokens=False)["input_ids"]),
-        "coverage": _coverage(per_doc), "bf16": assistant.embedder.bf16,
+        "coverage": _coverage(per_doc),
     }
 
 
-def run_llamaindex(corpus: Path, work: Path) -> dict:
+def _llamaindex_collection(work: Path):
     import chromadb
     from chromadb.config import Settings as ChromaSettings
-    from llama_index.core import SimpleDirectoryReader, StorageContext, VectorStoreIndex
+
+    client = chromadb.PersistentClient(path=str(work / "chroma"),
+                                       settings=ChromaSettings(anonymized_telemetry=False))
+    return client.get_or_create_collection("bench")
+
+
+def _llamaindex_embedding():
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
-    from llama_index.vector_stores.chroma import ChromaVectorStore
 
     from index.embedding import model_path
 
+    return HuggingFaceEmbedding(model_name=str(model_path()), device="cpu")
+
+
+def ingest_llamaindex(corpus: Path, work: Path) -> dict:
+    from llama_index.core import SimpleDirectoryReader, StorageContext, VectorStoreIndex
+    from llama_index.vector_stores.chroma import ChromaVectorStore
+
     t = time.perf_counter()
-    embed_model = HuggingFaceEmbedding(model_name=str(model_path()), device="cpu")
-    client = chromadb.PersistentClient(path=str(work / "chroma"),
-                                       settings=ChromaSettings(anonymized_telemetry=False))
-    collection = client.get_or_create_collection("bench")
+    embed_model = _llamaindex_embedding()
+    collection = _llamaindex_collection(work)
     opened = time.perf_counter() - t
     t = time.perf_counter()
     docs = SimpleDirectoryReader(str(corpus)).load_data()
@@ -106,11 +128,18 @@ def run_llamaindex(corpus: Path, work: Path) -> dict:
         embed_model=embed_model,
     )
     ingest_s = time.perf_counter() - t
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    # Coverage: the same default splitter again (deterministic), outside the timed part.
+    return {"open_s": opened, "ingest_s": ingest_s, "documents": len(docs),
+            "chunks": collection.count()}
+
+
+def measure_llamaindex(corpus: Path, work: Path) -> dict:
+    # The same reader and default splitter again (deterministic), outside the timed process.
+    from llama_index.core import SimpleDirectoryReader
     from llama_index.core.node_parser import SentenceSplitter
     from llama_index.core.schema import MetadataMode
 
+    embed_model = _llamaindex_embedding()
+    docs = SimpleDirectoryReader(str(corpus)).load_data()
     tok = embed_model._model.tokenizer
     window = int(embed_model._model.max_seq_length)
     nodes = SentenceSplitter()(docs)
@@ -126,21 +155,26 @@ def run_llamaindex(corpus: Path, work: Path) -> dict:
         start = node.start_char_idx or 0
         per_doc[node.ref_doc_id][1].append((start, start + seen))
     return {
-        "open_s": opened, "ingest_s": ingest_s, "peak_rss_bytes": rss,
-        "documents": len(docs), "chunks": collection.count(), "embedded_tokens": tokens,
+        "embedded_tokens": tokens, "stored_chunks": _llamaindex_collection(work).count(),
         "doc_tokens": sum(len(x) for x in tok([d.text for d in docs], add_special_tokens=False)["input_ids"]),
         "coverage": _coverage(per_doc), "window": window,
     }
 
 
+PHASES = {
+    ("ingest", "project"): ingest_project, ("ingest", "llamaindex"): ingest_llamaindex,
+    ("measure", "project"): measure_project, ("measure", "llamaindex"): measure_llamaindex,
+}
+
+
 def main() -> None:
-    pipeline, corpus, work = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+    phase, pipeline, corpus, work = sys.argv[1], sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4])
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-    run = {"project": run_project, "llamaindex": run_llamaindex}[pipeline]
-    result = run(corpus, work)
-    result["pipeline"] = pipeline
-    result["in_process_s"] = time.perf_counter() - STARTED
+    result = PHASES[phase, pipeline](corpus, work)
+    if phase == "ingest":
+        result["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        result["in_process_s"] = time.perf_counter() - STARTED
     print(json.dumps(result), flush=True)
     sys.stdout.flush()
     os._exit(0)  # skip slow interpreter teardown; both pipelines have persisted their writes

@@ -16,7 +16,7 @@ from index.keyword import KeywordIndex, Stamp
 from index.loaders import LoadedDocument, discover, load_file
 from index.store import ChromaStore, StoredChunk
 
-# Reports loaded and embedded together: one large embedding batch is faster than many small ones.
+# Reports loaded and chunked together, in a worker thread, while the previous group embeds.
 GROUP_SIZE = 32
 TITLE_MAX_TOKENS = 48
 

@@ -1,4 +1,5 @@
-"""The embedder: bf16 gives the same vectors as fp32 (to cosine > 0.99), precision is a knob."""
+"""The embedder: every backend and precision gives the same vectors as PyTorch fp32 (to cosine
+> 0.99); precision and backend are knobs."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import pytest
 
 from assistant.errors import ConfigError
 from index.embedding import Embedder, cpu_has_bf16, resolve_precision
+from index.embedding_backends import converted_model, resolve_backend
 
 SENTENCES = [
     "Military bases hosting American troops in Iraq and Syria were struck by rockets on Wednesday.",
@@ -20,21 +22,46 @@ SENTENCES = [
 
 
 @pytest.fixture(scope="module")
-def embedders() -> tuple[Embedder, Embedder]:
+def reference() -> Embedder:
+    """sentence-transformers on PyTorch in fp32: the model as published."""
+    return Embedder("fp32", backend="torch")
+
+
+@pytest.fixture(scope="module")
+def embedders(reference: Embedder) -> tuple[Embedder, Embedder]:
     # bf16 runs everywhere (autocast and bf16 weights work on any CPU, only slower without
     # AVX-512 BF16 / AMX), so this test never skips.
-    return Embedder("fp32"), Embedder("bf16")
+    return reference, Embedder("bf16", backend="torch")
 
 
-def test_bf16_matches_fp32(embedders: tuple[Embedder, Embedder]) -> None:
-    fp32, bf16 = embedders
-    a, b = fp32.embed(SENTENCES), bf16.embed(SENTENCES)
+@pytest.mark.parametrize("precision, backend", [
+    ("bf16", "torch"), ("bf16", "openvino"), ("fp32", "openvino"),
+])
+def test_every_backend_matches_fp32(reference: Embedder, precision: str, backend: str) -> None:
+    other = Embedder(precision, backend=backend)
+    assert other.backend == backend
+    a, b = reference.embed(SENTENCES), other.embed(SENTENCES)
     assert a.dtype == b.dtype == np.float32 and a.shape == b.shape == (len(SENTENCES), 384)
     np.testing.assert_allclose(np.linalg.norm(b, axis=1), 1.0, atol=1e-5)
     cosines = (a * b).sum(axis=1)
     assert cosines.min() > 0.99, cosines
-    # Rankings agree: the question's nearest sentence is the same in both precisions.
+    # Rankings agree: the question's nearest sentence is the same in both.
     assert np.argmax(a[:4] @ a[4]) == np.argmax(b[:4] @ b[4]) == 0
+    # Batched with texts of other lengths (padding) or alone, a text gets the same vector.
+    alone = np.stack([other.embed([s])[0] for s in SENTENCES])
+    assert ((alone * b).sum(axis=1)).min() > 0.999
+
+
+def test_openvino_conversion_is_cached(tmp_path) -> None:
+    from index.embedding import model_path
+
+    xml = converted_model(model_path(), tmp_path)
+    assert xml.exists() and xml.parent.parent == tmp_path
+    stamp = xml.stat().st_mtime_ns
+    assert converted_model(model_path(), tmp_path) == xml and xml.stat().st_mtime_ns == stamp
+    assert [p.name for p in tmp_path.iterdir()] == [xml.parent.name]  # no scratch left behind
+    with pytest.raises(ConfigError, match="auto, openvino, torch"):
+        resolve_backend("onnx")
 
 
 def test_batching_does_not_change_vectors(embedders: tuple[Embedder, Embedder]) -> None:
