@@ -14,10 +14,11 @@ from assistant.answerers import Answerer, Reply, make_answerer
 from assistant.config import MAX_K, Settings
 from assistant.errors import InputError
 from assistant.models import Answer, DocumentInfo, IngestReport, Passage, Turn
+from index.chunking import ChunkingPolicy
 from index.embedding import shared_embedder
 from index.ingest import Ingestor, sync_keyword_index
 from index.keyword import KeywordIndex
-from index.retrieval import Preference, Retriever, make_retriever
+from index.retrieval import Preference, RetrievalTuning, Retriever, make_retriever
 from index.store import ChromaStore, ChunkFilter, make_client
 
 MAX_QUESTION_CHARS = 2000
@@ -26,7 +27,13 @@ MAX_QUESTION_CHARS = 2000
 class Assistant:
     """Question answering over the reports in one collection."""
 
-    def __init__(self, settings: Settings, retrieval_mode: str = "hybrid") -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        retrieval_mode: str = "hybrid",
+        tuning: RetrievalTuning = RetrievalTuning(),
+        chunking: ChunkingPolicy = ChunkingPolicy(),
+    ) -> None:
         self.settings = settings
         self.embedder = shared_embedder(
             settings.embed_precision, settings.embed_threads, settings.embed_backend,
@@ -36,11 +43,11 @@ class Assistant:
         self.keyword = KeywordIndex(settings.keyword_path)
         sync_keyword_index(self.store, self.keyword)
         self.retriever: Retriever = make_retriever(
-            retrieval_mode, self.store, self.keyword, self.embedder
+            retrieval_mode, self.store, self.keyword, self.embedder, tuning
         )
         self.answerer: Answerer = make_answerer(settings, self.embedder, self.store.chunk_embeddings)
         self._ingestor = Ingestor(
-            self.store, self.keyword, self.embedder,
+            self.store, self.keyword, self.embedder, chunking,
             max_file_bytes=int(settings.max_file_mb * 1_000_000),
         )
         # Writes are serialized; reads go on while one runs (the keyword index swaps atomically).
@@ -48,10 +55,14 @@ class Assistant:
 
     @classmethod
     def open(cls, settings: Settings | None = None, **overrides: Any) -> "Assistant":
-        """An assistant over the configured store; `overrides` are settings such as home="..."."""
+        """An assistant over the configured store; `overrides` are settings such as home="...",
+        plus `retrieval_mode`, `tuning` (RetrievalTuning) and `chunking` (ChunkingPolicy), which
+        the evaluation's `--compare` sets."""
         base = settings or Settings.load()
         mode = overrides.pop("retrieval_mode", "hybrid")
-        return cls(base.with_overrides(**overrides), retrieval_mode=mode)
+        tuning = overrides.pop("tuning", RetrievalTuning())
+        chunking = overrides.pop("chunking", ChunkingPolicy())
+        return cls(base.with_overrides(**overrides), mode, tuning, chunking)
 
     # --- documents -----------------------------------------------------------------------
 

@@ -24,17 +24,29 @@ from typing import Any, Mapping, Sequence
 from assistant.config import MAX_K, Settings
 from assistant.errors import AssistantError, InputError
 from eval.metrics import METRIC_NAMES, RANKING_DEPTH, Row, compute_metrics
+from index.chunking import ChunkingPolicy
+from index.embedding import MODEL_WINDOW, SPECIAL_TOKENS
+from index.retrieval import RetrievalTuning
 from eval.testset import Question, Testset, load_testset
 
 DEFAULT = "default"
 RETRIEVAL_MODES = ("hybrid", "dense", "bm25")
-COMPARE_KEYS = ("retrieval", "k", "llm")
+COMPARE_KEYS = ("retrieval", "k", "llm", "chunk", "overlap", "title", "fusion", "diversity",
+                "dedup", "recency", "timeframe")
 COMPARE_HELP = (
     "also run these configurations side by side, each NAME=KEY:VALUE[,KEY:VALUE...] with keys "
-    "retrieval (hybrid|dense|bm25), k (1-50) and llm (an ASSISTANT_LLM spec), e.g. "
-    "dense=retrieval:dense bm25=retrieval:bm25 k3=k:3 qwen=llm:llamacpp:/models/q.gguf; "
-    "unset keys keep the default configuration's values"
+    "retrieval (hybrid|dense|bm25), k (1-50), llm (an ASSISTANT_LLM spec), chunk (word pieces "
+    "per chunk, 32-254), overlap (word pieces), title (on|off: the title embedded with each "
+    "chunk), fusion (weight of the dense ranking in hybrid fusion; BM25's is 1), diversity "
+    "(worth of each further passage of one report, 0-1; 1 = off), dedup (on|off: near-copies "
+    "cited once), recency (boost of reports near as_of; 0 = off) and timeframe (boost of "
+    "reports in the question's time frame; 0 = off), e.g. dense=retrieval:dense k3=k:3 "
+    "small=chunk:128,overlap:20 qwen=llm:llamacpp:/models/q.gguf; unset keys keep the default "
+    "configuration's values; chunk, overlap and title index the documents again"
 )
+_CHUNKING = ChunkingPolicy()
+_TUNING = RetrievalTuning()
+_SWITCH = {"on": True, "off": False, "true": True, "false": False, "yes": True, "no": False}
 _NAME = re.compile(r"[A-Za-z0-9_-]+")
 EXIT_OK, EXIT_FATAL = 0, 1
 
@@ -47,10 +59,30 @@ class RunConfig:
     retrieval: str
     k: int
     llm: str
+    chunk: int = _CHUNKING.max_tokens
+    overlap: int = _CHUNKING.overlap_tokens
+    title: bool = _CHUNKING.title
+    fusion: float = _TUNING.dense_weight
+    diversity: float = _TUNING.same_doc_decay
+    dedup: bool = True
+    recency: float = _TUNING.recency_weight
+    timeframe: float = _TUNING.window_boost
 
     def to_dict(self) -> dict[str, Any]:
         """The `config` object of results.json (without the paths, which the run adds)."""
         return asdict(self)
+
+    def chunking(self) -> ChunkingPolicy:
+        """How the documents are chunked for this configuration."""
+        return ChunkingPolicy(max_tokens=self.chunk, overlap_tokens=self.overlap, title=self.title)
+
+    def tuning(self) -> RetrievalTuning:
+        """How passages are ranked and selected for this configuration."""
+        return replace(
+            _TUNING, dense_weight=self.fusion, same_doc_decay=self.diversity,
+            duplicate_threshold=_TUNING.duplicate_threshold if self.dedup else 2.0,
+            recency_weight=self.recency, window_boost=self.timeframe,
+        )
 
 
 def parse_compare(specs: Sequence[str], base: RunConfig) -> list[RunConfig]:
@@ -79,17 +111,41 @@ def parse_compare(specs: Sequence[str], base: RunConfig) -> list[RunConfig]:
 
 
 def _checked(config: RunConfig, spec: str) -> RunConfig:
-    """`config` checked, with `k` as a number; InputError naming the spec when a value is wrong."""
+    """`config` checked, values as numbers and switches; InputError naming the spec and the key
+    when a value is wrong."""
     if config.retrieval not in RETRIEVAL_MODES:
         raise InputError(f"{spec}: retrieval must be one of {', '.join(RETRIEVAL_MODES)}, "
                          f"got {config.retrieval!r}")
+    k = _number(config.k, int, "k", spec, 1, MAX_K)
+    chunk = _number(config.chunk, int, "chunk", spec, 32, MODEL_WINDOW - SPECIAL_TOKENS)
+    return replace(
+        config, k=k, chunk=chunk,
+        overlap=_number(config.overlap, int, "overlap", spec, 0, chunk - 1),
+        title=_switch(config.title, "title", spec), dedup=_switch(config.dedup, "dedup", spec),
+        fusion=_number(config.fusion, float, "fusion", spec, 0.0, 100.0),
+        diversity=_number(config.diversity, float, "diversity", spec, 0.01, 1.0),
+        recency=_number(config.recency, float, "recency", spec, 0.0, 100.0),
+        timeframe=_number(config.timeframe, float, "timeframe", spec, 0.0, 100.0),
+    )
+
+
+def _number(value: Any, kind: type, key: str, spec: str, low: float, high: float) -> Any:
     try:
-        k = int(config.k)
-    except ValueError:
-        raise InputError(f"{spec}: k must be a whole number, got {config.k!r}") from None
-    if not 1 <= k <= MAX_K:
-        raise InputError(f"{spec}: k must be from 1 to {MAX_K}, got {k}")
-    return replace(config, k=k)
+        number = kind(value)
+    except (TypeError, ValueError):
+        what = "a whole number" if kind is int else "a number"
+        raise InputError(f"{spec}: {key} must be {what}, got {value!r}") from None
+    if not low <= number <= high:
+        raise InputError(f"{spec}: {key} must be from {low:g} to {high:g}, got {value}")
+    return number
+
+
+def _switch(value: Any, key: str, spec: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if str(value).lower() not in _SWITCH:
+        raise InputError(f"{spec}: {key} must be on or off, got {value!r}")
+    return _SWITCH[str(value).lower()]
 
 
 def run_from_cli(settings: Settings, args: argparse.Namespace) -> int:
@@ -122,12 +178,15 @@ def run(
         raise InputError(f"--docs {str(docs)!r} is not a folder")
     testset = load_testset(testset_path, docs)
     out.mkdir(parents=True, exist_ok=True)
-    index_settings = _index(settings, docs, out, progress)
+    indexes: dict[ChunkingPolicy, Settings] = {}
     results: dict[str, dict[str, Any]] = {}
     for config in configs:
+        chunking = config.chunking()
+        if chunking not in indexes:  # one index per way of chunking, shared by the configs
+            indexes[chunking] = _index(settings, docs, out, progress, chunking)
         folder = out if config.name == DEFAULT else out / config.name
         extra = {"testset": str(testset_path.resolve()), "docs": str(docs.resolve())}
-        results[config.name] = evaluate(index_settings, testset, config, folder, extra, progress)
+        results[config.name] = evaluate(indexes[chunking], testset, config, folder, extra, progress)
     comparison = {name: r["metrics"] for name, r in results.items()}
     if len(configs) > 1:
         _write_json(out / "results.json", {**results[DEFAULT], "comparison": comparison})
@@ -135,8 +194,12 @@ def run(
     return comparison
 
 
-def _index(settings: Settings, docs: Path, out: Path, progress: bool | None) -> Settings:
-    """Index `docs` into an embedded store under OUT/.index; the settings to open it with.
+def _index(
+    settings: Settings, docs: Path, out: Path, progress: bool | None,
+    chunking: ChunkingPolicy = _CHUNKING,
+) -> Settings:
+    """Index `docs` into an embedded store under OUT/.index (OUT/.index-CHUNK-OVERLAP[-notitle]
+    for other chunking); the settings to open it with.
 
     A rerun reuses the store: unchanged files are skipped, and reports no longer under `docs`
     are dropped so that the index holds exactly the folder's files.
@@ -144,9 +207,13 @@ def _index(settings: Settings, docs: Path, out: Path, progress: bool | None) -> 
     from assistant.core import Assistant
 
     # Always embedded and private to this OUT: the run never touches the user's own collection.
-    index_settings = replace(settings, home=out / ".index", chroma_url=None, collection="eval")
+    home = out / ".index"
+    if chunking != _CHUNKING:
+        home = out / f".index-{chunking.max_tokens}-{chunking.overlap_tokens}"
+        home = home.with_name(home.name + ("" if chunking.title else "-notitle"))
+    index_settings = replace(settings, home=home, chroma_url=None, collection="eval")
     root = docs.resolve()
-    assistant = Assistant.open(index_settings)
+    assistant = Assistant.open(index_settings, chunking=chunking)
     report = assistant.ingest(
         [root], progress=progress, source_of=lambda p: p.resolve().relative_to(root).as_posix()
     )
@@ -182,7 +249,8 @@ def evaluate(
     rows = read_rows(path)
     todo = [q for q in testset.questions if q.id not in rows]
     if todo:
-        assistant = Assistant.open(index_settings, retrieval_mode=config.retrieval, llm=config.llm)
+        assistant = Assistant.open(index_settings, retrieval_mode=config.retrieval, llm=config.llm,
+                                   tuning=config.tuning(), chunking=config.chunking())
         bar = tqdm(total=len(testset.questions), initial=len(testset.questions) - len(todo),
                    desc=config.name, unit="q", file=sys.stderr,
                    disable=not sys.stderr.isatty() if progress is None else not progress)

@@ -28,10 +28,11 @@ class Chunk:
 
 @dataclass(frozen=True)
 class ChunkingPolicy:
-    """How large chunks are, in the embedding model's word pieces."""
+    """How large chunks are, in the embedding model's word pieces, and what is embedded."""
 
     max_tokens: int = 200
     overlap_tokens: int = 40
+    title: bool = True  # embed each chunk with its report's title in front
 
 
 def chunk_text(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
@@ -222,17 +222,15 @@ class Ingestor:
 
     def _chunk(self, doc: LoadedDocument) -> list[Chunk]:
         title_tokens = min(self.embedder.count_tokens([doc.title])[0], TITLE_MAX_TOKENS)
-        room = MODEL_WINDOW - SPECIAL_TOKENS - title_tokens - 1
-        policy = ChunkingPolicy(
-            max_tokens=min(self.policy.max_tokens, room),
-            overlap_tokens=self.policy.overlap_tokens,
-        )
+        room = MODEL_WINDOW - SPECIAL_TOKENS - (title_tokens + 1 if self.policy.title else 0)
+        policy = replace(self.policy, max_tokens=min(self.policy.max_tokens, room))
         return chunk_text(doc.text, self.embedder.count_tokens, self.embedder.split_by_tokens, policy)
 
-    @staticmethod
-    def _embed_text(doc: LoadedDocument, chunk: Chunk) -> str:
+    def _embed_text(self, doc: LoadedDocument, chunk: Chunk) -> str:
         # The title gives every chunk its story's context; the first chunk usually holds it already.
-        return chunk.text if doc.title.rstrip("…") in chunk.text else f"{doc.title}\n{chunk.text}"
+        if not self.policy.title or doc.title.rstrip("…") in chunk.text:
+            return chunk.text
+        return f"{doc.title}\n{chunk.text}"
 
     def delete(self, doc_id: str) -> DocumentInfo:
         """Remove a report from the store and the keyword index."""

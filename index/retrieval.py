@@ -45,6 +45,7 @@ class RetrievalTuning:
     window_slack_days: int = 1  # a report the day after the frame still covers it
     same_doc_decay: float = 0.5  # each further passage of one report is worth this much less
     duplicate_threshold: float = DUPLICATE_THRESHOLD  # shingle Jaccard of near-copies; > 1 = off
+    dense_weight: float = 1.0  # weight of the dense ranking in hybrid fusion (BM25's is 1)
 
 
 @dataclass(frozen=True)
@@ -205,14 +206,11 @@ class HybridRetriever(_Selecting):
 
     def __init__(
         self, dense: DenseRetriever, keyword: KeywordRetriever,
-        dense_weight: float = 1.0, keyword_weight: float = 1.0,
         tuning: RetrievalTuning = RetrievalTuning(),
     ) -> None:
         self.dense = dense
         self.keyword = keyword
         self.store = dense.store
-        self.dense_weight = dense_weight
-        self.keyword_weight = keyword_weight
         self.tuning = tuning
 
     def ranked(self, query: str, n: int, chunk_filter: ChunkFilter | None) -> list[tuple[StoredChunk, float]]:
@@ -220,8 +218,8 @@ class HybridRetriever(_Selecting):
         fused: dict[str, float] = {}
         chunks: dict[str, StoredChunk] = {}
         for weight, ranked in (
-            (self.dense_weight, self.dense.ranked(query, n, chunk_filter)),
-            (self.keyword_weight, self.keyword.ranked(query, n, chunk_filter)),
+            (self.tuning.dense_weight, self.dense.ranked(query, n, chunk_filter)),
+            (1.0, self.keyword.ranked(query, n, chunk_filter)),
         ):
             for rank, (chunk, _) in enumerate(ranked):
                 chunks[chunk.chunk_id] = chunk

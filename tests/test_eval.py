@@ -192,3 +192,37 @@ def test_parse_compare() -> None:
             parse_compare([bad], base)
     with pytest.raises(InputError, match="already used"):
         parse_compare(["a=k:3", "a=k:4"], base)
+
+
+def test_parse_compare_tuning_keys() -> None:
+    base = RunConfig(DEFAULT, "hybrid", 5, "extractive")
+    small, flat = parse_compare(["small=chunk:96,overlap:0,title:off",
+                                 "flat=fusion:2,diversity:1,dedup:off,recency:0,timeframe:0"], base)
+    assert (small.chunking().max_tokens, small.chunking().overlap_tokens, small.chunking().title) == (96, 0, False)
+    assert small.tuning() == base.tuning()  # chunking alone: the same ranking settings
+    tuning = flat.tuning()
+    assert (tuning.dense_weight, tuning.same_doc_decay, tuning.recency_weight, tuning.window_boost) == (2.0, 1.0, 0.0, 0.0)
+    assert tuning.duplicate_threshold > 1.0  # near-copies no longer merged
+    assert flat.chunking() == base.chunking()
+    for bad, reason in [("x=chunk:999", "chunk must be from 32 to 254"),
+                        ("x=chunk:100,overlap:100", "overlap must be from 0 to 99"),
+                        ("x=title:maybe", "title must be on or off"),
+                        ("x=fusion:lots", "fusion must be a number"),
+                        ("x=diversity:0", "diversity must be from 0.01 to 1")]:
+        with pytest.raises(InputError, match=reason):
+            parse_compare([bad], base)
+
+
+def test_compare_with_other_chunking_indexes_again(tmp_path: Path) -> None:
+    """A configuration that chunks differently gets an index of its own and smaller passages."""
+    out = tmp_path / "out"
+    code = run_from_cli(settings_for(tmp_path), eval_args(out, compare=["small=chunk:48,overlap:0,title:off"]))
+    assert code == 0
+    assert (out / ".index").is_dir() and (out / ".index-48-0-notitle").is_dir()
+    small = json.loads((out / "small" / "results.json").read_text())
+    assert (small["config"]["chunk"], small["config"]["overlap"], small["config"]["title"]) == (48, 0, False)
+
+    def longest_passage(folder: Path) -> int:
+        return max(p["end"] - p["start"] for row in read_jsonl(folder / "questions.jsonl") for p in row["retrieved"])
+
+    assert longest_passage(out / "small") < longest_passage(out) / 2

@@ -81,3 +81,23 @@ def test_interrupted_ingest_leftovers_are_repaired(assistant, tmp_path: Path) ->
     report = assistant.ingest([SAMPLE_REPORT], progress=False)
     assert report.chunks == 3 and report.unchanged
     assert assistant.keyword.search("ghost", 5) == []
+
+
+def test_title_can_be_left_out_of_the_embedded_text(settings) -> None:
+    """ChunkingPolicy(title=False) embeds a chunk's own text only (the default puts the
+    report's title in front of chunks that lack it)."""
+    from assistant.core import Assistant
+    from index.chunking import ChunkingPolicy
+
+    with_title = Assistant.open(settings, collection="titled")
+    without = Assistant.open(settings, collection="plain", chunking=ChunkingPolicy(title=False))
+    for assistant in (with_title, without):
+        assistant.ingest([SAMPLE_REPORT], progress=False)
+    # A chunk that does not hold the (possibly shortened, "…") title already.
+    chunk = next(c for c in with_title.store.iter_chunks() if c.title.rstrip("…") not in c.text)
+    plain = without.embedder.embed([chunk.text])[0]
+    titled = without.embedder.embed([f"{chunk.title}\n{chunk.text}"])[0]
+    stored_plain = without.store.chunk_embeddings([chunk.chunk_id])[chunk.chunk_id]
+    stored_titled = with_title.store.chunk_embeddings([chunk.chunk_id])[chunk.chunk_id]
+    assert float(stored_plain @ plain) > 0.999 and float(stored_titled @ titled) > 0.999
+    assert float(stored_plain @ titled) < 0.999
