@@ -58,7 +58,7 @@ class Settings:
     openai_base_url: str = "https://api.openai.com/v1"
     openai_api_key: str | None = None
     ollama_host: str = "http://127.0.0.1:11434"
-    embed_precision: str = "auto"  # auto = bf16 where the CPU does it natively, else fp32
+    embed_precision: str = "auto"  # auto = int8 (OpenVINO, VNNI), else bf16 where native, else fp32
     embed_threads: int | None = None  # None = chosen from the core count
     embed_backend: str = "auto"  # auto = OpenVINO where installed, else PyTorch
     cache_dir: Path | None = None  # None = $XDG_CACHE_HOME (or ~/.cache)/report-assistant
@@ -112,9 +112,10 @@ class Settings:
             raise ConfigError(
                 "ASSISTANT_LLM_MAX_TOKENS must be >= 1 and ASSISTANT_LLM_CONTEXT_TOKENS >= 256"
             )
-        if self.embed_precision not in ("auto", "fp32", "bf16"):
+        if self.embed_precision not in ("auto", "fp32", "bf16", "int8"):
             raise ConfigError(
-                f"ASSISTANT_EMBED_PRECISION must be auto, fp32 or bf16, got {self.embed_precision!r}"
+                "ASSISTANT_EMBED_PRECISION must be auto, fp32, bf16 or int8, "
+                f"got {self.embed_precision!r}"
             )
         if self.embed_backend not in ("auto", "openvino", "torch"):
             raise ConfigError(

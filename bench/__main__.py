@@ -261,12 +261,12 @@ def embedding_efficiency(texts: Sequence[str]) -> dict[str, Any]:
     out: dict[str, Any] = {"threads": threads, "peak_gflops": peaks}
     backends = ("openvino", "torch") if openvino_available() else ("torch",)
     for backend in backends:
-        for precision in ("fp32", "bf16"):
+        for precision in ("fp32", "bf16", "int8") if backend == "openvino" else ("fp32", "bf16"):
             embedder = Embedder(precision, threads=threads, backend=backend)
             tokens = [min(n, MODEL_WINDOW - 2) + 2 for n in embedder.count_tokens(texts)]
-            embedder.embed(texts[:16])
+            embedder.embed_passages(texts[:16])
             t = time.perf_counter()
-            embedder.embed(texts)
+            embedder.embed_passages(texts)
             seconds = time.perf_counter() - t
             seq = float(np.mean(tokens))
             flops = minilm_flops_per_token(config, int(seq))
@@ -297,7 +297,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         results = json.loads(previous.read_text())
     results |= {
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                    "cpu_bf16": __import__("index.embedding", fromlist=["x"]).cpu_has_bf16(),
+                    "cpu_bf16": __import__("index.cpu", fromlist=["x"]).cpu_has_bf16(),
+                    "cpu_int8": __import__("index.cpu", fromlist=["x"]).cpu_has_int8(),
                     "load_avg_start": [round(x, 2) for x in os.getloadavg()]},
         "corpus": {"documents": args.docs, "folder": str(corpus)},
     }

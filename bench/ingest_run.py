@@ -66,7 +66,7 @@ def ingest_project(corpus: Path, work: Path) -> dict:
     ingest_s = time.perf_counter() - t
     assert not report.failed, report.failed
     return {"open_s": opened, "ingest_s": ingest_s, "documents": report.documents,
-            "chunks": report.chunks, "bf16": assistant.embedder.bf16,
+            "chunks": report.chunks, "precision": assistant.embedder.precision,
             "backend": assistant.embedder.backend}
 
 

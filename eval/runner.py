@@ -25,14 +25,14 @@ from assistant.config import MAX_K, Settings
 from assistant.errors import AssistantError, InputError
 from eval.metrics import METRIC_NAMES, RANKING_DEPTH, Row, compute_metrics
 from index.chunking import ChunkingPolicy
-from index.embedding import MODEL_WINDOW, SPECIAL_TOKENS
+from index.embedding import MODEL_WINDOW, PRECISIONS, SPECIAL_TOKENS
 from index.retrieval import RetrievalTuning
 from eval.testset import Question, Testset, load_testset
 
 DEFAULT = "default"
 RETRIEVAL_MODES = ("hybrid", "dense", "bm25")
 COMPARE_KEYS = ("retrieval", "k", "llm", "chunk", "overlap", "title", "fusion", "diversity",
-                "dedup", "recency", "timeframe")
+                "dedup", "recency", "timeframe", "precision")
 COMPARE_HELP = (
     "also run these configurations side by side, each NAME=KEY:VALUE[,KEY:VALUE...] with keys "
     "retrieval (hybrid|dense|bm25), k (1-50), llm (an ASSISTANT_LLM spec), chunk (word pieces "
@@ -40,9 +40,10 @@ COMPARE_HELP = (
     "chunk), fusion (weight of the dense ranking in hybrid fusion; BM25's is 1), diversity "
     "(worth of each further passage of one report, 0-1; 1 = off), dedup (on|off: near-copies "
     "cited once), recency (boost of reports near as_of; 0 = off) and timeframe (boost of "
-    "reports in the question's time frame; 0 = off), e.g. dense=retrieval:dense k3=k:3 "
-    "small=chunk:128,overlap:20 qwen=llm:llamacpp:/models/q.gguf; unset keys keep the default "
-    "configuration's values; chunk, overlap and title index the documents again"
+    "reports in the question's time frame; 0 = off) and precision (auto|fp32|bf16|int8: of the "
+    "embedding model), e.g. dense=retrieval:dense k3=k:3 small=chunk:128,overlap:20 "
+    "bf16=precision:bf16 qwen=llm:llamacpp:/models/q.gguf; unset keys keep the default "
+    "configuration's values; chunk, overlap, title and precision index the documents again"
 )
 _CHUNKING = ChunkingPolicy()
 _TUNING = RetrievalTuning()
@@ -67,6 +68,7 @@ class RunConfig:
     dedup: bool = True
     recency: float = _TUNING.recency_weight
     timeframe: float = _TUNING.window_boost
+    precision: str = "auto"  # of the embedding model (ASSISTANT_EMBED_PRECISION)
 
     def to_dict(self) -> dict[str, Any]:
         """The `config` object of results.json (without the paths, which the run adds)."""
@@ -113,9 +115,7 @@ def parse_compare(specs: Sequence[str], base: RunConfig) -> list[RunConfig]:
 def _checked(config: RunConfig, spec: str) -> RunConfig:
     """`config` checked, values as numbers and switches; InputError naming the spec and the key
     when a value is wrong."""
-    if config.retrieval not in RETRIEVAL_MODES:
-        raise InputError(f"{spec}: retrieval must be one of {', '.join(RETRIEVAL_MODES)}, "
-                         f"got {config.retrieval!r}")
+    _choice(config.retrieval, "retrieval", spec, RETRIEVAL_MODES)
     k = _number(config.k, int, "k", spec, 1, MAX_K)
     chunk = _number(config.chunk, int, "chunk", spec, 32, MODEL_WINDOW - SPECIAL_TOKENS)
     return replace(
@@ -126,7 +126,14 @@ def _checked(config: RunConfig, spec: str) -> RunConfig:
         diversity=_number(config.diversity, float, "diversity", spec, 0.01, 1.0),
         recency=_number(config.recency, float, "recency", spec, 0.0, 100.0),
         timeframe=_number(config.timeframe, float, "timeframe", spec, 0.0, 100.0),
+        precision=_choice(config.precision, "precision", spec, PRECISIONS),
     )
+
+
+def _choice(value: str, key: str, spec: str, allowed: Sequence[str]) -> str:
+    if value not in allowed:
+        raise InputError(f"{spec}: {key} must be one of {', '.join(allowed)}, got {value!r}")
+    return value
 
 
 def _number(value: Any, kind: type, key: str, spec: str, low: float, high: float) -> Any:
@@ -152,7 +159,8 @@ def run_from_cli(settings: Settings, args: argparse.Namespace) -> int:
     """The `assistant eval` command; returns the exit code (1 with a message on bad input)."""
     try:
         # `eval --llm` reaches `settings.llm` through the CLI's flag handling.
-        base = _checked(RunConfig(DEFAULT, "hybrid", args.k or settings.k, settings.llm), "--k")
+        base = _checked(RunConfig(DEFAULT, "hybrid", args.k or settings.k, settings.llm,
+                                  precision=settings.embed_precision), "--k")
         configs = [base, *parse_compare(args.compare or [], base)]
         summary = run(settings, Path(args.testset), Path(args.docs), Path(args.out), configs)
     except AssistantError as exc:
@@ -178,15 +186,16 @@ def run(
         raise InputError(f"--docs {str(docs)!r} is not a folder")
     testset = load_testset(testset_path, docs)
     out.mkdir(parents=True, exist_ok=True)
-    indexes: dict[ChunkingPolicy, Settings] = {}
+    indexes: dict[tuple[ChunkingPolicy, str], Settings] = {}
     results: dict[str, dict[str, Any]] = {}
     for config in configs:
-        chunking = config.chunking()
-        if chunking not in indexes:  # one index per way of chunking, shared by the configs
-            indexes[chunking] = _index(settings, docs, out, progress, chunking)
+        key = (config.chunking(), config.precision)
+        if key not in indexes:  # one index per way of chunking and embedding, shared by the configs
+            indexes[key] = _index(replace(settings, embed_precision=config.precision), docs, out,
+                                  progress, key[0], key[1] != configs[0].precision)
         folder = out if config.name == DEFAULT else out / config.name
         extra = {"testset": str(testset_path.resolve()), "docs": str(docs.resolve())}
-        results[config.name] = evaluate(indexes[chunking], testset, config, folder, extra, progress)
+        results[config.name] = evaluate(indexes[key], testset, config, folder, extra, progress)
     comparison = {name: r["metrics"] for name, r in results.items()}
     if len(configs) > 1:
         _write_json(out / "results.json", {**results[DEFAULT], "comparison": comparison})
@@ -196,10 +205,11 @@ def run(
 
 def _index(
     settings: Settings, docs: Path, out: Path, progress: bool | None,
-    chunking: ChunkingPolicy = _CHUNKING,
+    chunking: ChunkingPolicy = _CHUNKING, own_precision: bool = False,
 ) -> Settings:
     """Index `docs` into an embedded store under OUT/.index (OUT/.index-CHUNK-OVERLAP[-notitle]
-    for other chunking); the settings to open it with.
+    for other chunking, with -PRECISION when `own_precision`: the embedding precision differs
+    from the default configuration's); the settings to open it with.
 
     A rerun reuses the store: unchanged files are skipped, and reports no longer under `docs`
     are dropped so that the index holds exactly the folder's files.
@@ -211,6 +221,8 @@ def _index(
     if chunking != _CHUNKING:
         home = out / f".index-{chunking.max_tokens}-{chunking.overlap_tokens}"
         home = home.with_name(home.name + ("" if chunking.title else "-notitle"))
+    if own_precision:
+        home = home.with_name(f"{home.name}-{settings.embed_precision}")
     index_settings = replace(settings, home=home, chroma_url=None, collection="eval")
     root = docs.resolve()
     assistant = Assistant.open(index_settings, chunking=chunking)

@@ -191,7 +191,7 @@ class Ingestor:
                 self._known_ids().add(plan.doc.doc_id)
         if not fresh:
             return
-        vectors = self.embedder.embed([t for p in fresh for t in p.embed_texts])
+        vectors = self.embedder.embed_passages([t for p in fresh for t in p.embed_texts])
         batch = []
         offset = 0
         for plan in fresh:

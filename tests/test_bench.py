@@ -95,7 +95,7 @@ def test_chunk_embeddings_are_the_stored_vectors(assistant, tmp_path: Path) -> N
     chunk = next(assistant.store.iter_chunks())
     vectors = assistant.store.chunk_embeddings([chunk.chunk_id, "missing"])
     assert list(vectors) == [chunk.chunk_id]
-    again = assistant.embedder.embed([f"{chunk.title}\n{chunk.text}" if chunk.title not in chunk.text else chunk.text])[0]
+    again = assistant.embedder.embed_passages([f"{chunk.title}\n{chunk.text}" if chunk.title not in chunk.text else chunk.text])[0]
     assert float(vectors[chunk.chunk_id] @ again) > 0.99
 
 

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from assistant.errors import ConfigError
-from index.embedding import Embedder, cpu_has_bf16, resolve_precision
-from index.embedding_backends import converted_model, resolve_backend
+from index.cpu import cpu_has_bf16, cpu_has_int8
+from index.embedding import Embedder, resolve_precision
+from index.embedding_backends import converted_model, quantized_model, resolve_backend
 
 SENTENCES = [
     "Military bases hosting American troops in Iraq and Syria were struck by rockets on Wednesday.",
@@ -73,10 +74,42 @@ def test_batching_does_not_change_vectors(embedders: tuple[Embedder, Embedder]) 
 
 def test_precision_knob() -> None:
     assert resolve_precision("fp32") == "fp32" and resolve_precision("bf16") == "bf16"
-    assert resolve_precision("auto") == ("bf16" if cpu_has_bf16() else "fp32")
-    with pytest.raises(ConfigError, match="auto, fp32, bf16"):
+    floating = "bf16" if cpu_has_bf16() else "fp32"
+    assert resolve_precision("auto", "openvino") == ("int8" if cpu_has_int8() else floating)
+    assert resolve_precision("auto", "torch") == floating
+    with pytest.raises(ConfigError, match="auto, fp32, bf16, int8"):
         resolve_precision("fp16")
-    assert Embedder("fp32").bf16 is False
+    with pytest.raises(ConfigError, match="int8 needs the openvino backend"):
+        resolve_precision("int8", "torch")
+    assert Embedder("fp32").precision == "fp32"
+
+
+def test_int8_passages_match_fp32_and_questions_stay_exact(reference: Embedder) -> None:
+    """Passages being indexed run on the quantized model, questions on the floating-point one."""
+    int8 = Embedder("int8", backend="openvino")
+    floating = Embedder("bf16" if cpu_has_bf16() else "fp32", backend="openvino")
+    sentences = [s for s in SENTENCES if len(s.split()) > 3]
+    for texts in (sentences, sentences * 40):  # one thread, and past SMALL_INPUT_TOKENS: two
+        a, b = reference.embed(sentences), int8.embed_passages(texts)[: len(sentences)]
+        np.testing.assert_allclose(np.linalg.norm(b, axis=1), 1.0, atol=1e-5)
+        cosines = (a * b).sum(axis=1)
+        assert cosines.min() > 0.99, cosines
+        assert np.argmax(b[:3] @ b[3]) == np.argmax(a[:3] @ a[3]) == 0
+        assert np.abs(b - floating.embed(sentences)).max() > 1e-3  # really another model ...
+    # ... while a question gets exactly the floating-point vector.
+    np.testing.assert_allclose(int8.embed_query(SENTENCES[4]), floating.embed([SENTENCES[4]])[0], atol=1e-6)
+    np.testing.assert_allclose(int8.embed(sentences), floating.embed(sentences), atol=1e-6)
+
+
+def test_int8_model_is_built_once(tmp_path) -> None:
+    from index.embedding import model_path
+
+    xml = quantized_model(model_path(), tmp_path)
+    stamp = xml.stat().st_mtime_ns
+    assert quantized_model(model_path(), tmp_path) == xml and xml.stat().st_mtime_ns == stamp
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert len(names) == 2 and names[1].startswith("minilm-openvino-int8-")  # fp32 IR, then int8
+    assert not any(n.startswith(".convert-") for n in names)
 
 
 def test_empty_input(embedders: tuple[Embedder, Embedder]) -> None:

@@ -204,11 +204,14 @@ def test_parse_compare_tuning_keys() -> None:
     assert (tuning.dense_weight, tuning.same_doc_decay, tuning.recency_weight, tuning.window_boost) == (2.0, 1.0, 0.0, 0.0)
     assert tuning.duplicate_threshold > 1.0  # near-copies no longer merged
     assert flat.chunking() == base.chunking()
+    (bf16,) = parse_compare(["bf16=precision:bf16"], base)
+    assert (bf16.precision, bf16.chunking(), bf16.tuning()) == ("bf16", base.chunking(), base.tuning())
     for bad, reason in [("x=chunk:999", "chunk must be from 32 to 254"),
                         ("x=chunk:100,overlap:100", "overlap must be from 0 to 99"),
                         ("x=title:maybe", "title must be on or off"),
                         ("x=fusion:lots", "fusion must be a number"),
-                        ("x=diversity:0", "diversity must be from 0.01 to 1")]:
+                        ("x=diversity:0", "diversity must be from 0.01 to 1"),
+                        ("x=precision:fp16", "precision must be one of auto, fp32, bf16, int8")]:
         with pytest.raises(InputError, match=reason):
             parse_compare([bad], base)
 
@@ -226,3 +229,14 @@ def test_compare_with_other_chunking_indexes_again(tmp_path: Path) -> None:
         return max(p["end"] - p["start"] for row in read_jsonl(folder / "questions.jsonl") for p in row["retrieved"])
 
     assert longest_passage(out / "small") < longest_passage(out) / 2
+
+
+def test_compare_with_other_precision_indexes_again(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    code = run_from_cli(settings_for(tmp_path), eval_args(out, compare=["fp32=precision:fp32"]))
+    assert code == 0
+    assert (out / ".index").is_dir() and (out / ".index-fp32").is_dir()
+    fp32 = json.loads((out / "fp32" / "results.json").read_text())
+    assert fp32["config"]["precision"] == "fp32"
+    assert json.loads((out / "results.json").read_text())["config"]["precision"] == "auto"
+    assert fp32["metrics"]["retrieval_hit@5"] == 1.0  # the one sample report, found either way

@@ -95,8 +95,8 @@ def test_title_can_be_left_out_of_the_embedded_text(settings) -> None:
         assistant.ingest([SAMPLE_REPORT], progress=False)
     # A chunk that does not hold the (possibly shortened, "…") title already.
     chunk = next(c for c in with_title.store.iter_chunks() if c.title.rstrip("…") not in c.text)
-    plain = without.embedder.embed([chunk.text])[0]
-    titled = without.embedder.embed([f"{chunk.title}\n{chunk.text}"])[0]
+    plain = without.embedder.embed_passages([chunk.text])[0]
+    titled = without.embedder.embed_passages([f"{chunk.title}\n{chunk.text}"])[0]
     stored_plain = without.store.chunk_embeddings([chunk.chunk_id])[chunk.chunk_id]
     stored_titled = with_title.store.chunk_embeddings([chunk.chunk_id])[chunk.chunk_id]
     assert float(stored_plain @ plain) > 0.999 and float(stored_titled @ titled) > 0.999

@@ -1,0 +1,29 @@
+"""What the CPU can do fast, read at run time from /proc/cpuinfo (Linux; elsewhere: nothing)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+
+@lru_cache(maxsize=1)
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags; empty where /proc/cpuinfo cannot be read."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return frozenset()
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return frozenset(line.partition(":")[2].split())
+    return frozenset()
+
+
+def cpu_has_bf16() -> bool:
+    """True when the CPU does bf16 matrix products natively (AMX or AVX-512 BF16)."""
+    return bool({"amx_bf16", "avx512_bf16"} & cpu_flags())
+
+
+def cpu_has_int8() -> bool:
+    """True when the CPU has int8 dot-product instructions (VNNI or AMX)."""
+    return bool({"avx512_vnni", "avx_vnni", "amx_int8"} & cpu_flags())
