@@ -64,6 +64,14 @@ class Assistant:
         chunking = overrides.pop("chunking", ChunkingPolicy())
         return cls(base.with_overrides(**overrides), mode, tuning, chunking)
 
+    def warm_up(self) -> None:
+        """Load now what the first question would otherwise wait for: the sentence splitter
+        (NLTK's import, about 1 s) and the question model compiled for one thread."""
+        from index.sentences import sentence_spans
+
+        sentence_spans("Warm up. Now.")
+        self.embedder.embed(["warm up"])
+
     # --- documents -----------------------------------------------------------------------
 
     def ingest(

@@ -35,5 +35,6 @@ def serve(settings: Settings, ingest_if_empty: Sequence[str | Path] = ()) -> Non
         report = assistant.ingest(ingest_if_empty)
         print(f"indexed {report.documents} documents, {report.chunks} chunks", flush=True)
     app = build_app(assistant)
+    assistant.warm_up()
     print(f"Report Assistant on http://{settings.host}:{settings.port}", flush=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")

@@ -151,12 +151,16 @@ class Embedder:
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         """As `embed`, for the passages being indexed: in int8 precision, on the quantized model."""
+        return self._embed(texts, self._passage_backend())
+
+    def _passage_backend(self) -> EmbeddingBackend:
+        """The model that `embed_passages` runs on, loaded on first use."""
         if self.precision != "int8":
-            return self._embed(texts, self._backend)
+            return self._backend
         with self._lock:
             if self._bulk_backend is None:
                 self._bulk_backend = self._make_bulk()
-        return self._embed(texts, self._bulk_backend)
+            return self._bulk_backend
 
     def _embed(self, texts: Sequence[str], backend: EmbeddingBackend) -> np.ndarray:
         if not texts:
@@ -167,8 +171,9 @@ class Embedder:
         # Small inputs (a query, an answer's sentences) never gain from more than one thread.
         threads = self.threads if sum(lengths) >= SMALL_INPUT_TOKENS else 1
         with self._lock:
-            for batch in _length_batches(lengths, self.batch_size):
-                out[batch] = backend.encode([texts[i] for i in batch], threads)
+            batches = _length_batches(lengths, self.batch_size)
+            for batch, vectors in zip(batches, backend.encode([[texts[i] for i in b] for b in batches], threads)):
+                out[batch] = vectors
         if self.precision != "fp32":  # re-normalize in fp32: bf16 arithmetic holds ~3 digits
             out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
         return out

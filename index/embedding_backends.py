@@ -33,12 +33,12 @@ CALIBRATION = Path(__file__).with_name("calibration.txt")
 
 
 class EmbeddingBackend(Protocol):
-    """Runs the model on one batch of texts."""
+    """Runs the model on batches of texts."""
 
     name: str
 
-    def encode(self, texts: Sequence[str], threads: int) -> np.ndarray:
-        """Unit vectors, one row per text, each cut to the model window."""
+    def encode(self, batches: Sequence[Sequence[str]], threads: int) -> list[np.ndarray]:
+        """For each batch, unit vectors, one row per text, each cut to the model window."""
 
 
 def openvino_available() -> bool:
@@ -76,17 +76,20 @@ class TorchBackend:
         if self.bf16:
             self._model.to(torch.bfloat16)
 
-    def encode(self, texts: Sequence[str], threads: int) -> np.ndarray:
+    def encode(self, batches: Sequence[Sequence[str]], threads: int) -> list[np.ndarray]:
         """See `EmbeddingBackend.encode`."""
         import torch
 
         torch.set_num_threads(threads)
+        out = []
         with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
-            vectors = self._model.encode(
-                list(texts), batch_size=len(texts), normalize_embeddings=True,
-                convert_to_numpy=True, show_progress_bar=False,
-            )
-        return np.asarray(vectors, dtype=np.float32)
+            for texts in batches:
+                vectors = self._model.encode(
+                    list(texts), batch_size=len(texts), normalize_embeddings=True,
+                    convert_to_numpy=True, show_progress_bar=False,
+                )
+                out.append(np.asarray(vectors, dtype=np.float32))
+        return out
 
 
 class OpenVINOBackend:
@@ -112,24 +115,41 @@ class OpenVINOBackend:
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
 
     def _compiled_for(self, threads: int):
+        """One thread: a single stream for the lowest latency. More: one stream per thread, each
+        running its own batch, which on 2 cores embedded 3-11% faster than both threads on one
+        batch (more when other work, loading and chunking the next files, takes a core now and
+        then: a stream that loses its core does not hold the other up)."""
         with self._compile_lock:
             if threads not in self._compiled:
+                streams = {"PERFORMANCE_HINT": "LATENCY"} if threads == 1 else {
+                    "PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": str(threads)}
                 self._compiled[threads] = self._core.compile_model(self._model, "CPU", {
                     "INFERENCE_PRECISION_HINT": self._precision,
                     "INFERENCE_NUM_THREADS": threads,
-                    "PERFORMANCE_HINT": "LATENCY",
+                    **streams,
                 })
             return self._compiled[threads]
 
-    def encode(self, texts: Sequence[str], threads: int) -> np.ndarray:
-        """See `EmbeddingBackend.encode`."""
+    def _inputs(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         encodings = self._tokenizer.encode_batch(list(texts))
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        return {"input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+                "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64)}
+
+    def encode(self, batches: Sequence[Sequence[str]], threads: int) -> list[np.ndarray]:
+        """See `EmbeddingBackend.encode`. The batches run `threads` at a time, and the next
+        batch is tokenized while the current ones run."""
+        import openvino as ov
+
         compiled = self._compiled_for(threads)
-        # A request per call: compiled models are shared by threads, requests are not.
-        result = compiled.create_infer_request().infer({"input_ids": ids, "attention_mask": mask})
-        return np.asarray(next(iter(result.values())), dtype=np.float32)
+        out: list[np.ndarray] = [np.empty(0)] * len(batches)
+        # Requests belong to this call: compiled models are shared by threads, requests are not.
+        queue = ov.AsyncInferQueue(compiled, threads)
+        queue.set_callback(lambda request, i: out.__setitem__(
+            i, np.array(request.get_output_tensor(0).data, dtype=np.float32)))
+        for i, texts in enumerate(batches):
+            queue.start_async(self._inputs(texts), i)
+        queue.wait_all()
+        return out
 
 
 def make_backend(

@@ -82,3 +82,14 @@ def test_timings_are_reported(sample_assistant) -> None:
 def test_bad_input_is_named(sample_assistant, kwargs, message) -> None:
     with pytest.raises(InputError, match=message):
         sample_assistant.ask(**kwargs)
+
+
+def test_warm_up_loads_what_the_first_question_needs(sample_assistant) -> None:
+    """`serve` warms up so that its first question does not wait for the sentence splitter."""
+    from index.sentences import _punkt
+
+    _punkt.cache_clear()
+    sample_assistant.warm_up()
+    assert _punkt.cache_info().currsize == 1
+    answer = sample_assistant.ask("Who did the Pentagon blame?")
+    assert answer.citations and _punkt.cache_info().misses == 1  # loaded once, by warm_up
