@@ -27,3 +27,8 @@ def cpu_has_bf16() -> bool:
 def cpu_has_int8() -> bool:
     """True when the CPU has int8 dot-product instructions (VNNI or AMX)."""
     return bool({"avx512_vnni", "avx_vnni", "amx_int8"} & cpu_flags())
+
+
+def native_float_precision() -> str:
+    """The fastest floating-point precision this CPU does natively: `bf16` or `fp32`."""
+    return "bf16" if cpu_has_bf16() else "fp32"

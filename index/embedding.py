@@ -13,7 +13,7 @@ import numpy as np
 
 from assistant.config import Settings
 from assistant.errors import ConfigError
-from index.cpu import cpu_has_bf16, cpu_has_int8
+from index.cpu import cpu_has_int8, native_float_precision
 from index.embedding_backends import EmbeddingBackend, make_backend, resolve_backend
 
 # The model's position window; sentence-transformers silently truncates beyond it.
@@ -79,9 +79,7 @@ def resolve_precision(precision: str, backend: str = "openvino") -> str:
             f"embedding precision must be one of {', '.join(PRECISIONS)}, got {precision!r}"
         )
     if precision == "auto":
-        if backend == "openvino" and cpu_has_int8():
-            return "int8"
-        return "bf16" if cpu_has_bf16() else "fp32"
+        return "int8" if backend == "openvino" and cpu_has_int8() else native_float_precision()
     if precision == "int8" and backend != "openvino":
         raise ConfigError("embedding precision int8 needs the openvino backend "
                           "(ASSISTANT_EMBED_BACKEND=openvino)")
@@ -113,7 +111,7 @@ class Embedder:
         self.precision = resolve_precision(precision, backend)
         directory = model_path()
         cache = cache or Settings().model_cache_path
-        exact = self.precision if self.precision != "int8" else ("bf16" if cpu_has_bf16() else "fp32")
+        exact = self.precision if self.precision != "int8" else native_float_precision()
         self._backend = make_backend(backend, directory, exact, MODEL_WINDOW, cache)
         self._bulk_backend: EmbeddingBackend | None = None  # loaded by the first embed_passages
         self._make_bulk = lambda: make_backend(backend, directory, self.precision, MODEL_WINDOW, cache)

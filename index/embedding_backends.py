@@ -26,10 +26,11 @@ from typing import Callable, Protocol, Sequence
 import numpy as np
 
 from assistant.errors import ConfigError
-from index.cpu import cpu_has_bf16
+from index.cpu import native_float_precision
 
 BACKENDS = ("auto", "openvino", "torch")
 CALIBRATION = Path(__file__).with_name("calibration.txt")
+CALIBRATION_WINDOW = 256  # word pieces: the model's window (MODEL_WINDOW in index/embedding.py)
 
 
 class EmbeddingBackend(Protocol):
@@ -106,7 +107,8 @@ class OpenVINOBackend:
         self._model = self._core.read_model(str(xml))
         # int8 covers the matrix products; what stays in floating point runs in bf16 where the
         # CPU has it (5% faster here, at the same vectors to 4 digits).
-        self._precision = {"fp32": "f32", "bf16": "bf16", "int8": "bf16" if cpu_has_bf16() else "f32"}[precision]
+        floating = native_float_precision() if precision == "int8" else precision
+        self._precision = {"fp32": "f32", "bf16": "bf16"}[floating]
         self._compiled: dict[int, object] = {}
         self._compile_lock = threading.Lock()
         # The model's own fast tokenizer (tokenizer.json), padded per batch, cut at the window.
@@ -189,7 +191,7 @@ def quantized_model(model_dir: Path, cache: Path) -> Path:
 
     NNCF's post-training quantization, calibrated on `calibration.txt` (general news and
     encyclopedic text shipped with the project, not any evaluation or benchmark text); about
-    10 s on first use. Measured on squad2-dev and the news set, retrieval is unchanged (README:
+    15 s on first use. Measured on squad2-dev and the news set, retrieval is unchanged (README:
     Benchmarks), and the vectors keep a cosine above 0.99 to the published model's.
     """
     from importlib.metadata import version
@@ -252,7 +254,7 @@ def _quantize(model_dir: Path, source: Path, xml: Path) -> None:
 
     logging.getLogger("nncf").setLevel(logging.ERROR)
     tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
-    tokenizer.enable_truncation(256)
+    tokenizer.enable_truncation(CALIBRATION_WINDOW)
     samples = []
     for text in calibration_texts():
         encoding = tokenizer.encode(text)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from assistant.errors import ConfigError
-from index.cpu import cpu_has_bf16, cpu_has_int8
+from index.cpu import cpu_has_bf16, cpu_has_int8, native_float_precision
 from index.embedding import Embedder, resolve_precision
 from index.embedding_backends import converted_model, quantized_model, resolve_backend
 
@@ -74,7 +74,8 @@ def test_batching_does_not_change_vectors(embedders: tuple[Embedder, Embedder]) 
 
 def test_precision_knob() -> None:
     assert resolve_precision("fp32") == "fp32" and resolve_precision("bf16") == "bf16"
-    floating = "bf16" if cpu_has_bf16() else "fp32"
+    floating = native_float_precision()
+    assert floating == ("bf16" if cpu_has_bf16() else "fp32")
     assert resolve_precision("auto", "openvino") == ("int8" if cpu_has_int8() else floating)
     assert resolve_precision("auto", "torch") == floating
     with pytest.raises(ConfigError, match="auto, fp32, bf16, int8"):
@@ -87,7 +88,7 @@ def test_precision_knob() -> None:
 def test_int8_passages_match_fp32_and_questions_stay_exact(reference: Embedder) -> None:
     """Passages being indexed run on the quantized model, questions on the floating-point one."""
     int8 = Embedder("int8", backend="openvino")
-    floating = Embedder("bf16" if cpu_has_bf16() else "fp32", backend="openvino")
+    floating = Embedder(native_float_precision(), backend="openvino")
     sentences = [s for s in SENTENCES if len(s.split()) > 3]
     for texts in (sentences, sentences * 40):  # one thread, and past SMALL_INPUT_TOKENS: two
         a, b = reference.embed(sentences), int8.embed_passages(texts)[: len(sentences)]
