@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
@@ -18,7 +17,8 @@ from index.chunking import ChunkingPolicy
 from index.embedding import shared_embedder
 from index.ingest import Ingestor, sync_keyword_index
 from index.keyword import KeywordIndex
-from index.retrieval import Preference, RetrievalTuning, Retriever, make_retriever
+from index.query import Query
+from index.retrieval import RetrievalTuning, Retriever, make_retriever
 from index.store import ChromaStore, ChunkFilter, make_client
 
 MAX_QUESTION_CHARS = 2000
@@ -107,23 +107,20 @@ class Assistant:
 
     # --- questions -----------------------------------------------------------------------
 
-    def retrieve(
+    def query(
         self,
-        query: str,
-        k: int | None = None,
+        text: str,
         as_of: str | None = None,
         sources: Sequence[str] = (),
         doc_ids: Sequence[str] = (),
         date_from: str | None = None,
         date_to: str | None = None,
-    ) -> list[Passage]:
-        """The `k` passages most relevant to `query`, best first.
-
-        `as_of` drops reports published after it and prefers those close to it. A relative date
-        in the query ("last week", "on Monday", "in May") is resolved against `as_of` (default:
-        today) and prefers reports of that time; its words are left out of the search.
-        """
-        query = _check_text(query, "query")
+        field: str = "query",
+    ) -> Query:
+        """`text` as retrieval and the answerer see it: checked, its relative time phrase
+        resolved against `as_of` (default: today) and left out of the words searched, embedded
+        once, with the filters. Raises InputError naming the bad field."""
+        text = _check_text(text, field)
         as_of = _check_date(as_of, "as_of")
         latest = min(filter(None, (as_of, _check_date(date_to, "date_to"))), default=None)
         chunk_filter = ChunkFilter(
@@ -132,13 +129,32 @@ class Assistant:
         )
         as_of_day = date.fromisoformat(as_of) if as_of else None
         reference = as_of_day or date.today()
-        frame = timeframe.find(query, reference)
-        prefer = Preference(as_of=as_of_day)
-        if frame is not None:
-            found, _ = frame
-            prefer = replace(prefer, window_start=found.start, window_end=found.end)
-            query = timeframe.strip(query, reference)
-        return self.retriever.retrieve(query, self._check_k(k), chunk_filter, prefer)
+        frame = timeframe.find(text, reference)
+        search_text = timeframe.strip(text, reference) if frame else text
+        return Query(
+            text=text, search_text=search_text, vector=self.embedder.embed_query(search_text),
+            as_of=as_of_day, window_start=frame[0].start if frame else None,
+            window_end=frame[0].end if frame else None, chunk_filter=chunk_filter,
+        )
+
+    def retrieve(
+        self,
+        query: str | Query,
+        k: int | None = None,
+        as_of: str | None = None,
+        **filters: Any,
+    ) -> list[Passage]:
+        """The `k` passages most relevant to `query`, best first.
+
+        `as_of` drops reports published after it and prefers those close to it. A relative date
+        in the query ("last week", "on Monday", "in May") is resolved against `as_of` (default:
+        today) and prefers reports of that time; its words are left out of the search.
+        `filters` are `sources`, `doc_ids`, `date_from` and `date_to` (see `query`). A `Query`
+        already built is used as it is.
+        """
+        if not isinstance(query, Query):
+            query = self.query(query, as_of=as_of, **filters)
+        return self.retriever.retrieve(query, self._check_k(k))
 
     def ask(
         self,
@@ -182,11 +198,12 @@ class Assistant:
             standalone = self.answerer.condense(question, turns)
         timings["condense"] = _ms(started)
         t = time.perf_counter()
-        passages = self.retrieve(standalone, k=k, as_of=as_of, **filters)
+        query = self.query(standalone, as_of=as_of, field="question", **filters)
+        passages = self.retrieve(query, k=k)
         timings["retrieve"] = _ms(t)
         t = time.perf_counter()
         reply: Reply | None = None
-        for event in self.answerer.stream(standalone, passages, turns):
+        for event in self.answerer.stream(query, passages, turns):
             if isinstance(event, Reply):
                 reply = event
             else:

@@ -3,10 +3,10 @@
 Every retriever returns `Passage`s, best first, through the same small interface. After the
 first stage, one news-aware selection step (`select`) is shared by all three:
 
-- time: with a `Preference.as_of`, reports close to it get a mild boost that decays with age;
-  reports inside the question's time frame ("last week", see assistant/timeframe.py) a strong
-  one, and extra candidates are fetched from inside that frame. Undated reports are neither
-  boosted nor dropped.
+- time (`time_factor`): with a `Query.as_of`, dated reports lose a little with age; dated
+  reports outside the question's time frame ("last week", see assistant/timeframe.py) lose
+  more, and extra candidates are fetched from inside that frame. Undated reports keep their
+  score: a report never wins only because it carries a date.
 - diversity: each further passage of a report already chosen counts `same_doc_decay` times less,
   so the k passages are not k slices of one article when others are relevant (they still are
   when nothing else is).
@@ -17,8 +17,8 @@ first stage, one news-aware selection step (`select`) is shared by all three:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date
 from typing import Any, Protocol, Sequence
 
 from assistant.errors import ConfigError
@@ -26,6 +26,7 @@ from assistant.models import Passage
 from index.dedup import DUPLICATE_THRESHOLD, DuplicateFinder
 from index.embedding import Embedder
 from index.keyword import KeywordIndex
+from index.query import Query
 from index.store import ChromaStore, ChunkFilter, StoredChunk
 
 RETRIEVAL_MODES = ("hybrid", "dense", "bm25")
@@ -48,56 +49,36 @@ class RetrievalTuning:
     dense_weight: float = 1.0  # weight of the dense ranking in hybrid fusion (BM25's is 1)
 
 
-@dataclass(frozen=True)
-class Preference:
-    """What a question prefers beyond its words: reports near `as_of`, inside `window`."""
+def time_factor(query: Query, day: str | None, tuning: RetrievalTuning) -> float:
+    """The multiplier (at most 1) of a passage's score for a report published on `day`.
 
-    as_of: date | None = None
-    window_start: date | None = None
-    window_end: date | None = None
-
-    def factor(self, day: str | None, tuning: RetrievalTuning) -> float:
-        """The multiplier of a passage's score for a report published on `day`."""
-        if not day:
-            return 1.0
-        try:
-            published = date.fromisoformat(day)
-        except ValueError:
-            return 1.0
-        factor = 1.0
-        if self.as_of is not None and tuning.recency_weight:
-            age = (self.as_of - published).days
-            if age >= 0:
-                factor *= 1.0 + tuning.recency_weight * 0.5 ** (age / tuning.recency_half_life_days)
-        if self.has_window and self._in_window(published, tuning):
-            factor *= 1.0 + tuning.window_boost
-        return factor
-
-    @property
-    def has_window(self) -> bool:
-        return self.window_start is not None or self.window_end is not None
-
-    def _in_window(self, day: date, tuning: RetrievalTuning) -> bool:
-        end = self.window_end + timedelta(days=tuning.window_slack_days) if self.window_end else None
-        return (self.window_start is None or day >= self.window_start) and (end is None or day <= end)
-
-    def window_filter(self, base: ChunkFilter | None, tuning: RetrievalTuning) -> ChunkFilter:
-        """`base` narrowed to the time frame (plus its slack)."""
-        base = base or ChunkFilter()
-        end = (self.window_end + timedelta(days=tuning.window_slack_days)).isoformat() if self.window_end else None
-        start = self.window_start.isoformat() if self.window_start else None
-        date_to = min(filter(None, (end, base.date_to)), default=None)
-        date_from = max(filter(None, (start, base.date_from)), default=None)
-        return replace(base, date_to=date_to, date_from=date_from)
+    A time preference only ever lowers a dated report: one outside the question's time frame,
+    or, with no frame or outside it, one published long before `as_of`. An undated report keeps its score, as does a dated one
+    of the right time, so no report wins merely because it carries a date (daily digests and
+    photo galleries dated "this week" beat the undated article that answers, otherwise).
+    """
+    if not day:
+        return 1.0
+    try:
+        published = date.fromisoformat(day)
+    except ValueError:
+        return 1.0
+    if query.has_window and query.in_window(published, tuning.window_slack_days):
+        return 1.0  # of the time asked about: age since then does not count against it
+    factor = 1.0
+    if query.as_of is not None and tuning.recency_weight:
+        age = max((query.as_of - published).days, 0)
+        fresh = 1.0 + tuning.recency_weight * 0.5 ** (age / tuning.recency_half_life_days)
+        factor *= fresh / (1.0 + tuning.recency_weight)
+    if query.has_window:
+        factor /= 1.0 + tuning.window_boost
+    return factor
 
 
 class Retriever(Protocol):
     """Finds the passages most relevant to a query."""
 
-    def retrieve(
-        self, query: str, k: int, chunk_filter: ChunkFilter | None = None,
-        prefer: Preference | None = None,
-    ) -> list[Passage]:
+    def retrieve(self, query: Query, k: int) -> list[Passage]:
         """The best `k` passages for `query`, best first."""
         ...
 
@@ -108,27 +89,23 @@ class _Selecting:
     store: ChromaStore
     tuning: RetrievalTuning = RetrievalTuning()
 
-    def ranked(self, query: str, n: int, chunk_filter: ChunkFilter | None) -> list[tuple[StoredChunk, float]]:
+    def ranked(self, query: Query, n: int, chunk_filter: ChunkFilter) -> list[tuple[StoredChunk, float]]:
         raise NotImplementedError
 
-    def retrieve(
-        self, query: str, k: int, chunk_filter: ChunkFilter | None = None,
-        prefer: Preference | None = None,
-    ) -> list[Passage]:
+    def retrieve(self, query: Query, k: int) -> list[Passage]:
         """The `k` best passages: first-stage candidates, time preference, diversity, no copies."""
         t = self.tuning
         n = max(k * t.candidates, t.min_candidates)
         scored: dict[str, tuple[StoredChunk, float]] = {}
-        pools = [self.ranked(query, n, chunk_filter)]
-        if prefer is not None and prefer.has_window:
-            pools.append(self.ranked(query, n, prefer.window_filter(chunk_filter, t)))
+        pools = [self.ranked(query, n, query.chunk_filter)]
+        if query.has_window:
+            pools.append(self.ranked(query, n, query.window_filter(t.window_slack_days)))
         for pool in pools:
             for chunk, score in pool:
                 if chunk.chunk_id not in scored or score > scored[chunk.chunk_id][1]:
                     scored[chunk.chunk_id] = (chunk, score)
         candidates = [
-            (chunk, score * (prefer.factor(chunk.date, t) if prefer else 1.0))
-            for chunk, score in scored.values()
+            (chunk, score * time_factor(query, chunk.date, t)) for chunk, score in scored.values()
         ]
         candidates.sort(key=lambda pair: -pair[1])
         return [_passage(c, s) for c, s in select(candidates, k, self.store, t)]
@@ -179,9 +156,9 @@ class DenseRetriever(_Selecting):
         self.embedder = embedder
         self.tuning = tuning
 
-    def ranked(self, query: str, n: int, chunk_filter: ChunkFilter | None) -> list[tuple[StoredChunk, float]]:
+    def ranked(self, query: Query, n: int, chunk_filter: ChunkFilter) -> list[tuple[StoredChunk, float]]:
         """Up to `n` `(chunk, cosine)` pairs, best first."""
-        vector = self.embedder.embed_query(query)
+        vector = query.vector if query.vector is not None else self.embedder.embed_query(query.search_text)
         return self.store.search(vector, n, chunk_filter)
 
 
@@ -194,9 +171,9 @@ class KeywordRetriever(_Selecting):
         self.keyword = keyword
         self.tuning = tuning
 
-    def ranked(self, query: str, n: int, chunk_filter: ChunkFilter | None) -> list[tuple[StoredChunk, float]]:
+    def ranked(self, query: Query, n: int, chunk_filter: ChunkFilter) -> list[tuple[StoredChunk, float]]:
         """Up to `n` `(chunk, bm25)` pairs, best first."""
-        hits = self.keyword.search(query, n, chunk_filter)
+        hits = self.keyword.search(query.search_text, n, chunk_filter)
         chunks = {c.chunk_id: c for c in self.store.chunks_by_id([cid for cid, _ in hits])}
         return [(chunks[cid], score) for cid, score in hits if cid in chunks]
 
@@ -213,7 +190,7 @@ class HybridRetriever(_Selecting):
         self.store = dense.store
         self.tuning = tuning
 
-    def ranked(self, query: str, n: int, chunk_filter: ChunkFilter | None) -> list[tuple[StoredChunk, float]]:
+    def ranked(self, query: Query, n: int, chunk_filter: ChunkFilter) -> list[tuple[StoredChunk, float]]:
         """Up to `n` `(chunk, fused score)` pairs by reciprocal rank fusion, best first."""
         fused: dict[str, float] = {}
         chunks: dict[str, StoredChunk] = {}

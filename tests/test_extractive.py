@@ -9,6 +9,7 @@ from assistant.answerers.extractive import (
     answerability_features, answerable_probability, question_type,
 )
 from assistant.models import Passage
+from index.query import Query
 
 
 @pytest.mark.parametrize("question, kind", [
@@ -68,15 +69,15 @@ def answerer() -> ExtractiveAnswerer:
 
 
 def test_prefers_the_sentence_with_an_answer_of_the_question_type(answerer) -> None:
-    reply = answerer.answer("How many people were injured in the Mill Lane warehouse fire?", [_passage()], [])
+    reply = answerer.answer(Query.plain("How many people were injured in the Mill Lane warehouse fire?"), [_passage()], [])
     assert not reply.refused and "31" in reply.answer
     assert reply.answer.count("[") == 1  # one sentence when it clearly holds the answer
-    who = answerer.answer("Who said the Mill Lane warehouse blaze started in the kitchen?", [_passage()], [])
+    who = answerer.answer(Query.plain("Who said the Mill Lane warehouse blaze started in the kitchen?"), [_passage()], [])
     assert not who.refused and "Nadia Okafor" in who.answer
 
 
 def test_refuses_an_unrelated_question(answerer) -> None:
-    reply = answerer.answer("What is the capital of Australia?", [_passage()], [])
+    reply = answerer.answer(Query.plain("What is the capital of Australia?"), [_passage()], [])
     assert reply.refused
 
 
@@ -106,9 +107,10 @@ def test_stored_passage_vectors_and_sentence_pool(sample_assistant) -> None:
     counting = _CountingEmbedder(sample_assistant.embedder)
     tuning = ExtractiveTuning()
     stored = ExtractiveAnswerer(counting, tuning, sample_assistant.store.chunk_embeddings)
-    reply = stored.answer(question, passages, [])
+    query = sample_assistant.query(question)
+    reply = stored.answer(query, passages, [])
     assert counting.texts <= tuning.sentence_pool < len(_candidates(passages))
     everything = ExtractiveAnswerer(sample_assistant.embedder,
                                     replace(tuning, sentence_pool=10_000))
     assert not reply.refused
-    assert reply.answer == everything.answer(question, passages, []).answer
+    assert reply.answer == everything.answer(query, passages, []).answer

@@ -8,6 +8,7 @@ from typing import Iterator, Sequence
 
 from assistant.citations import Claim, assemble
 from assistant.models import Citation, Passage, Turn
+from index.query import Query
 
 import prompts
 
@@ -46,11 +47,11 @@ class Answerer(ABC):
     name: str = "answerer"
 
     @abstractmethod
-    def answer(self, question: str, passages: Sequence[Passage], history: Sequence[Turn]) -> Reply:
+    def answer(self, question: Query, passages: Sequence[Passage], history: Sequence[Turn]) -> Reply:
         """The reply to `question` supported by `passages`."""
 
     def stream(
-        self, question: str, passages: Sequence[Passage], history: Sequence[Turn]
+        self, question: Query, passages: Sequence[Passage], history: Sequence[Turn]
     ) -> Iterator[str | Reply]:
         """Text deltas, then the final Reply. Answerers that generate token by token override this."""
         reply = self.answer(question, passages, history)

@@ -17,6 +17,7 @@ from assistant.citations import Claim, Support
 from assistant.models import Passage, Turn
 from index.embedding import Embedder
 from index.keyword import tokenize
+from index.query import Query
 from index.sentences import sentence_spans
 
 
@@ -71,8 +72,9 @@ class ExtractiveAnswerer(Answerer):
         self.tuning = tuning
         self.passage_vectors = passage_vectors
 
-    def answer(self, question: str, passages: Sequence[Passage], history: Sequence[Turn]) -> Reply:
+    def answer(self, query: Query, passages: Sequence[Passage], history: Sequence[Turn]) -> Reply:
         """The best one or two sentences with their citations, or a refusal."""
+        question = query.text
         candidates = _candidates(passages)
         if not candidates:
             return Reply.refusal({"best_score": 0.0})
@@ -80,7 +82,7 @@ class ExtractiveAnswerer(Answerer):
         q_words = _lower_words(question)
         typed = np.array([_has_answer(c.text, qtype, q_words) for c in candidates], dtype=float)
         bonus = self.tuning.type_weight * typed if qtype else np.zeros(len(candidates))
-        base = self.score(question, candidates, bonus)
+        base = self.score(query, candidates, bonus)
         scores = base + bonus
         order = np.argsort(-scores, kind="stable")
         best = float(scores[order[0]])
@@ -125,7 +127,7 @@ class ExtractiveAnswerer(Answerer):
         return Reply.from_claims(claims, stats)
 
     def score(
-        self, question: str, candidates: Sequence[_Candidate], bonus: np.ndarray | None = None
+        self, question: Query, candidates: Sequence[_Candidate], bonus: np.ndarray | None = None
     ) -> np.ndarray:
         """How well each candidate sentence answers `question`, about 0 to 1.
 
@@ -133,10 +135,10 @@ class ExtractiveAnswerer(Answerer):
         `bonus`) are embedded, and the rest score -inf: they cannot be chosen.
         """
         t = self.tuning
-        query = self.embedder.embed_query(question)
+        query = question.vector if question.vector is not None else self.embedder.embed_query(question.search_text)
         similarity = self._passage_similarity(query, candidates)
         cheap = (
-            t.lexical_weight * np.array(_lexical_overlap(question, [c.text for c in candidates]))
+            t.lexical_weight * np.array(_lexical_overlap(question.text, [c.text for c in candidates]))
             + t.passage_weight * np.array([similarity[c.passage.chunk_id] for c in candidates])
         )
         ranking = cheap + (bonus if bonus is not None else 0.0)

@@ -21,6 +21,7 @@ from typing import Any, Iterator, Sequence
 
 from assistant.answerers.base import Answerer, Reply, refusal_text
 from assistant.answerers.verify import VerifyTuning, verify
+from index.query import Query
 from assistant.budget import count_tokens, fit_passages
 from assistant.citations import strip_markers
 from assistant.config import Settings
@@ -64,7 +65,7 @@ class LLMAnswerer(Answerer):
 
     # --- answering -----------------------------------------------------------------------
 
-    def answer(self, question: str, passages: Sequence[Passage], history: Sequence[Turn]) -> Reply:
+    def answer(self, question: Query, passages: Sequence[Passage], history: Sequence[Turn]) -> Reply:
         """The verified reply (the streamed draft is discarded)."""
         reply: Reply | None = None
         for event in self.stream(question, passages, history):
@@ -74,7 +75,7 @@ class LLMAnswerer(Answerer):
         return reply
 
     def stream(
-        self, question: str, passages: Sequence[Passage], history: Sequence[Turn]
+        self, question: Query, passages: Sequence[Passage], history: Sequence[Turn]
     ) -> Iterator[str | Reply]:
         """The model's text deltas as they arrive, then the verified Reply.
 
@@ -83,7 +84,7 @@ class LLMAnswerer(Answerer):
         """
         system = self.render_system()
         budget = fit_passages(
-            passages, lambda ps: f"{system}\n\n{self.render_prompt(question, ps)}",
+            passages, lambda ps: f"{system}\n\n{self.render_prompt(question.text, ps)}",
             self.context_tokens, self.max_tokens,
         )
         stats = budget.stats()
@@ -94,7 +95,7 @@ class LLMAnswerer(Answerer):
             return
         started = time.perf_counter()
         draft = ""
-        user = self.render_prompt(question, budget.passages)
+        user = self.render_prompt(question.text, budget.passages)
         for delta in self._generate(user, system=system):
             if not draft:
                 stats["llm_first_token"] = _ms(started)

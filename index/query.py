@@ -1,0 +1,53 @@
+"""One question as retrieval and the answerer see it, worked out once per question."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+
+import numpy as np
+
+from index.store import ChunkFilter
+
+
+@dataclass(frozen=True)
+class Query:
+    """A question with everything derived from it: the words to search (without a relative
+    time phrase such as "last week", which reports rarely use about their own news), their
+    vector, the day it is asked (`as_of`), the time frame it names, and the user's filters.
+
+    Built once (`Assistant.query`) and handed to the retriever and the answerer, so neither
+    parses the question or embeds it again.
+    """
+
+    text: str  # the question as asked (after condensing a follow-up)
+    search_text: str  # what is searched and embedded
+    vector: np.ndarray | None = field(default=None, compare=False, repr=False)  # of search_text
+    as_of: date | None = None
+    window_start: date | None = None  # the question's time frame, inclusive; either end open
+    window_end: date | None = None
+    chunk_filter: ChunkFilter = ChunkFilter()
+
+    @classmethod
+    def plain(cls, text: str, vector: np.ndarray | None = None) -> "Query":
+        """A query of `text` alone: no time preference, no filter."""
+        return cls(text=text, search_text=text, vector=vector)
+
+    @property
+    def has_window(self) -> bool:
+        """True when the question names a time frame."""
+        return self.window_start is not None or self.window_end is not None
+
+    def in_window(self, day: date, slack_days: int) -> bool:
+        """True when `day` falls in the time frame or up to `slack_days` after it."""
+        end = self.window_end + timedelta(days=slack_days) if self.window_end else None
+        return (self.window_start is None or day >= self.window_start) and (end is None or day <= end)
+
+    def window_filter(self, slack_days: int) -> ChunkFilter:
+        """The query's filter narrowed to the time frame (plus `slack_days` after it)."""
+        base = self.chunk_filter
+        end = (self.window_end + timedelta(days=slack_days)).isoformat() if self.window_end else None
+        start = self.window_start.isoformat() if self.window_start else None
+        date_to = min(filter(None, (end, base.date_to)), default=None)
+        date_from = max(filter(None, (start, base.date_from)), default=None)
+        return replace(base, date_to=date_to, date_from=date_from)
