@@ -137,6 +137,11 @@ class Settings:
         return self.home / "keyword" / self.collection
 
     @property
+    def document_keyword_path(self) -> Path:
+        """Where the BM25 keyword index of whole reports of the collection lives."""
+        return self.home / "keyword" / f"{self.collection}__documents"
+
+    @property
     def model_cache_path(self) -> Path:
         """Where converted models are kept (shared by every home and collection)."""
         if self.cache_dir is not None:

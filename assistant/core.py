@@ -15,7 +15,7 @@ from assistant.errors import InputError
 from assistant.models import Answer, DocumentInfo, IngestReport, Passage, Turn
 from index.chunking import ChunkingPolicy
 from index.embedding import shared_embedder
-from index.ingest import Ingestor, sync_keyword_index
+from index.ingest import DOCUMENTS, Ingestor, sync_keyword_index
 from index.keyword import KeywordIndex
 from index.query import Query
 from index.retrieval import RetrievalTuning, Retriever, make_retriever
@@ -41,13 +41,15 @@ class Assistant:
         )
         self.store = ChromaStore(make_client(settings), settings.collection)
         self.keyword = KeywordIndex(settings.keyword_path)
+        self.document_keyword = KeywordIndex(settings.document_keyword_path)
         sync_keyword_index(self.store, self.keyword)
+        sync_keyword_index(self.store, self.document_keyword, DOCUMENTS)
         self.retriever: Retriever = make_retriever(
-            retrieval_mode, self.store, self.keyword, self.embedder, tuning
+            retrieval_mode, self.store, self.keyword, self.document_keyword, self.embedder, tuning
         )
         self.answerer: Answerer = make_answerer(settings, self.embedder, self.store.chunk_embeddings)
         self._ingestor = Ingestor(
-            self.store, self.keyword, self.embedder, chunking,
+            self.store, self.keyword, self.document_keyword, self.embedder, chunking,
             max_file_bytes=int(settings.max_file_mb * 1_000_000),
         )
         # Writes are serialized; reads go on while one runs (the keyword index swaps atomically).

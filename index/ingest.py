@@ -1,4 +1,4 @@
-"""Incremental ingestion: load -> chunk -> embed -> store, then bring the keyword index in step."""
+"""Incremental ingestion: load -> chunk -> embed -> store, then bring the keyword indexes in step."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from index.chunking import Chunk, ChunkingPolicy, chunk_text
 from index.embedding import MODEL_WINDOW, SPECIAL_TOKENS, Embedder
 from index.keyword import KeywordIndex, Stamp
 from index.loaders import LoadedDocument, discover, load_file
-from index.store import ChromaStore, StoredChunk
+from index.store import ChromaStore, StoredChunk, whole_document
 
 # Reports loaded and chunked together, in a worker thread, while the previous group embeds.
 GROUP_SIZE = 32
@@ -30,19 +30,32 @@ class _Planned:
     replaced_chunks: dict[str, int]  # their chunk counts
 
 
-def store_stamp(store: ChromaStore) -> tuple[Stamp, set[str], int]:
-    """The store's stamp, with the document ids and chunk count it was computed from."""
-    count = store.count_chunks()
+@dataclass(frozen=True)
+class Level:
+    """What one keyword index holds a row of: a chunk, or a whole report (`whole_document`)."""
+
+    name: str
+    count: Callable[[ChromaStore], int]
+    rows: Callable[[ChromaStore], Iterable[StoredChunk]]
+
+
+CHUNKS = Level("chunks", ChromaStore.count_chunks, ChromaStore.iter_chunks)
+DOCUMENTS = Level("documents", ChromaStore.count_documents, ChromaStore.iter_documents)
+
+
+def store_stamp(store: ChromaStore, level: Level = CHUNKS) -> tuple[Stamp, set[str], int]:
+    """The store's stamp at `level`, with the document ids and row count it was computed from."""
+    count = level.count(store)
     ids = set(store.document_ids())
     return Stamp.of(count, ids), ids, count
 
 
-def sync_keyword_index(store: ChromaStore, keyword: KeywordIndex) -> bool:
+def sync_keyword_index(store: ChromaStore, keyword: KeywordIndex, level: Level = CHUNKS) -> bool:
     """Rebuild the keyword index if it no longer matches the store. Returns True if rebuilt."""
-    stamp = Stamp.of(store.count_chunks(), store.document_ids())
+    stamp = Stamp.of(level.count(store), store.document_ids())
     if keyword.stamp == stamp:
         return False
-    keyword.rebuild(store.iter_chunks(), stamp)
+    keyword.rebuild(level.rows(store), stamp)
     return True
 
 
@@ -52,11 +65,12 @@ def update_keyword_index(
     before: tuple[Stamp, set[str], int],
     added: Sequence[StoredChunk],
     removed: dict[str, int],
+    level: Level = CHUNKS,
 ) -> None:
     """Bring the keyword index in step after this process changed the store.
 
-    `before` is `store_stamp()` from before the change, `added` the chunks written and `removed`
-    the chunk counts of the reports deleted. When the index matched the store before and the
+    `before` is `store_stamp()` from before the change, `added` the rows written and `removed`
+    the row counts of the reports deleted. When the index matched the store before and the
     store now holds exactly that plus our change, the index is updated in place; otherwise
     (another process wrote meanwhile, an interrupted run) it is rebuilt from the store.
     """
@@ -66,12 +80,12 @@ def update_keyword_index(
         count_before + len(added) - sum(removed.values()),
         (ids_before - set(removed)) | added_docs,
     )
-    now = Stamp.of(store.count_chunks(), store.document_ids())
+    now = Stamp.of(level.count(store), store.document_ids())
     if keyword.stamp == stamp_before and now == expected:
         if added or removed:
             keyword.update(added, removed, now)
         return
-    sync_keyword_index(store, keyword)
+    sync_keyword_index(store, keyword, level)
 
 
 def repair(store: ChromaStore) -> int:
@@ -89,12 +103,14 @@ class Ingestor:
         self,
         store: ChromaStore,
         keyword: KeywordIndex,
+        documents: KeywordIndex,
         embedder: Embedder,
         policy: ChunkingPolicy = ChunkingPolicy(),
         max_file_bytes: int | None = None,
     ) -> None:
         self.store = store
-        self.keyword = keyword
+        self.keyword = keyword  # BM25 over chunks
+        self.documents = documents  # BM25 over whole reports
         self.embedder = embedder
         self.policy = policy
         self.max_file_bytes = max_file_bytes
@@ -120,8 +136,10 @@ class Ingestor:
             # reading every record costs seconds.
             repair(self.store)
             before = store_stamp(self.store)
+        before_documents = store_stamp(self.store, DOCUMENTS)
         self._known = set(before[1])
         added: list[StoredChunk] = []
+        added_documents: list[StoredChunk] = []
         removed: dict[str, int] = {}
         show = sys.stderr.isatty() if progress is None else progress
         from tqdm import tqdm
@@ -137,12 +155,14 @@ class Ingestor:
                 if i + 1 < len(groups):
                     nxt = groups[i + 1]
                     pending = pool.submit(self._plan_group, nxt, [name(p) for p in nxt])
-                self._store_group(planned, outcome, report, added, removed)
+                self._store_group(planned, outcome, report, added, added_documents, removed)
                 bar.update(len(group))
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
             bar.close()
             update_keyword_index(self.store, self.keyword, before, added, removed)
+            update_keyword_index(self.store, self.documents, before_documents, added_documents,
+                                 dict.fromkeys(removed, 1), DOCUMENTS)
         report.documents = self.store.count_documents()
         report.chunks = self.store.count_chunks()
         return report
@@ -174,7 +194,7 @@ class Ingestor:
 
     def _store_group(
         self, planned: list[_Planned], outcome: dict[str, list], report: IngestReport,
-        added: list[StoredChunk], removed: dict[str, int],
+        added: list[StoredChunk], added_documents: list[StoredChunk], removed: dict[str, int],
     ) -> None:
         report.failed.extend(outcome["failed"])
         report.unchanged.extend(outcome["unchanged"])
@@ -207,6 +227,7 @@ class Ingestor:
                 StoredChunk(cid, doc.doc_id, doc.title, doc.source, doc.date, s, e, text)
                 for cid, s, e, text in rows
             )
+            added_documents.append(whole_document(info, doc.text))
         # Chunks first, the reports' records last: a record means "completely indexed".
         self.store.add_documents(batch)
         for plan in fresh:
@@ -233,10 +254,13 @@ class Ingestor:
         return f"{doc.title}\n{chunk.text}"
 
     def delete(self, doc_id: str) -> DocumentInfo:
-        """Remove a report from the store and the keyword index."""
+        """Remove a report from the store and both keyword indexes."""
         info = self.store.document(doc_id)
         sync_keyword_index(self.store, self.keyword)
+        sync_keyword_index(self.store, self.documents, DOCUMENTS)
         before = store_stamp(self.store)
+        before_documents = store_stamp(self.store, DOCUMENTS)
         self.store.delete_document(doc_id)
         update_keyword_index(self.store, self.keyword, before, [], {doc_id: info.chunks})
+        update_keyword_index(self.store, self.documents, before_documents, [], {doc_id: 1}, DOCUMENTS)
         return info

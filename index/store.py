@@ -310,6 +310,17 @@ class ChromaStore:
                 yield _chunk(cid, text, meta)
             offset += len(got["ids"])
 
+    def iter_documents(self) -> Iterator[StoredChunk]:
+        """Every report as one row spanning its whole text (for the report-level keyword index)."""
+        offset = 0
+        while True:
+            got = self._docs.get(include=["documents", "metadatas"], limit=PAGE, offset=offset)
+            if not got["ids"]:
+                return
+            for doc_id, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
+                yield whole_document(_info(doc_id, meta), str(text))
+            offset += len(got["ids"])
+
     def _scan_chunk_meta(self) -> Iterator[tuple[str, dict[str, Any]]]:
         offset = 0
         while True:
@@ -368,6 +379,11 @@ def _info(doc_id: str, meta: dict[str, Any]) -> DocumentInfo:
         chunks=int(meta.get("chunks", 0)),
         chars=int(meta.get("chars", 0)),
     )
+
+
+def whole_document(info: DocumentInfo, text: str) -> StoredChunk:
+    """A report as one row of the report-level keyword index: its id stands for a chunk id."""
+    return StoredChunk(info.doc_id, info.doc_id, info.title, info.source, info.date, 0, len(text), text)
 
 
 def _chunk(chunk_id: str, text: str, meta: dict[str, Any]) -> StoredChunk:
