@@ -102,16 +102,10 @@ def write_report(
         c = results[name]["config"]
         where = "results.json" if name == names[0] else f"{name}/results.json"
         lines.append(f"| {name} | {c['retrieval']} | {c['k']} | `{c['llm']}` | [{where}]({where}) |")
-    lines += [
-        "",
-        "## Metrics",
-        "",
-        "| metric | " + " | ".join(names) + " |",
-        "| --- |" + " ---: |" * len(names),
-    ]
-    for metric in METRIC_NAMES:
-        lines.append(f"| {metric} | "
-                     + " | ".join(format_value(metric, metrics[n][metric]) for n in names) + " |")
+    lines += ["", "## Metrics", ""]
+    lines += _per_config_table("metric", names, [
+        (metric, [format_value(metric, metrics[n][metric]) for n in names]) for metric in METRIC_NAMES
+    ])
     lines += ["", "n/a: nothing to count (e.g. no unanswerable question).", ""]
     lines += _outcome_table(results)
     lines += ["", "## Plots", ""]
@@ -129,20 +123,28 @@ def write_report(
     return report
 
 
+def _per_config_table(label: str, names: Sequence[str],
+                      body: Sequence[tuple[str, Sequence[str]]]) -> list[str]:
+    """A Markdown table with one column per configuration: `body` holds each row's name and
+    cells (no pipes in them: names and numbers only)."""
+    lines = [f"| {label} | " + " | ".join(names) + " |", "| --- |" + " ---: |" * len(names)]
+    return lines + [f"| {row} | " + " | ".join(cells) + " |" for row, cells in body]
+
+
 def _outcome_table(results: Mapping[str, Mapping[str, Any]]) -> list[str]:
     """The `## Outcomes` section: one row per outcome, one column per configuration."""
     names = list(results)
+    counts = {n: results[n]["breakdown"] for n in names}
     lines = [
         "## Outcomes",
         "",
         "How each question ended (results.json `breakdown`); every question is in exactly one row.",
         "",
-        "| outcome | " + " | ".join(names) + " |",
-        "| --- |" + " ---: |" * len(names),
     ]
-    for name in OUTCOMES:
-        lines.append(f"| {name} | " + " | ".join(str(results[n]["breakdown"][name]) for n in names) + " |")
-    lines.append("| total | " + " | ".join(str(sum(results[n]["breakdown"].values())) for n in names) + " |")
+    lines += _per_config_table("outcome", names, [
+        *((name, [str(counts[n][name]) for n in names]) for name in OUTCOMES),
+        ("total", [str(sum(counts[n].values())) for n in names]),
+    ])
     lines += [""] + [f"- `{name}`: {text}." for name, text in OUTCOME_DEFINITIONS.items()]
     return lines
 
