@@ -3,7 +3,8 @@
 A row is one line of `questions.jsonl`, so a run can be scored again from that file alone:
 `{"id", "answer", "refused", "citations", "retrieved", "ranked_sources", "latency_ms"}`.
 `retrieved` holds the passages handed to the answerer (with their `text`, to check evidence
-quotes and whether a gold answer was there to find); `ranked_sources` holds the sources of the top `max(k, 10)` passages, for hit@10.
+quotes and whether a gold answer was there to find); `ranked_sources` holds the sources of
+the top `max(k, 10)` passages, for hit@10.
 """
 
 from __future__ import annotations

@@ -25,8 +25,8 @@ from eval.testset import Evidence, Question
 
 SPEC_METRICS = [
     "retrieval_hit@1", "retrieval_hit@3", "retrieval_hit@5", "retrieval_hit@10", "retrieval_mrr",
-    "answer_contains", "answer_f1", "answer_in_passages", "citation_precision", "citation_recall", "groundedness",
-    "refusal_accuracy", "false_refusal_rate", "latency_p50_ms", "latency_p95_ms",
+    "answer_contains", "answer_f1", "answer_in_passages", "citation_precision", "citation_recall",
+    "groundedness", "refusal_accuracy", "false_refusal_rate", "latency_p50_ms", "latency_p95_ms",
 ]
 
 
