@@ -3,7 +3,8 @@
 A row is one line of `questions.jsonl`, so a run can be scored again from that file alone:
 `{"id", "answer", "refused", "citations", "retrieved", "ranked_sources", "latency_ms"}`.
 `retrieved` holds the passages handed to the answerer (with their `text`, to check evidence
-quotes); `ranked_sources` holds the sources of the top `max(k, 10)` passages, for hit@10.
+quotes and whether a gold answer was there to find); `ranked_sources` holds the sources of
+the top `max(k, 10)` passages, for hit@10.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ METRIC_NAMES: tuple[str, ...] = (
     "retrieval_mrr",
     "answer_contains",
     "answer_f1",
+    "answer_in_passages",
     "citation_precision",
     "citation_recall",
     "groundedness",
@@ -34,6 +36,16 @@ METRIC_NAMES: tuple[str, ...] = (
     "false_refusal_rate",
     "latency_p50_ms",
     "latency_p95_ms",
+)
+
+# How a question ended (results.json "breakdown"): every question falls in exactly one, in this order.
+OUTCOMES: tuple[str, ...] = (
+    "right",  # answerable, answer_contains
+    "false_refusal",  # answerable, refused
+    "retrieval_miss",  # answerable, answered wrong, no passage handed to the answerer from an evidence doc
+    "not_chosen",  # answerable, answered wrong, an evidence doc's passage was handed to it
+    "refused_right",  # unanswerable, refused
+    "answered_unanswerable",  # unanswerable, answered
 )
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
@@ -87,6 +99,29 @@ def token_f1(prediction: str, gold: str) -> float:
         return 0.0
     precision, recall = common / len(predicted), common / len(expected)
     return 2 * precision * recall / (precision + recall)
+
+
+def answer_in_passages(row: Row, answers: Sequence[str]) -> bool:
+    """A gold answer occurs (normalized, whole words) in one of the passages handed to the
+    answerer: the answer was there to be found, whatever the answerer made of it."""
+    return any(_contains_words(p["text"], gold) for p in row["retrieved"] for gold in answers)
+
+
+def evidence_retrieved(row: Row, question: Question) -> bool:
+    """A passage handed to the answerer is from an evidence document."""
+    return any(p["source"] in question.evidence_sources for p in row["retrieved"])
+
+
+def outcome(question: Question, row: Row) -> str:
+    """How the question ended: one of OUTCOMES."""
+    if not question.answerable:
+        return "refused_right" if row["refused"] else "answered_unanswerable"
+    if contains_answer(row, question.answers):
+        return "right"
+    if row["refused"]:
+        return "false_refusal"
+    # Answered wrong: could the answerer have done better with what it was handed?
+    return "not_chosen" if evidence_retrieved(row, question) else "retrieval_miss"
 
 
 def best_f1(row: Row, answers: Sequence[str]) -> float:
@@ -204,6 +239,8 @@ def compute_metrics(questions: Sequence[Question], rows: Mapping[str, Row]) -> d
     metrics["answer_contains"] = _ratio(sum(contains_answer(r, q.answers) for q, r in answerable),
                                         len(answerable))
     metrics["answer_f1"] = _ratio(sum(best_f1(r, q.answers) for q, r in answerable), len(answerable))
+    metrics["answer_in_passages"] = _ratio(sum(answer_in_passages(r, q.answers) for q, r in answerable),
+                                           len(answerable))
 
     verdicts = [[citation_is_correct(c, r["retrieved"], q) for c in r["citations"]]
                 for q, r in answerable]
@@ -219,3 +256,10 @@ def compute_metrics(questions: Sequence[Question], rows: Mapping[str, Row]) -> d
     metrics["latency_p50_ms"] = percentile(latencies, 50)
     metrics["latency_p95_ms"] = percentile(latencies, 95)
     return metrics
+
+
+def compute_breakdown(questions: Sequence[Question], rows: Mapping[str, Row]) -> dict[str, int]:
+    """results.json's `breakdown`: how many of the questions that have a row ended each way
+    (every OUTCOMES name, zeros included, so runs compare key by key)."""
+    counts = Counter(outcome(q, rows[q.id]) for q in questions if q.id in rows)
+    return {name: counts[name] for name in OUTCOMES}

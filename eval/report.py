@@ -1,15 +1,20 @@
-"""OUT/report.md: the metric table of every configuration, the definitions, and bar plots."""
+"""OUT/report.md: the metric and outcome tables of every configuration, the definitions, bar
+plots, and example questions of each outcome."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
-from eval.metrics import GROUNDED_RECALL, METRIC_NAMES, RANKING_DEPTH
-from eval.testset import Testset
+from eval.metrics import (
+    GROUNDED_RECALL, METRIC_NAMES, OUTCOMES, RANKING_DEPTH, Row, answer_in_passages, outcome,
+)
+from eval.testset import Question, Testset
 
 OVERVIEW_PLOT = "metrics.png"
+EXAMPLES_PER_OUTCOME = 3
+ANSWER_CHARS = 200  # of an example's answer: enough to see what it said, short enough to scan
 
 DEFINITIONS: dict[str, str] = {
     "retrieval_hit@N": "answerable: an evidence document is among the documents of the top N "
@@ -22,6 +27,9 @@ DEFINITIONS: dict[str, str] = {
                        "a/an/the removed, spaces collapsed) and matched on whole words",
     "answer_f1": "answerable: best SQuAD token F1 against the gold answers, markers removed; "
                  "a refusal scores 0",
+    "answer_in_passages": "answerable: a gold answer occurs in one of the passages handed to the "
+                          "answerer (their text; normalized and matched on whole words as for "
+                          "answer_contains), whatever the answer says",
     "citation_precision": "citations in answers to answerable questions whose passage (the "
                           "retrieved passage holding the cited span) is from an evidence document "
                           "and, where the evidence gives a quote, contains it (normalized, whole words)",
@@ -37,6 +45,17 @@ DEFINITIONS: dict[str, str] = {
     "latency_p50_ms, latency_p95_ms": "time of each `ask` call (linear interpolation between ranks)",
 }
 
+OUTCOME_DEFINITIONS: dict[str, str] = {
+    "right": "answerable, answer_contains",
+    "false_refusal": "answerable, refused",
+    "retrieval_miss": "answerable, answered wrong, no passage handed to the answerer is from an "
+                      "evidence document",
+    "not_chosen": "answerable, answered wrong, a passage from an evidence document was handed to "
+                  "the answerer",
+    "refused_right": "unanswerable, refused",
+    "answered_unanswerable": "unanswerable, answered",
+}
+
 
 def format_value(metric: str, value: float | None) -> str:
     """A metric for a table: milliseconds as whole numbers, shares with three decimals."""
@@ -50,8 +69,14 @@ def plot_file(metric: str) -> str:
     return "plot-" + re.sub(r"[^A-Za-z0-9_]+", "-", metric) + ".png"
 
 
-def write_report(out: Path, testset: Testset, results: Mapping[str, Mapping[str, Any]]) -> Path:
-    """Write OUT/report.md and its plots for `results` ({config name: results.json object})."""
+def write_report(
+    out: Path,
+    testset: Testset,
+    results: Mapping[str, Mapping[str, Any]],
+    rows: Mapping[str, Mapping[str, Row]],
+) -> Path:
+    """Write OUT/report.md and its plots for `results` ({config name: results.json object}),
+    with example questions drawn from `rows` ({config name: {question id: row}})."""
     names = list(results)
     metrics = {name: results[name]["metrics"] for name in names}
     plots = [OVERVIEW_PLOT]
@@ -77,23 +102,86 @@ def write_report(out: Path, testset: Testset, results: Mapping[str, Mapping[str,
         c = results[name]["config"]
         where = "results.json" if name == names[0] else f"{name}/results.json"
         lines.append(f"| {name} | {c['retrieval']} | {c['k']} | `{c['llm']}` | [{where}]({where}) |")
-    lines += [
-        "",
-        "## Metrics",
-        "",
-        "| metric | " + " | ".join(names) + " |",
-        "| --- |" + " ---: |" * len(names),
-    ]
-    for metric in METRIC_NAMES:
-        lines.append(f"| {metric} | "
-                     + " | ".join(format_value(metric, metrics[n][metric]) for n in names) + " |")
-    lines += ["", "n/a: nothing to count (e.g. no unanswerable question).", "", "## Plots", ""]
+    lines += ["", "## Metrics", ""]
+    lines += _per_config_table("metric", names, [
+        (metric, [format_value(metric, metrics[n][metric]) for n in names]) for metric in METRIC_NAMES
+    ])
+    lines += ["", "n/a: nothing to count (e.g. no unanswerable question).", ""]
+    lines += _outcome_table(results)
+    lines += ["", "## Plots", ""]
     lines += [f"![{plot}]({plot})" for plot in plots]
     lines += ["", "## Definitions", ""]
     lines += [f"- `{name}`: {text}." for name, text in DEFINITIONS.items()]
+    lines += ["", "## Examples", "",
+              f"Up to {EXAMPLES_PER_OUTCOME} questions of each outcome per configuration, in test-set "
+              f"order; answers shortened to {ANSWER_CHARS} characters."]
+    for name in names:
+        lines += ["", f"### {name}"]
+        lines += _examples(testset.questions, rows[name])
     report = out / "report.md"
     report.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return report
+
+
+def _per_config_table(label: str, names: Sequence[str],
+                      body: Sequence[tuple[str, Sequence[str]]]) -> list[str]:
+    """A Markdown table with one column per configuration: `body` holds each row's name and
+    cells (no pipes in them: names and numbers only)."""
+    lines = [f"| {label} | " + " | ".join(names) + " |", "| --- |" + " ---: |" * len(names)]
+    return lines + [f"| {row} | " + " | ".join(cells) + " |" for row, cells in body]
+
+
+def _outcome_table(results: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """The `## Outcomes` section: one row per outcome, one column per configuration."""
+    names = list(results)
+    counts = {n: results[n]["breakdown"] for n in names}
+    lines = [
+        "## Outcomes",
+        "",
+        "How each question ended (results.json `breakdown`); every question is in exactly one row.",
+        "",
+    ]
+    lines += _per_config_table("outcome", names, [
+        *((name, [str(counts[n][name]) for n in names]) for name in OUTCOMES),
+        ("total", [str(sum(counts[n].values())) for n in names]),
+    ])
+    lines += [""] + [f"- `{name}`: {text}." for name, text in OUTCOME_DEFINITIONS.items()]
+    return lines
+
+
+def _examples(questions: Sequence[Question], rows: Mapping[str, Row]) -> list[str]:
+    """Up to EXAMPLES_PER_OUTCOME questions of each outcome of one configuration, as lists."""
+    by_outcome: dict[str, list[Question]] = {name: [] for name in OUTCOMES}
+    for q in questions:
+        if q.id in rows:
+            by_outcome[outcome(q, rows[q.id])].append(q)
+    lines: list[str] = []
+    for name, found in by_outcome.items():
+        if not found:
+            continue
+        lines += ["", f"**{name}** ({len(found)})", ""]
+        lines += [_example(q, rows[q.id]) for q in found[:EXAMPLES_PER_OUTCOME]]
+    return lines
+
+
+def _example(question: Question, row: Row) -> str:
+    """One list item: id, question, gold answers, the answer given, and whether a gold
+    answer was in the passages (answerable questions only: an unanswerable one has none)."""
+    item = f"- `{question.id}` {_one_line(question.question)}"
+    if question.answerable:
+        gold = " / ".join(f'"{_one_line(a)}"' for a in question.answers)
+        found = "yes" if answer_in_passages(row, question.answers) else "no"
+        item += f" — gold: {gold}; gold in passages: {found}"
+    given = "refused: " if row["refused"] else ""
+    return item + f" — {given}\"{_one_line(row['answer'], ANSWER_CHARS)}\""
+
+
+def _one_line(text: str, limit: int | None = None) -> str:
+    """`text` on one line (a newline would end the list item), cut to `limit` characters."""
+    text = " ".join(text.split())
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return text
 
 
 def _pyplot() -> Any:

@@ -23,7 +23,7 @@ from typing import Any, Mapping, Sequence
 
 from assistant.config import MAX_K, Settings
 from assistant.errors import AssistantError, InputError
-from eval.metrics import METRIC_NAMES, RANKING_DEPTH, Row, compute_metrics
+from eval.metrics import METRIC_NAMES, RANKING_DEPTH, Row, compute_breakdown, compute_metrics
 from index.chunking import ChunkingPolicy
 from index.embedding import MODEL_WINDOW, PRECISIONS, SPECIAL_TOKENS
 from index.retrieval import RetrievalTuning
@@ -188,6 +188,7 @@ def run(
     out.mkdir(parents=True, exist_ok=True)
     indexes: dict[tuple[ChunkingPolicy, str], Settings] = {}
     results: dict[str, dict[str, Any]] = {}
+    rows: dict[str, dict[str, Row]] = {}
     for config in configs:
         key = (config.chunking(), config.precision)
         if key not in indexes:  # one index per way of chunking and embedding, shared by the configs
@@ -195,11 +196,14 @@ def run(
                                   progress, key[0], key[1] != configs[0].precision)
         folder = out if config.name == DEFAULT else out / config.name
         extra = {"testset": str(testset_path.resolve()), "docs": str(docs.resolve())}
-        results[config.name] = evaluate(indexes[key], testset, config, folder, extra, progress)
+        results[config.name], rows[config.name] = evaluate(indexes[key], testset, config, folder,
+                                                           extra, progress)
     comparison = {name: r["metrics"] for name, r in results.items()}
     if len(configs) > 1:
-        _write_json(out / "results.json", {**results[DEFAULT], "comparison": comparison})
-    write_report(out, testset, results)
+        breakdowns = {name: r["breakdown"] for name, r in results.items()}
+        _write_json(out / "results.json",
+                    {**results[DEFAULT], "comparison": comparison, "breakdowns": breakdowns})
+    write_report(out, testset, results, rows)
     return comparison
 
 
@@ -247,9 +251,9 @@ def evaluate(
     folder: Path,
     extra_config: Mapping[str, Any],
     progress: bool | None = None,
-) -> dict[str, Any]:
-    """Ask the questions not yet in `folder/questions.jsonl` and score them all; writes and
-    returns results.json's object."""
+) -> tuple[dict[str, Any], dict[str, Row]]:
+    """Ask the questions not yet in `folder/questions.jsonl` and score them all; writes
+    results.json and returns its object with the rows it scored, by question id."""
     from tqdm import tqdm
 
     from assistant.core import Assistant
@@ -280,9 +284,10 @@ def evaluate(
         "config": config_dict,
         "counts": testset.counts,
         "metrics": compute_metrics(testset.questions, rows),
+        "breakdown": compute_breakdown(testset.questions, rows),
     }
     _write_json(folder / "results.json", result)
-    return result
+    return result, rows
 
 
 def ask_one(assistant: Any, question: Question, k: int) -> dict[str, Any]:

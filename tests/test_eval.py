@@ -10,7 +10,7 @@ import pytest
 
 from assistant.config import Settings
 from assistant.errors import InputError
-from eval.metrics import METRIC_NAMES
+from eval.metrics import METRIC_NAMES, OUTCOMES
 from eval.runner import DEFAULT, RunConfig, parse_compare, read_rows, run_from_cli
 from eval.testset import InvalidTestsetError, load_testset
 from tests.conftest import ROOT, SAMPLE_REPORTS
@@ -64,9 +64,13 @@ def test_sample_testset_is_valid_and_large_enough() -> None:
 
 def test_writes_results_questions_and_report(sample_run: Path) -> None:
     results = json.loads((sample_run / "results.json").read_text())
-    assert set(results) == {"config", "counts", "metrics", "comparison"}
+    assert set(results) == {"config", "counts", "metrics", "breakdown", "comparison", "breakdowns"}
     assert results["counts"] == {"questions": 56, "answerable": 42, "unanswerable": 14}
     assert list(results["metrics"]) == list(METRIC_NAMES)
+    breakdown = results["breakdown"]
+    assert list(breakdown) == list(OUTCOMES) and sum(breakdown.values()) == 56
+    assert breakdown["right"] == round(results["metrics"]["answer_contains"] * 42)
+    assert breakdown["refused_right"] + breakdown["answered_unanswerable"] == 14
     assert results["config"]["retrieval"] == "hybrid" and results["config"]["k"] == 5
 
     rows = read_jsonl(sample_run / "questions.jsonl")
@@ -83,6 +87,20 @@ def test_writes_results_questions_and_report(sample_run: Path) -> None:
     report = (sample_run / "report.md").read_text()
     for metric in METRIC_NAMES:
         assert f"| {metric} |" in report
+    other = json.loads((sample_run / "bm25k3" / "results.json").read_text())["breakdown"]
+    assert "## Outcomes" in report and "| outcome | default | bm25k3 |" in report
+    for name in OUTCOMES:
+        assert f"| {name} | {breakdown[name]} | {other[name]} |" in report
+    assert "| total | 56 | 56 |" in report
+    # Examples of each configuration: the outcomes that occurred, up to three questions each.
+    examples = report.split("## Examples")[1]
+    default_part, bm25_part = examples.split("### default")[1].split("### bm25k3")
+    for name, count in breakdown.items():
+        assert (f"**{name}** ({count})" in default_part) == (count > 0)
+    right = default_part.split(f"**right** ({breakdown['right']})")[1].split("**")[0]
+    items = [line for line in right.splitlines() if line.startswith("- `")]
+    assert len(items) == 3 and all("— gold: " in item and "gold in passages: " in item for item in items)
+    assert "**right**" in bm25_part
     plots = [line.split("(")[1].rstrip(")") for line in report.splitlines() if line.startswith("![")]
     assert "metrics.png" in plots and len(plots) == 1 + len(METRIC_NAMES)
     for plot in plots:
@@ -102,6 +120,7 @@ def test_compare_writes_each_configuration(sample_run: Path) -> None:
     other = json.loads((sample_run / "bm25k3" / "results.json").read_text())
     assert other["config"]["retrieval"] == "bm25" and other["config"]["k"] == 3
     assert results["comparison"]["bm25k3"] == other["metrics"]
+    assert results["breakdowns"] == {DEFAULT: results["breakdown"], "bm25k3": other["breakdown"]}
     assert all(len(r["retrieved"]) <= 3 for r in read_jsonl(sample_run / "bm25k3" / "questions.jsonl"))
     assert "| bm25k3 | bm25 | 3 |" in (sample_run / "report.md").read_text()
 

@@ -8,11 +8,15 @@ import pytest
 
 from eval.metrics import (
     METRIC_NAMES,
+    OUTCOMES,
+    answer_in_passages,
     answer_sentences,
     best_f1,
+    compute_breakdown,
     compute_metrics,
     contains_answer,
     normalize_text,
+    outcome,
     percentile,
     sentence_is_supported,
     token_f1,
@@ -21,8 +25,8 @@ from eval.testset import Evidence, Question
 
 SPEC_METRICS = [
     "retrieval_hit@1", "retrieval_hit@3", "retrieval_hit@5", "retrieval_hit@10", "retrieval_mrr",
-    "answer_contains", "answer_f1", "citation_precision", "citation_recall", "groundedness",
-    "refusal_accuracy", "false_refusal_rate", "latency_p50_ms", "latency_p95_ms",
+    "answer_contains", "answer_f1", "answer_in_passages", "citation_precision", "citation_recall",
+    "groundedness", "refusal_accuracy", "false_refusal_rate", "latency_p50_ms", "latency_p95_ms",
 ]
 
 
@@ -76,6 +80,74 @@ def test_token_f1_by_hand() -> None:
     # "Soleimani" vs "Qassem Soleimani": P = 1, R = 1/2, F1 = 2/3; the better of the two golds.
     assert best_f1(row("q", "Soleimani [1]"), ["Qassem Soleimani", "Kirby"]) == pytest.approx(2 / 3)
     assert best_f1(row("q", "Soleimani [1]", refused=True), ["Soleimani"]) == 0.0
+
+
+def test_answer_in_passages_matches_whole_normalized_words() -> None:
+    passages = [passage("a.txt", 0, 30, "Bases were struck."),
+                passage("b.txt", 0, 40, "It was Gen. Frank McKenzie, the chief.")]
+    assert answer_in_passages(row("q", retrieved=passages), ["nobody", "The Frank McKenzie"])
+    assert not answer_in_passages(row("q", retrieved=passages), ["McKenzi"])  # part of a word
+    assert not answer_in_passages(row("q", retrieved=passages), [])
+    assert not answer_in_passages(row("q"), ["Frank McKenzie"])  # nothing handed over
+    # Whatever the answer says, refused or not: only the passages count.
+    assert answer_in_passages(row("q", "No.", refused=True, retrieved=passages), ["bases"])
+
+
+def test_answer_in_passages_is_over_answerable_questions() -> None:
+    found = [passage("a.txt", 0, 20, "Three attacks.")]
+    questions = [question("q1", ("three attacks",)), question("q2", ("three attacks",)),
+                 question("u1")]
+    rows = {"q1": row("q1", "Wrong.", retrieved=found),
+            "q2": row("q2", retrieved=[passage("b.txt", 0, 5, "Other")]),
+            "u1": row("u1", retrieved=found)}
+    assert compute_metrics(questions, rows)["answer_in_passages"] == pytest.approx(1 / 2)
+
+
+def breakdown_set() -> tuple[list[Question], dict[str, dict]]:
+    """Eight questions, each outcome at least once (the expected one commented on each row)."""
+    ev = (Evidence("a.txt"),)
+    at_a = [passage("a.txt", 0, 30, "Kirby spoke on Wednesday.")]
+    at_b = [passage("b.txt", 0, 30, "Kirby spoke on Wednesday.")]
+    questions = [question(qid, ("Kirby",), ev) for qid in ("r1", "r2", "f1", "m1", "n1")]
+    questions += [question("u1"), question("u2"), question("u3")]
+    rows = {
+        "r1": row("r1", "Kirby [1].", retrieved=at_a),  # right
+        "r2": row("r2", "Kirby [1].", retrieved=at_b),  # right, evidence or not
+        "f1": row("f1", "Kirby, perhaps.", refused=True, retrieved=at_a),  # false_refusal
+        "m1": row("m1", "Someone [1].", retrieved=at_b),  # retrieval_miss (gold text, wrong doc)
+        "n1": row("n1", "Someone [1].", retrieved=at_a),  # not_chosen
+        "u1": row("u1", "No.", refused=True),  # refused_right
+        "u2": row("u2", "Invented [1].", retrieved=at_a),  # answered_unanswerable
+        "u3": row("u3", "Also invented."),  # answered_unanswerable
+    }
+    return questions, rows
+
+
+def test_breakdown_puts_every_question_in_exactly_one_outcome() -> None:
+    questions, rows = breakdown_set()
+    breakdown = compute_breakdown(questions, rows)
+    assert list(breakdown) == list(OUTCOMES)
+    assert breakdown == {"right": 2, "false_refusal": 1, "retrieval_miss": 1, "not_chosen": 1,
+                         "refused_right": 1, "answered_unanswerable": 2}
+    assert sum(breakdown.values()) == len(questions)
+    assert [outcome(q, rows[q.id]) for q in questions] == [
+        "right", "right", "false_refusal", "retrieval_miss", "not_chosen",
+        "refused_right", "answered_unanswerable", "answered_unanswerable",
+    ]
+    # Agrees with the metrics it splits.
+    m = compute_metrics(questions, rows)
+    assert breakdown["right"] / 5 == pytest.approx(m["answer_contains"])
+    assert breakdown["false_refusal"] / 5 == pytest.approx(m["false_refusal_rate"])
+    assert breakdown["refused_right"] / 3 == pytest.approx(m["refusal_accuracy"])
+
+
+def test_breakdown_counts_only_questions_with_a_row() -> None:
+    questions, rows = breakdown_set()
+    del rows["r1"], rows["u1"]
+    breakdown = compute_breakdown(questions, rows)
+    assert breakdown["right"] == 1 and breakdown["refused_right"] == 0  # zeros are kept
+    assert sum(breakdown.values()) == len(rows)
+    assert compute_breakdown(questions, {}) == dict.fromkeys(OUTCOMES, 0)
 
 
 def test_retrieval_hits_and_mrr() -> None:
@@ -173,7 +245,7 @@ def test_latency_metrics() -> None:
 
 def test_empty_denominators_are_none() -> None:
     only_unanswerable = compute_metrics([question("u1")], {"u1": row("u1", "No.", refused=True)})
-    for name in SPEC_METRICS[:9] + ["false_refusal_rate"]:
+    for name in SPEC_METRICS[:10] + ["false_refusal_rate"]:  # answerable-only metrics
         assert only_unanswerable[name] is None, name
     assert only_unanswerable["groundedness"] is None  # the only answer is a refusal
     assert only_unanswerable["refusal_accuracy"] == 1.0
