@@ -174,7 +174,7 @@ class Ingestor:
         """Load and chunk a group (runs in the worker thread; reads the store, never writes).
 
         Besides the plans to embed, `outcome` holds "failed", "unchanged", "stale" (doc_id, chunks)
-        and "restamp": records of unchanged reports whose date changed, with the new facts.
+        and "restamp": records of unchanged reports whose date (or title) changed, with the new facts.
         """
         planned: list[_Planned] = []
         outcome: dict[str, list] = {"failed": [], "unchanged": [], "stale": [], "restamp": []}
