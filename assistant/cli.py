@@ -26,6 +26,8 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ingest", help="index files and folders (.txt .md .html .htm .pdf .docx)")
     p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--date", help="publication date of every file given (YYYY-MM-DD); "
+                                  "a file's NAME.EXT.meta.json sidecar beats it")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
     for name, help_text in (("ask", "answer one question"), ("retrieve", "show the best passages")):
@@ -100,7 +102,10 @@ def _open(settings: Settings) -> Any:
 
 
 def _cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
-    report = _open(settings).ingest(args.paths)
+    from assistant.core import check_date
+
+    given = check_date(args.date, "--date")  # before the model loads, naming the flag
+    report = _open(settings).ingest(args.paths, date=given)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:
@@ -191,7 +196,8 @@ def _cmd_docs(settings: Settings, args: argparse.Namespace) -> int:
         print(json.dumps({"documents": [d.to_dict() for d in docs]}, indent=2))
         return EXIT_OK
     for d in docs:
-        print(f"{d.doc_id}  {d.date or '----------'}  {d.chunks:4} chunks  {d.title}  ({d.source})")
+        when = f"{d.date} ({d.date_source})" if d.date and d.date_source else d.date or "-" * 10
+        print(f"{d.doc_id}  {when:21}  {d.chunks:4} chunks  {d.title}  ({d.source})")
     print(f"{len(docs)} documents")
     return EXIT_OK
 

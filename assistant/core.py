@@ -81,10 +81,17 @@ class Assistant:
         paths: Iterable[str | Path],
         progress: bool | None = None,
         source_of: Callable[[Path], str] | None = None,
+        date: str | None = None,
     ) -> IngestReport:
-        """Index files and folders; unchanged files are skipped, changed ones replaced."""
+        """Index files and folders; unchanged files are skipped, changed ones replaced.
+
+        `date` (YYYY-MM-DD) is the publication date of every file of this call; a file's sidecar
+        (`NAME.EXT.meta.json`) date beats it. An unchanged file whose date changes is updated
+        without being embedded again.
+        """
+        date = check_date(date, "date")
         with self._write_lock:
-            return self._ingestor.ingest(paths, progress=progress, source_of=source_of)
+            return self._ingestor.ingest(paths, progress=progress, source_of=source_of, date=date)
 
     def documents(self) -> list[DocumentInfo]:
         """Every indexed report."""
@@ -123,10 +130,10 @@ class Assistant:
         resolved against `as_of` (default: today) and left out of the words searched, embedded
         once, with the filters. Raises InputError naming the bad field."""
         text = _check_text(text, field)
-        as_of = _check_date(as_of, "as_of")
-        latest = min(filter(None, (as_of, _check_date(date_to, "date_to"))), default=None)
+        as_of = check_date(as_of, "as_of")
+        latest = min(filter(None, (as_of, check_date(date_to, "date_to"))), default=None)
         chunk_filter = ChunkFilter(
-            date_to=latest, date_from=_check_date(date_from, "date_from"),
+            date_to=latest, date_from=check_date(date_from, "date_from"),
             sources=tuple(sources), doc_ids=tuple(doc_ids),
         )
         as_of_day = date.fromisoformat(as_of) if as_of else None
@@ -247,7 +254,8 @@ def _check_text(value: Any, field: str) -> str:
     return value.strip()
 
 
-def _check_date(value: str | None, field: str) -> str | None:
+def check_date(value: str | None, field: str) -> str | None:
+    """`value` as YYYY-MM-DD (None when empty); InputError naming `field` when it is not a date."""
     if value is None or value == "":
         return None
     try:

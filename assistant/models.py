@@ -95,6 +95,9 @@ class DocumentInfo:
     title: str
     source: str
     date: str | None
+    # Where `date` came from: "given", "metadata", "dateline", "path" (index.dates.DateSource),
+    # None when there is no date. Keyword-only so positional construction stays as it was.
+    date_source: str | None = field(default=None, kw_only=True)
     chunks: int
     chars: int
 

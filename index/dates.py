@@ -1,9 +1,10 @@
-"""Finding a report's publication date: metadata, front matter, a dateline, or the path."""
+"""Finding a report's publication date and where it came from: given, metadata, a dateline, the path."""
 
 from __future__ import annotations
 
 import re
 from datetime import date
+from typing import Literal, Sequence
 
 _MONTHS = {
     name: i + 1
@@ -19,17 +20,74 @@ _MONTHS = {
 }
 _MONTH_RE = "|".join(sorted(_MONTHS, key=len, reverse=True))
 
-_ISO = re.compile(r"(?<!\d)(\d{4})[-/_.](\d{1,2})[-/_.](\d{1,2})(?!\d)")
+# Each date form once, as pattern text: compiled alone to find dates anywhere (`parse_date`) and
+# composed into the dateline patterns below.
+_ISO_P = r"(?<!\d)(\d{4})[-/_.](\d{1,2})[-/_.](\d{1,2})(?!\d)"
+_MONTH_FIRST_P = rf"\b({_MONTH_RE})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b"
+_DAY_FIRST_P = rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+({_MONTH_RE})\.?,?\s+(\d{{4}})\b"
+_ISO = re.compile(_ISO_P)
 _COMPACT = re.compile(r"(?<!\d)(20\d{2}|19\d{2})(\d{2})(\d{2})(?!\d)")
-_MONTH_FIRST = re.compile(
-    rf"\b({_MONTH_RE})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.IGNORECASE
-)
-_DAY_FIRST = re.compile(
-    rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+({_MONTH_RE})\.?,?\s+(\d{{4}})\b", re.IGNORECASE
+_MONTH_FIRST = re.compile(_MONTH_FIRST_P, re.IGNORECASE)
+_DAY_FIRST = re.compile(_DAY_FIRST_P, re.IGNORECASE)
+
+# --- datelines -----------------------------------------------------------------------------
+# A date in a report's text is its publication date only where it reads as a dateline: at the
+# start of one of the first lines, alone or with the words that introduce a dateline. A date in a
+# sentence ("The storm hit on March 3, 2023") or a headline ("Ten Things You Need to Know Today:
+# 23 June 2022") is the date of an event, not of the report.
+DATELINE_CHARS = 300  # only lines that start this near the top
+_WEEKDAY = (r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+            r"|mon|tues?|wed|thu(?:rs?)?|fri|sat|sun)\.?,?\s+")
+_DATE = (rf"(?P<date>(?i:{_WEEKDAY})?"
+         rf"(?:{_ISO_P}|(?i:{_MONTH_FIRST_P})|(?i:{_DAY_FIRST_P})))")
+# "10:32 AM", "at 9.15 p.m. EST", "T10:00:00Z": what may follow the date on its line.
+_TIME = (r"(?:(?:T|,?\s+(?i:at\s+)?)\d{1,2}[:.]\d{2}(?:[:.]\d{2})?(?:\.\d+)?"
+         r"(?:\s*(?i:[ap]\.?m\.?))?(?:\s*(?:Z|[A-Z]{2,4}|[+-]\d{2}:?\d{2}))?)?")
+_DASH = r"\s*(?:[\u2014\u2013|]|--?(?=\s))"  # em dash, en dash, bar, or a spaced hyphen
+# A place as wire services write it: up to four capitalised words, then up to two more parts
+# after commas ("SPRINGFIELD, Ill.", "KYIV, Ukraine").
+_PLACE = (r"[A-Z][\w.'\u2019-]*(?:\s[A-Z][\w.'\u2019-]*){0,3}"
+          r"(?:,\s[A-Z][\w.'\u2019-]*(?:\s[A-Z][\w.'\u2019-]*)?){0,2}")
+_AGENCY = r"\s*\([^()\n]{1,40}\)"  # "(Reuters)", "(AP)"
+_DATELINES = tuple(
+    re.compile(pattern)
+    for pattern in (
+        # a line holding only a date: "March 4, 2024", "2024-03-04", "Mon 4 Mar 2024"
+        rf"{_DATE}{_TIME}\.?$",
+        # "March 4, 2024 \u2014 The council ..."
+        rf"{_DATE}{_TIME}{_DASH}",
+        # "Published: 2024-03-04", "Updated March 4, 2024 10:32 AM", "Posted on 4 March 2024"
+        rf"(?i:(?:first\s+|last\s+)?(?:published|updated|posted|modified|dated?)(?:\s+on)?)"
+        rf"\s*:?\s*{_DATE}",
+        # "By Jane Doe | March 4, 2024"
+        rf"(?i:by)\s+[^|\u2022\u00b7\u2014\u2013\n]{{1,80}}?\s*[|\u2022\u00b7\u2014\u2013]\s*{_DATE}",
+        # "WASHINGTON, March 4, 2024 (Reuters) -"
+        rf"{_PLACE},\s+{_DATE}{_TIME}(?:{_AGENCY})?{_DASH}",
+        # "WASHINGTON (AP) \u2014 March 4, 2024"
+        rf"{_PLACE}{_AGENCY}{_DASH}\s*{_DATE}",
+    )
 )
 
-# A dateline sits at the top of a report; a date further down is usually about an event.
-DATELINE_CHARS = 300
+
+def dateline_date(text: str) -> str | None:
+    """The date of a dateline among the first lines of `text`, as YYYY-MM-DD, else None.
+
+    Only lines that start within DATELINE_CHARS are read, and only a date that opens a line the
+    way a dateline does counts (`_DATELINES`).
+    """
+    offset = 0
+    for line in text[: DATELINE_CHARS + 200].splitlines():
+        if offset >= DATELINE_CHARS:
+            break
+        offset += len(line) + 1
+        # Markdown emphasis or a quote marker around a dateline: "*Published 2024-03-04*".
+        line = line.strip().strip("*_>").strip()
+        for pattern in _DATELINES:
+            match = pattern.match(line)
+            found = parse_date(match["date"]) if match else None
+            if found:
+                return found
+    return None
 
 
 def _valid(year: int, month: int, day: int) -> str | None:
@@ -66,12 +124,43 @@ def date_from_path(path: str) -> str | None:
     return _valid(int(m[1]), int(m[2]), int(m[3])) if m else None
 
 
+def iso_date(value: str) -> str | None:
+    """`value` if it is exactly a real day written YYYY-MM-DD, else None."""
+    match = _ISO_DAY.fullmatch(value.strip())
+    return _valid(int(match[1]), int(match[2]), int(match[3])) if match else None
+
+
+_ISO_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+
+# Where a report's date came from, stored next to it (`date_source`).
+DateSource = Literal["given", "metadata", "dateline", "path"]
+
+
 def find_publication_date(
-    metadata_date: str | None, text: str, path: str
-) -> str | None:
-    """The first of: a date from the file's own metadata, a dateline, a date in the path."""
-    if metadata_date:
-        found = parse_date(metadata_date)
+    text: str,
+    paths: Sequence[str] = (),
+    metadata_date: str | None = None,
+    given: str | None = None,
+) -> tuple[str | None, DateSource | None]:
+    """A report's publication date (YYYY-MM-DD) and where it came from, or (None, None).
+
+    The first found of: `given` (the user's YYYY-MM-DD), a date in the file's own metadata, a
+    dateline in `text`, a date in one of `paths` (file path, URL), in that order.
+    """
+    # Priority, strongest word first: the user knows best when they say so; metadata is the
+    # publisher's or author's statement; a dateline is the article's own. A date in a path or
+    # URL is the weakest: often the publication day, but as often the day a file was saved,
+    # exported or renamed, and a strict dateline is good evidence against it.
+    if given:
+        return given, "given"
+    found = parse_date(metadata_date) if metadata_date else None
+    if found:
+        return found, "metadata"
+    found = dateline_date(text)
+    if found:
+        return found, "dateline"
+    for path in paths:
+        found = date_from_path(path)
         if found:
-            return found
-    return parse_date(text[:DATELINE_CHARS]) or date_from_path(path)
+            return found, "path"
+    return None, None

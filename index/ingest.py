@@ -27,7 +27,9 @@ class _Planned:
     chunks: list[Chunk]
     embed_texts: list[str]
     replaces: list[str]  # doc_ids of older versions of the same source
-    replaced_chunks: dict[str, int]  # their chunk counts
+    # Chunk counts of what this replaces: those versions, and its own id when it is embedded
+    # again because its title changed (a sidecar's). Empty for a new report.
+    replaced_chunks: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,23 @@ def repair(store: ChromaStore) -> int:
     return store.remove_orphans()
 
 
+def _facts(doc: DocumentInfo | LoadedDocument) -> tuple[str, str | None, str | None]:
+    """What a report's record says about it besides its text: title, date, date source."""
+    return doc.title, doc.date, doc.date_source
+
+
+def _keep_given_date(doc: LoadedDocument, stored: Sequence[DocumentInfo]) -> LoadedDocument:
+    """`doc` with the date the user gave for its source earlier, unless one is given now.
+
+    A given date is the user's word: ingesting the folder again without `--date` (or a changed
+    version of the file) must not replace it with a dateline or lose it.
+    """
+    if doc.date_source == "given":
+        return doc
+    earlier = next((info for info in stored if info.date_source == "given"), None)
+    return replace(doc, date=earlier.date, date_source="given") if earlier else doc
+
+
 class Ingestor:
     """Adds, updates and skips reports so that the store mirrors the files given."""
 
@@ -121,11 +140,13 @@ class Ingestor:
         paths: Iterable[str | Path],
         progress: bool | None = None,
         source_of: Callable[[Path], str] | None = None,
+        date: str | None = None,
     ) -> IngestReport:
         """Index files and folders (recursively). A bad file is reported and skipped.
 
-        `source_of` names each file's `source` (default: its absolute path). While one group of
-        files is embedded, a worker thread loads and chunks the next one.
+        `source_of` names each file's `source` (default: its absolute path). `date` (YYYY-MM-DD)
+        is the publication date the user gives every file of this call (a sidecar's beats it).
+        While one group of files is embedded, a worker thread loads and chunks the next one.
         """
         files, problems = discover(paths)
         report = IngestReport(failed=[{"path": p, "error": why} for p, why in problems])
@@ -149,12 +170,12 @@ class Ingestor:
         groups = [files[i : i + GROUP_SIZE] for i in range(0, len(files), GROUP_SIZE)]
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-plan")
         try:
-            pending = pool.submit(self._plan_group, groups[0], [name(p) for p in groups[0]]) if groups else None
+            pending = pool.submit(self._plan_group, groups[0], [name(p) for p in groups[0]], date) if groups else None
             for i, group in enumerate(groups):
                 planned, outcome = pending.result()
                 if i + 1 < len(groups):
                     nxt = groups[i + 1]
-                    pending = pool.submit(self._plan_group, nxt, [name(p) for p in nxt])
+                    pending = pool.submit(self._plan_group, nxt, [name(p) for p in nxt], date)
                 self._store_group(planned, outcome, report, added, added_documents, removed)
                 bar.update(len(group))
         finally:
@@ -168,28 +189,40 @@ class Ingestor:
         return report
 
     def _plan_group(
-        self, files: Sequence[Path], sources: Sequence[str]
+        self, files: Sequence[Path], sources: Sequence[str], date: str | None = None
     ) -> tuple[list[_Planned], dict[str, list]]:
-        """Load and chunk a group (runs in the worker thread; reads the store, never writes)."""
+        """Load and chunk a group (runs in the worker thread; reads the store, never writes).
+
+        Besides the plans to embed, `outcome` holds "failed", "unchanged", "stale" (doc_id, chunks)
+        and "restamp": records of unchanged reports whose date (or title) changed, with the new facts.
+        """
         planned: list[_Planned] = []
-        outcome: dict[str, list] = {"failed": [], "unchanged": [], "stale": []}
+        outcome: dict[str, list] = {"failed": [], "unchanged": [], "stale": [], "restamp": []}
         for path, source in zip(files, sources):
             try:
-                doc = load_file(path, source=source, max_bytes=self.max_file_bytes)
+                doc = load_file(path, source=source, max_bytes=self.max_file_bytes, date=date)
             except (DocumentError, UnsupportedFileError) as exc:
                 reason = exc.reason if isinstance(exc, DocumentError) else str(exc)
                 outcome["failed"].append({"path": source, "error": reason})
                 continue
             existing = self.store.documents_by_source(source)
+            doc = _keep_given_date(doc, [info for info, _ in existing])
             current = [info for info, digest in existing if digest == doc.content_hash]
             stale = [(info.doc_id, info.chunks) for info, digest in existing if digest != doc.content_hash]
-            if current or (not existing and doc.doc_id in self._known_ids()):
+            if current and self.policy.title and current[0].title != doc.title:
+                # The title is embedded with the chunks: a new one (a sidecar's) means embedding again.
+                stale.append((doc.doc_id, current[0].chunks))
+            elif current or (not existing and doc.doc_id in self._known_ids()):
                 outcome["stale"].extend(stale)  # left by an update that was interrupted
-                outcome["unchanged"].append(source)
+                if current and _facts(current[0]) != _facts(doc):
+                    info = replace(current[0], title=doc.title, date=doc.date, date_source=doc.date_source)
+                    outcome["restamp"].append((info, doc))
+                else:
+                    outcome["unchanged"].append(source)
                 continue
             chunks = self._chunk(doc)
             planned.append(_Planned(doc, chunks, [self._embed_text(doc, c) for c in chunks],
-                                    [doc_id for doc_id, _ in stale], dict(stale)))
+                                    [doc_id for doc_id, _ in stale if doc_id != doc.doc_id], dict(stale)))
         return planned, outcome
 
     def _store_group(
@@ -201,10 +234,16 @@ class Ingestor:
         for doc_id, chunks in outcome["stale"]:
             self.store.delete_document(doc_id)
             removed[doc_id] = chunks
+        for info, doc in outcome["restamp"]:
+            # Same text, new date: the stored vectors still hold, only the facts are rewritten.
+            added.extend(self.store.restamp_document(info, doc.text, doc.content_hash))
+            added_documents.append(whole_document(info, doc.text))
+            removed[info.doc_id] = info.chunks
+            report.updated.append(doc.source)
         # The same content under two names within one run: the first one wins, as when sequential.
         fresh = []
         for plan in planned:
-            if plan.doc.doc_id in self._known_ids() and not plan.replaces:
+            if plan.doc.doc_id in self._known_ids() and not plan.replaced_chunks:
                 report.unchanged.append(plan.doc.source)
             else:
                 fresh.append(plan)
@@ -218,7 +257,7 @@ class Ingestor:
             doc, n = plan.doc, len(plan.chunks)
             info = DocumentInfo(
                 doc_id=doc.doc_id, title=doc.title, source=doc.source, date=doc.date,
-                chunks=n, chars=len(doc.text),
+                date_source=doc.date_source, chunks=n, chars=len(doc.text),
             )
             rows = [(f"{doc.doc_id}:{c.index}", c.start, c.end, c.text) for c in plan.chunks]
             batch.append((info, rows, vectors[offset : offset + n], doc.text, doc.content_hash))
@@ -233,8 +272,8 @@ class Ingestor:
         for plan in fresh:
             for old in plan.replaces:
                 self.store.delete_document(old)
-                removed[old] = plan.replaced_chunks[old]
-            (report.updated if plan.replaces else report.added).append(plan.doc.source)
+            removed.update(plan.replaced_chunks)
+            (report.updated if plan.replaced_chunks else report.added).append(plan.doc.source)
 
     def _known_ids(self) -> set[str]:
         if self._known is None:

@@ -17,6 +17,7 @@ import codecs
 import errno
 import hashlib
 import io
+import json
 import os
 import re
 import stat
@@ -26,10 +27,13 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from assistant.errors import DocumentError, UnsupportedFileError
-from index.dates import find_publication_date
+from index.dates import DateSource, find_publication_date, iso_date
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
 TITLE_MAX_CHARS = 90
+# `story.txt.meta.json` beside `story.txt`: facts about the report that the file does not hold.
+SIDECAR_SUFFIX = ".meta.json"
+SIDECAR_MAX_BYTES = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -40,8 +44,18 @@ class LoadedDocument:
     source: str
     title: str
     date: str | None
+    date_source: DateSource | None
     text: str
     content_hash: str
+
+
+@dataclass(frozen=True)
+class Sidecar:
+    """What a report's sidecar file says about it; every field is optional."""
+
+    date: str | None = None  # YYYY-MM-DD
+    title: str | None = None
+    url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,7 +86,7 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[str, s
         elif path.is_file():
             if path.suffix.lower() in SUPPORTED_SUFFIXES:
                 files.append(path)
-            else:
+            elif not is_sidecar(path):  # a sidecar is read with its report (`ingest dir/*`)
                 problems.append((str(path), unsupported_reason(path.name)))
         elif path.is_symlink() or path.exists():
             problems.append((str(path), not_a_file_reason(path)))
@@ -150,8 +164,14 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
 
-def load_file(path: Path, source: str | None = None, max_bytes: int | None = None) -> LoadedDocument:
-    """Read one report. Raises DocumentError naming the file and the reason."""
+def load_file(
+    path: Path, source: str | None = None, max_bytes: int | None = None, date: str | None = None
+) -> LoadedDocument:
+    """Read one report and its sidecar, if any. Raises DocumentError naming the file and the reason.
+
+    `date` (YYYY-MM-DD) is a publication date the user gave for it; its sidecar's date wins over
+    it, being given for this one file.
+    """
     source = source or str(path)
     suffix = path.suffix.lower()
     extractor = _EXTRACTORS.get(suffix)
@@ -175,6 +195,7 @@ def load_file(path: Path, source: str | None = None, max_bytes: int | None = Non
         raise DocumentError(source, f"cannot be read: {exc.strerror or exc}") from None
     if not data.strip():
         raise DocumentError(source, "file is empty")
+    sidecar = read_sidecar(path, source)
     try:
         extracted = extractor(path, data)
     except DocumentError:
@@ -185,15 +206,53 @@ def load_file(path: Path, source: str | None = None, max_bytes: int | None = Non
     text = _normalize_newlines(extracted.text)
     if not text.strip():
         raise DocumentError(source, "no text could be extracted")
-    title = _shorten(extracted.title) if extracted.title else _title_from_text(text, path)
+    title = sidecar.title or extracted.title
+    published, date_source = find_publication_date(
+        text, [p for p in (sidecar.url, source) if p], extracted.date, sidecar.date or date)
     return LoadedDocument(
         doc_id=content_hash(data),
         source=source,
-        title=title,
-        date=find_publication_date(extracted.date, text, source),
+        title=_shorten(title) if title else _title_from_text(text, path),
+        date=published,
+        date_source=date_source,
         text=text,
         content_hash=content_hash(data),
     )
+
+
+def is_sidecar(path: Path) -> bool:
+    """True for a report's sidecar file (`story.txt.meta.json`)."""
+    return path.name.lower().endswith(SIDECAR_SUFFIX)
+
+
+def read_sidecar(path: Path, source: str) -> Sidecar:
+    """The sidecar beside the report at `path` (an empty Sidecar when there is none).
+
+    `{"date": "YYYY-MM-DD", "title": "...", "url": "..."}`; other fields are ignored. Raises
+    DocumentError for the report `source`, naming the sidecar and what is wrong with it.
+    """
+    sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
+    if not (sidecar.exists() or sidecar.is_symlink()):
+        return Sidecar()
+
+    def bad(reason: str) -> DocumentError:
+        return DocumentError(source, f"sidecar {sidecar.name}: {reason}")
+
+    try:
+        meta = json.loads(read_bytes(sidecar, SIDECAR_MAX_BYTES).decode("utf-8"))
+    except (OSError, ValueError) as exc:  # unreadable, too big, not UTF-8, not JSON
+        raise bad(f"not a readable JSON file: {getattr(exc, 'strerror', None) or exc}") from None
+    if not isinstance(meta, dict):
+        raise bad('must be a JSON object like {"date": "YYYY-MM-DD", "title": "...", "url": "..."}')
+    fields: dict[str, str | None] = {}
+    for name in ("date", "title", "url"):
+        value = meta.get(name)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise bad(f"field {name!r} must be a non-empty string, got {value!r}")
+        fields[name] = value.strip() if value else None
+    if fields["date"] and not iso_date(fields["date"]):
+        raise bad(f"field 'date' must be a date YYYY-MM-DD, got {fields['date']!r}")
+    return Sidecar(**fields)
 
 
 def _describe(exc: BaseException) -> str:

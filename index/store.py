@@ -173,6 +173,22 @@ class ChromaStore:
                 metadatas=[_record_meta(info, digest) for info, _, digest, _ in records],
             )
 
+    def restamp_document(self, info: DocumentInfo, text: str, content_hash: str) -> list[StoredChunk]:
+        """Rewrite a stored report's facts (title, date) on its record and chunks, keeping its
+        chunk texts and vectors: nothing is embedded again. Returns the chunks as now stored.
+
+        The record goes first, so an interruption leaves chunks without a record, which the next
+        ingest removes and indexes again, never a record with missing chunks.
+        """
+        got = self._chunks.get(where={"doc_id": info.doc_id}, include=["documents", "metadatas", "embeddings"])
+        rows = [(cid, int(meta.get("start", 0)), int(meta.get("end", 0)), chunk)
+                for cid, chunk, meta in zip(got["ids"], got["documents"], got["metadatas"])]
+        with self._write_lock:
+            self._docs.delete(ids=[info.doc_id])
+        self.add_documents([(info, rows, np.asarray(got["embeddings"], dtype=np.float32), text, content_hash)])
+        return [StoredChunk(cid, info.doc_id, info.title, info.source, info.date, start, end, chunk)
+                for cid, start, end, chunk in rows]
+
     def put_document(self, info: DocumentInfo, text: str, content_hash: str, vector: np.ndarray) -> None:
         """Record a report as completely indexed (call after its chunks are stored)."""
         with self._write_lock:
@@ -393,6 +409,7 @@ def _record_meta(info: DocumentInfo, content_hash: str) -> dict[str, Any]:
         "title": info.title,
         "source": info.source,
         "date": info.date or "",
+        "date_source": info.date_source or "",
         "date_ord": date_ordinal(info.date),
         "chunks": info.chunks,
         "chars": info.chars,
@@ -406,6 +423,7 @@ def _info(doc_id: str, meta: dict[str, Any]) -> DocumentInfo:
         title=str(meta.get("title", "")),
         source=str(meta.get("source", "")),
         date=str(meta["date"]) if meta.get("date") else None,
+        date_source=str(meta["date_source"]) if meta.get("date_source") else None,
         chunks=int(meta.get("chunks", 0)),
         chars=int(meta.get("chars", 0)),
     )

@@ -86,3 +86,29 @@ def test_chat_follow_up_in_terminal(tmp_path: Path) -> None:
     replies = [line for line in chat.stdout.splitlines() if line.startswith(("you> assistant>", "assistant>"))]
     assert len(replies) == 2
     assert "increase in attacks" in replies[1]
+
+
+def test_ingest_date_flag_sidecar_and_docs_list_show_date_and_source(tmp_path: Path) -> None:
+    home, folder = tmp_path / "home", tmp_path / "in"
+    folder.mkdir()
+    (folder / "story.txt").write_text("Storm cuts power\nThe storm hit on March 3, 2023, in Dunmore.")
+    (folder / "wire.txt").write_text("Council meets\nDUNMORE, March 4, 2023 (AP) - The council met.")
+    (folder / "wire.txt.meta.json").write_text('{"title": "Dunmore council meets"}')
+
+    bad = run(home, "ingest", str(folder), "--date", "2023-02-30")
+    assert bad.returncode == 1 and "--date must be a date YYYY-MM-DD, got '2023-02-30'" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+    done = run(home, "ingest", str(folder / "story.txt"), "--date", "2023-03-05", "--json")
+    assert done.returncode == 0, done.stderr
+    assert set(json.loads(done.stdout)) == {"added", "updated", "unchanged", "failed", "documents", "chunks"}
+    # A shell glob names the sidecar too: it is read with its report, not reported as a file.
+    globbed = json.loads(run(home, "ingest", *sorted(str(p) for p in folder.iterdir()), "--json").stdout)
+    assert len(globbed["added"]) == 1 and globbed["failed"] == [] and len(globbed["unchanged"]) == 1
+
+    docs = {Path(d["source"]).name: d for d in json.loads(run(home, "docs", "list", "--json").stdout)["documents"]}
+    assert {name: (d["date"], d["date_source"]) for name, d in docs.items()} == {
+        "story.txt": ("2023-03-05", "given"), "wire.txt": ("2023-03-04", "dateline")}
+    assert list(docs["wire.txt"])[3:5] == ["date", "date_source"] and docs["wire.txt"]["title"] == "Dunmore council meets"
+    listed = run(home, "docs", "list").stdout
+    assert "2023-03-05 (given)" in listed and "2023-03-04 (dateline)" in listed

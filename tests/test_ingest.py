@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pytest
+
+from assistant.errors import InputError
 from index.keyword import KeywordIndex, Stamp
+from index.store import ChunkFilter
 from tests.conftest import SAMPLE_REPORT
 
 
@@ -69,8 +74,6 @@ def test_keyword_index_persists_and_follows_the_store(assistant, settings, tmp_p
 
 
 def test_interrupted_ingest_leftovers_are_repaired(assistant, tmp_path: Path) -> None:
-    import numpy as np
-
     from assistant.models import DocumentInfo
 
     assistant.ingest([SAMPLE_REPORT], progress=False)
@@ -101,3 +104,57 @@ def test_title_can_be_left_out_of_the_embedded_text(settings) -> None:
     stored_titled = with_title.store.chunk_embeddings([chunk.chunk_id])[chunk.chunk_id]
     assert float(stored_plain @ plain) > 0.999 and float(stored_titled @ titled) > 0.999
     assert float(stored_plain @ titled) < 0.999
+
+
+def test_dates_given_found_and_changed_without_embedding_again(assistant, tmp_path: Path) -> None:
+    import json
+
+    reports = tmp_path / "reports"
+    story = _write(reports, "story.txt", "Storm cuts power\nThe storm hit on March 3, 2023, in Dunmore.")
+    _write(reports, "wire.txt", "Council meets\nDUNMORE, March 4, 2023 (AP) - The council met.")
+    first = assistant.ingest([reports], progress=False)
+    assert len(first.added) == 2 and not first.failed
+    dates = {Path(d.source).name: (d.date, d.date_source) for d in assistant.documents()}
+    assert dates == {"story.txt": (None, None), "wire.txt": ("2023-03-04", "dateline")}
+
+    # A date given for an unchanged file updates its record and chunks, with the same vectors.
+    doc_id = next(d.doc_id for d in assistant.documents() if d.source == str(story.resolve()))
+    chunk_ids = [c.chunk_id for c in assistant.store.iter_chunks() if c.doc_id == doc_id]
+    vectors = assistant.store.chunk_embeddings(chunk_ids)
+    given = assistant.ingest([story], progress=False, date="2023-03-05")
+    assert given.updated == [str(story.resolve())] and given.chunks == first.chunks
+    info = assistant.store.document(doc_id)
+    assert (info.date, info.date_source) == ("2023-03-05", "given")
+    after = assistant.store.chunk_embeddings(chunk_ids)
+    assert all(np.array_equal(vectors[c], after[c]) for c in chunk_ids)
+    assert [p.date for p in assistant.retrieve("storm power Dunmore", k=5, doc_ids=[doc_id])] == ["2023-03-05"]
+    assert assistant.retrieve("storm power Dunmore", k=5, date_to="2023-03-04", doc_ids=[doc_id]) == []
+    assert assistant.keyword.search("storm power", 5, ChunkFilter(date_from="2023-03-05", doc_ids=(doc_id,)))
+
+    # The given date stays when the folder is ingested again without one ...
+    again = assistant.ingest([reports], progress=False)
+    assert again.updated == [] and len(again.unchanged) == 2
+    # ... and a sidecar for the file beats it; its title means embedding again.
+    (reports / "story.txt.meta.json").write_text(json.dumps({"date": "2023-03-06", "title": "Blackout"}))
+    retitled = assistant.ingest([reports], progress=False)
+    assert retitled.updated == [str(story.resolve())] and retitled.failed == []
+    info = assistant.store.document(doc_id)
+    assert (info.title, info.date, info.date_source) == ("Blackout", "2023-03-06", "given")
+    assert assistant.store.count_chunks() == first.chunks
+    assert {c.title for c in assistant.store.iter_chunks() if c.doc_id == doc_id} == {"Blackout"}
+
+
+def test_bad_sidecar_fails_its_report_only(assistant, tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    _write(reports, "good.txt", "A good report about the Balad airbase.")
+    _write(reports, "bad.txt", "A report whose sidecar is broken.")
+    _write(reports, "bad.txt.meta.json", '{"date": "04/03/2024"}')
+    report = assistant.ingest([reports], progress=False)
+    assert [Path(p).name for p in report.added] == ["good.txt"]
+    assert [(Path(f["path"]).name, f["error"]) for f in report.failed] == [
+        ("bad.txt", "sidecar bad.txt.meta.json: field 'date' must be a date YYYY-MM-DD, got '04/03/2024'")]
+
+
+def test_ingest_refuses_a_bad_given_date(assistant, tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="date must be a date YYYY-MM-DD, got '2024-02-30'"):
+        assistant.ingest([SAMPLE_REPORT], progress=False, date="2024-02-30")

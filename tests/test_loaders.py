@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from assistant.errors import DocumentError, UnsupportedFileError
-from index.dates import date_from_path, find_publication_date, parse_date
+from index.dates import date_from_path, dateline_date, find_publication_date, parse_date
 from index.loaders import discover, load_file
 
 
@@ -157,7 +158,111 @@ def test_dates_from_paths_and_precedence() -> None:
     assert date_from_path("https://news.example/2022/01/05/attack.html") == "2022-01-05"
     assert date_from_path("reports/20220105-attack.txt") == "2022-01-05"
     assert date_from_path("reports/attack.txt") is None
-    # Metadata beats a dateline, which beats the path.
-    assert find_publication_date("2021-12-31", "January 5, 2022", "2020/01/01/x") == "2021-12-31"
-    assert find_publication_date(None, "January 5, 2022", "2020/01/01/x") == "2022-01-05"
-    assert find_publication_date(None, "no date here", "2020/01/01/x") == "2020-01-01"
+    # Given beats metadata, which beats a dateline, which beats the path.
+    paths = ["2020/01/01/x"]
+    assert find_publication_date("January 5, 2022", paths, "2021-12-31", "2019-07-01") == (
+        "2019-07-01", "given")
+    assert find_publication_date("January 5, 2022", paths, "2021-12-31") == ("2021-12-31", "metadata")
+    assert find_publication_date("January 5, 2022", paths) == ("2022-01-05", "dateline")
+    assert find_publication_date("no date here", paths) == ("2020-01-01", "path")
+    assert find_publication_date("no date here", ["reports/x.txt"]) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("WASHINGTON, March 4, 2024 (Reuters) - The Senate voted.", "2024-03-04"),
+        ("WASHINGTON (AP) — March 4, 2024 — The Senate voted.", "2024-03-04"),
+        ("SPRINGFIELD, Ill., March 4, 2024 (AP) — Lawmakers met.", "2024-03-04"),
+        ("KYIV, Ukraine, 4 March 2024 – Drones struck.", "2024-03-04"),
+        ("March 4, 2024 — The council met.", "2024-03-04"),
+        ("Published: 2024-03-04", "2024-03-04"),
+        ("Updated March 4, 2024 10:32 AM", "2024-03-04"),
+        ("Posted on 4 March 2024", "2024-03-04"),
+        ("*Last updated: Mon 4 Mar 2024 at 9.15 p.m. EST*", "2024-03-04"),
+        ("By Jane Doe | March 4, 2024", "2024-03-04"),
+        ("March 4, 2024", "2024-03-04"),
+        ("2024-03-04", "2024-03-04"),
+        ("2024-03-04T10:32:00Z", "2024-03-04"),
+        ("Mon 4 Mar 2024", "2024-03-04"),
+        ("Monday, March 4, 2024", "2024-03-04"),
+        # the title line first, the dateline after it
+        ("Apex names a new chief\n\nHALFORD, March 4, 2024 (Daily Ledger) - Apex said.", "2024-03-04"),
+        ("Council meets\nBy Jane Doe\nMarch 4, 2024\nThe council met.", "2024-03-04"),
+        # dates of events, not of the report
+        ("Ten Things You Need to Know Today: 23 June 2022\nThe Supreme Court ruled.", None),
+        ("The storm hit on March 3, 2023, and cut power to 40,000 homes.", None),
+        ("Storm news\nThe storm hit on March 3, 2023, and cut power.", None),
+        ("March 3, 2023: the day the storm hit", None),
+        ("By Monday, March 4, 2024, the storm had passed.", None),
+        ("Updated guidance of March 4, 2024 says more.", None),
+        ("In 2024-03-04 the council met.", None),
+        ("February 30, 2024", None),
+        # a dateline too far down is not read
+        ("Title\n" + "Body text goes on. " * 20 + "\nMarch 4, 2024", None),
+    ],
+)
+def test_dateline_date(text: str, expected: str | None) -> None:
+    assert dateline_date(text) == expected
+
+
+def test_date_source_of_each_kind(tmp_path: Path) -> None:
+    dated = tmp_path / "2022" / "01" / "05"
+    dated.mkdir(parents=True)
+    body = "Storm cuts power\nThe storm hit on March 3, 2023, and cut power."
+    (dated / "path.txt").write_text(body)
+    (dated / "dateline.txt").write_text("Storm cuts power\nDUNMORE, March 4, 2023 (AP) - The storm hit.")
+    (dated / "front.md").write_text("---\ndate: 2023-03-05\n---\n" + body)
+    (tmp_path / "none.txt").write_text(body)
+    assert (load_file(dated / "path.txt").date, load_file(dated / "path.txt").date_source) == (
+        "2022-01-05", "path")
+    assert load_file(dated / "dateline.txt").date_source == "dateline"
+    assert (load_file(dated / "front.md").date, load_file(dated / "front.md").date_source) == (
+        "2023-03-05", "metadata")
+    given = load_file(dated / "front.md", date="2023-03-06")
+    assert (given.date, given.date_source) == ("2023-03-06", "given")
+    none = load_file(tmp_path / "none.txt")
+    assert (none.date, none.date_source) == (None, None)
+
+
+def test_sidecar_gives_date_title_and_url_date(tmp_path: Path) -> None:
+    story = tmp_path / "story.txt"
+    story.write_text("Storm cuts power\nDUNMORE, March 4, 2023 (AP) - The storm hit.")
+    sidecar = tmp_path / "story.txt.meta.json"
+    sidecar.write_text(json.dumps({"date": "2023-03-09", "title": "The storm", "author": "ignored"}))
+    doc = load_file(story, date="2023-01-01")  # the sidecar is for this file: it beats --date
+    assert (doc.title, doc.date, doc.date_source) == ("The storm", "2023-03-09", "given")
+    story.write_text("Storm cuts power\nThe storm hit on March 3, 2023.")
+    sidecar.write_text(json.dumps({"url": "https://news.example/2023/03/05/storm.html"}))
+    doc = load_file(story)
+    assert (doc.title, doc.date, doc.date_source) == ("Storm cuts power", "2023-03-05", "path")
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        ("{not json", "not a readable JSON file"),
+        ('["2024-03-04"]', "must be a JSON object"),
+        ('{"date": "2024-13-01"}', "field 'date' must be a date YYYY-MM-DD, got '2024-13-01'"),
+        ('{"date": "March 4, 2024"}', "field 'date' must be a date YYYY-MM-DD"),
+        ('{"date": 20240304}', "field 'date' must be a non-empty string"),
+        ('{"title": ""}', "field 'title' must be a non-empty string"),
+    ],
+)
+def test_bad_sidecar_names_the_sidecar_and_field(tmp_path: Path, content: str, reason: str) -> None:
+    story = tmp_path / "story.txt"
+    story.write_text("Storm cuts power.")
+    (tmp_path / "story.txt.meta.json").write_text(content)
+    with pytest.raises(DocumentError) as error:
+        load_file(story)
+    assert error.value.path == str(story)
+    assert error.value.reason.startswith("sidecar story.txt.meta.json: ") and reason in error.value.reason
+
+
+def test_discover_never_takes_a_sidecar_for_a_report(tmp_path: Path) -> None:
+    (tmp_path / "story.txt").write_text("x")
+    sidecar = tmp_path / "story.txt.meta.json"
+    sidecar.write_text("{}")
+    assert discover([tmp_path]) == ([tmp_path / "story.txt"], [])
+    # named one by one, as a shell glob does
+    assert discover([tmp_path / "story.txt", sidecar]) == ([tmp_path / "story.txt"], [])
