@@ -32,16 +32,17 @@ from eval.testset import Question, Testset, load_testset
 DEFAULT = "default"
 RETRIEVAL_MODES = ("hybrid", "dense", "bm25")
 COMPARE_KEYS = ("retrieval", "k", "llm", "chunk", "overlap", "title", "fusion", "diversity",
-                "dedup", "recency", "timeframe", "precision")
+                "dedup", "recency", "timeframe", "precision", "reports", "passage")
 COMPARE_HELP = (
     "also run these configurations side by side, each NAME=KEY:VALUE[,KEY:VALUE...] with keys "
     "retrieval (hybrid|dense|bm25), k (1-50), llm (an ASSISTANT_LLM spec), chunk (word pieces "
     "per chunk, 32-254), overlap (word pieces), title (on|off: the title embedded with each "
     "chunk), fusion (weight of the dense ranking in hybrid fusion; BM25's is 1), diversity "
     "(worth of each further passage of one report, 0-1; 1 = off), dedup (on|off: near-copies "
-    "cited once), recency (boost of reports near as_of; 0 = off) and timeframe (boost of "
-    "reports in the question's time frame; 0 = off) and precision (auto|fp32|bf16|int8: of the "
-    "embedding model), e.g. dense=retrieval:dense k3=k:3 small=chunk:128,overlap:20 "
+    "cited once), recency (how much older reports lose against as_of; 0 = off), timeframe (how "
+    "much reports outside the question's time frame lose; 0 = off), precision (auto|fp32|bf16|int8: of the "
+    "embedding model), reports (weight of the whole-report BM25 ranking in hybrid fusion; 0 = "
+    "off) and passage (consecutive chunks per passage, 1-3), e.g. dense=retrieval:dense k3=k:3 small=chunk:128,overlap:20 "
     "bf16=precision:bf16 qwen=llm:llamacpp:/models/q.gguf; unset keys keep the default "
     "configuration's values; chunk, overlap, title and precision index the documents again"
 )
@@ -69,6 +70,8 @@ class RunConfig:
     recency: float = _TUNING.recency_weight
     timeframe: float = _TUNING.window_boost
     precision: str = "auto"  # of the embedding model (ASSISTANT_EMBED_PRECISION)
+    reports: float = _TUNING.document_weight
+    passage: int = _TUNING.passage_chunks
 
     def to_dict(self) -> dict[str, Any]:
         """The `config` object of results.json (without the paths, which the run adds)."""
@@ -84,6 +87,7 @@ class RunConfig:
             _TUNING, dense_weight=self.fusion, same_doc_decay=self.diversity,
             duplicate_threshold=_TUNING.duplicate_threshold if self.dedup else 2.0,
             recency_weight=self.recency, window_boost=self.timeframe,
+            document_weight=self.reports, passage_chunks=self.passage,
         )
 
 
@@ -126,6 +130,8 @@ def _checked(config: RunConfig, spec: str) -> RunConfig:
         diversity=_number(config.diversity, float, "diversity", spec, 0.01, 1.0),
         recency=_number(config.recency, float, "recency", spec, 0.0, 100.0),
         timeframe=_number(config.timeframe, float, "timeframe", spec, 0.0, 100.0),
+        reports=_number(config.reports, float, "reports", spec, 0.0, 100.0),
+        passage=_number(config.passage, int, "passage", spec, 1, 3),
         precision=_choice(config.precision, "precision", spec, PRECISIONS),
     )
 

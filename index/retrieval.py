@@ -18,7 +18,7 @@ first stage, one news-aware selection step (`select`) is shared by all three:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Protocol, Sequence
 
@@ -49,6 +49,7 @@ class RetrievalTuning:
     duplicate_threshold: float = DUPLICATE_THRESHOLD  # shingle Jaccard of near-copies; > 1 = off
     dense_weight: float = 1.0  # weight of the dense ranking in hybrid fusion (chunk BM25's is 1)
     document_weight: float = 1.0  # weight of the whole-report BM25 ranking in hybrid fusion
+    passage_chunks: int = 1  # consecutive chunks in one passage (1-3; see `widen`)
 
 
 def time_factor(query: Query, day: str | None, tuning: RetrievalTuning) -> float:
@@ -110,7 +111,37 @@ class _Selecting:
             (chunk, score * time_factor(query, chunk.date, t)) for chunk, score in scored.values()
         ]
         candidates.sort(key=lambda pair: -pair[1])
-        return [_passage(c, s) for c, s in select(candidates, k, self.store, t)]
+        chosen = select(candidates, k, self.store, t)
+        if t.passage_chunks > 1:
+            chosen = widen(chosen, self.store, t.passage_chunks)
+        return [_passage(c, s) for c, s in chosen]
+
+
+def widen(
+    chosen: Sequence[tuple[StoredChunk, float]], store: ChromaStore, chunks: int
+) -> list[tuple[StoredChunk, float]]:
+    """Each chosen chunk grown into a passage of up to `chunks` consecutive chunks of its report
+    (the next one for 2, the previous and next for 3), keeping its id and score: a report's
+    answer is often a paragraph away from the chunk that matched the question best."""
+    def neighbours(chunk_id: str) -> list[str]:
+        doc_id, _, index = chunk_id.rpartition(":")
+        i = int(index)
+        around = [i + 1] if chunks == 2 else [i - 1, i + 1]
+        return [f"{doc_id}:{j}" for j in around if j >= 0]
+
+    wanted = [cid for chunk, _ in chosen for cid in neighbours(chunk.chunk_id)]
+    found = {c.chunk_id: c for c in store.chunks_by_id(wanted)}
+    texts = store.document_texts(c.doc_id for c, _ in chosen)
+    out = []
+    for chunk, score in chosen:
+        parts = [chunk, *(found[cid] for cid in neighbours(chunk.chunk_id) if cid in found)]
+        start, end = min(p.start for p in parts), max(p.end for p in parts)
+        text = texts.get(chunk.doc_id)
+        if text is None or (start, end) == (chunk.start, chunk.end):
+            out.append((chunk, score))
+            continue
+        out.append((replace(chunk, start=start, end=end, text=text[start:end]), score))
+    return out
 
 
 def select(

@@ -48,6 +48,9 @@ def test_delete_removes_vectors_and_keywords(assistant, tmp_path: Path) -> None:
     assistant.delete(doomed.doc_id)
     assert [d.source for d in assistant.documents()] == [str((reports / "b.txt").resolve())]
     assert assistant.keyword.search("zeppelin Ulaanbaatar", 5) == []
+    assert assistant.document_keyword.search("zeppelin Ulaanbaatar", 5) == []
+    assert [d for d, _ in assistant.document_keyword.search("drones Anbar", 5)] == [
+        d.doc_id for d in assistant.documents()]
     assert all(p.doc_id != doomed.doc_id for p in assistant.retrieve("zeppelin Ulaanbaatar", k=5))
     assert assistant.health() == {"status": "ok", "documents": 1, "chunks": 1}
 
@@ -71,6 +74,9 @@ def test_keyword_index_persists_and_follows_the_store(assistant, settings, tmp_p
     store = assistant.store
     assert reopened.stamp == Stamp.of(store.count_chunks(), store.document_ids())
     assert reopened.search("Katyusha rocket", 3)
+    reports = KeywordIndex(settings.document_keyword_path)
+    assert reports.stamp == Stamp.of(store.count_documents(), store.document_ids())
+    assert [d for d, _ in reports.search("Katyusha rocket", 3)] == store.document_ids()
 
 
 def test_interrupted_ingest_leftovers_are_repaired(assistant, tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from assistant.config import Settings
 from index.dedup import DuplicateFinder, jaccard, shingles
 from index.query import Query
 from index.retrieval import RetrievalTuning, select, time_factor
-from index.store import StoredChunk
+from index.store import ChunkFilter, StoredChunk
 
 FIRE = ("A fire tore through a warehouse on Mill Lane in Dunmore, injuring {n} people. About 40 "
         "firefighters fought the blaze for three hours. Fire chief Nadia Okafor said faulty wiring "
@@ -99,6 +99,77 @@ def test_wire_copies_are_cited_once(news) -> None:
     answer = news.ask("Who did Apex Energy appoint as chief executive?")
     assert not answer.refused and "Priya Patel" in answer.answer
     assert len({c.source for c in answer.citations}) == 1
+
+
+# A report whose question words stand paragraphs apart, among reports holding some of them.
+def _filler(topic: str, detail: str) -> str:
+    return " ".join(f"Note {i} on {topic}: {detail} changed {i} times." for i in range(40))
+
+
+SPREAD = {
+    "spread.txt": "Harbour report\n\nThe Kestrel lighthouse keeper retired this spring. "
+                  + _filler("the weather", "rainfall over the bay")
+                  + "\n\nHer successor was named Ilse Marquardt by the port authority.",
+    "keeper.txt": "Lighthouses\n\nA lighthouse keeper tends the lamp. "
+                  + _filler("lamp oil", "the price of paraffin"),
+    "port.txt": "Ports\n\nThe port authority named a new harbour master. "
+                + _filler("shipping", "container traffic at the quay"),
+}
+
+
+@pytest.fixture(scope="module")
+def spread(tmp_path_factory: pytest.TempPathFactory):
+    from assistant.core import Assistant
+
+    root = tmp_path_factory.mktemp("spread")
+    docs = root / "docs"
+    docs.mkdir()
+    for name, text in SPREAD.items():
+        (docs / name).write_text(text, encoding="utf-8")
+    assistant = Assistant.open(Settings.load({"home": root / "home"}, environ={}))
+    assistant.ingest([docs], progress=False, source_of=lambda p: p.name)
+    return assistant
+
+
+def test_a_report_ranks_by_all_its_words_and_shows_its_best_chunk(spread) -> None:
+    question = "Who succeeded the Kestrel lighthouse keeper, named by the port authority?"
+    found = spread.retrieve(question, k=3)
+    assert found[0].source == "spread.txt" and len({p.doc_id for p in found}) == 3
+    assert "Ilse Marquardt" in found[0].text  # the chunk with most of the words, not the first
+    text = spread.document_text(found[0].doc_id)
+    assert all(spread.document_text(p.doc_id)[p.start:p.end] == p.text for p in found)
+    assert found[0].start > len(text) // 2
+
+
+def test_best_chunks_scores_only_the_reports_asked_for(spread) -> None:
+    ids = {d.source: d.doc_id for d in spread.documents()}
+    best = spread.keyword.best_chunks("Ilse Marquardt port authority", [ids["spread.txt"], ids["keeper.txt"]])
+    assert set(best) == {ids["spread.txt"]}  # keeper.txt holds none of the words
+    chunk_id, score = best[ids["spread.txt"]]
+    assert score > 0 and chunk_id == spread.keyword.search("Ilse Marquardt port authority", 1)[0][0]
+
+
+def test_passages_widen_to_neighbouring_chunks(spread) -> None:
+    from dataclasses import replace as copy
+
+    from index.retrieval import make_retriever
+
+    question = spread.query("Ilse Marquardt")
+    narrow = spread.retriever.retrieve(question, 1)[0]
+    tuning = copy(spread.retriever.tuning, passage_chunks=3)
+    wide = make_retriever("hybrid", spread.store, spread.keyword, spread.document_keyword,
+                          spread.embedder, tuning).retrieve(question, 1)[0]
+    assert wide.chunk_id == narrow.chunk_id and wide.start < narrow.start and wide.end >= narrow.end
+    assert spread.document_text(wide.doc_id)[wide.start:wide.end] == wide.text
+
+
+def test_a_filtered_search_matches_chromas_own_filter(news) -> None:
+    vector = news.embedder.embed_query("warehouse fire in Dunmore")
+    for chunk_filter in (ChunkFilter(date_to="2023-12-31"), ChunkFilter(date_from="2024-01-01"),
+                         ChunkFilter(sources=("flood.txt",))):
+        ours = [c.chunk_id for c, _ in news.store.search(vector, 2, chunk_filter)]
+        chromas = [c.chunk_id for c, _ in news.store._query(vector, 2, chunk_filter.chroma_where())]
+        assert ours == chromas and ours
 
 
 # --- selection without a store: diversity and duplicates ----------------------------------
