@@ -77,14 +77,23 @@ class Preference:
     def has_window(self) -> bool:
         return self.window_start is not None or self.window_end is not None
 
+    def _slack_end(self, tuning: RetrievalTuning) -> date | None:
+        """The window's last day plus the slack, no later than the calendar's last day."""
+        if self.window_end is None:
+            return None
+        if (date.max - self.window_end).days < tuning.window_slack_days:
+            return date.max
+        return self.window_end + timedelta(days=tuning.window_slack_days)
+
     def _in_window(self, day: date, tuning: RetrievalTuning) -> bool:
-        end = self.window_end + timedelta(days=tuning.window_slack_days) if self.window_end else None
+        end = self._slack_end(tuning)
         return (self.window_start is None or day >= self.window_start) and (end is None or day <= end)
 
     def window_filter(self, base: ChunkFilter | None, tuning: RetrievalTuning) -> ChunkFilter:
         """`base` narrowed to the time frame (plus its slack)."""
         base = base or ChunkFilter()
-        end = (self.window_end + timedelta(days=tuning.window_slack_days)).isoformat() if self.window_end else None
+        end = self._slack_end(tuning)
+        end = end.isoformat() if end else None
         start = self.window_start.isoformat() if self.window_start else None
         date_to = min(filter(None, (end, base.date_to)), default=None)
         date_from = max(filter(None, (start, base.date_from)), default=None)
