@@ -170,6 +170,8 @@ def upload_files(assistant: Assistant, paths: Sequence[str]) -> list[list[str]]:
                                          max_upload_bytes(assistant)))
         except AssistantError as exc:
             rows.append([name, "failed", str(exc)])
+        except OSError as exc:  # gone meanwhile: e.g. the same content uploaded twice at once
+            rows.append([name, "failed", f"could not be read: {exc.strerror or exc}"])
         finally:
             discard_received(assistant.settings.ui_upload_path, Path(p))
     sweep_abandoned(assistant.settings.ui_upload_path, UPLOAD_SWEEP_SECONDS)

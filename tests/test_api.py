@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,10 +15,10 @@ from typing import Any
 import httpx
 import pytest
 
-from assistant.uploads import safe_upload_name
 from assistant.config import MAX_K
 from assistant.errors import InputError
 from assistant.local_servers import stop, wait_until_ready
+from assistant.uploads import safe_upload_name
 from tests.conftest import ROOT, SAMPLE_REPORTS, free_port
 
 pytestmark = pytest.mark.server
@@ -164,16 +165,24 @@ def test_right_token_is_accepted(anonymous: httpx.Client) -> None:
 
 
 def _raw_request(server: LiveServer, head: str, timeout: float = 10) -> bytes:
-    """Send only a request's head (no body) and return what the server answers meanwhile."""
+    """Send only a request's head (no body); return the response the server sends meanwhile
+    (its head and as much of its body as it announced), or what came before `timeout`."""
     import socket
 
     host, port = server.url.removeprefix("http://").split(":")
+    answer = b""
     with socket.create_connection((host, int(port)), timeout=timeout) as sock:
         sock.sendall(head.encode())
-        try:
-            return sock.recv(65536)
-        except TimeoutError:
-            return b""
+        while True:
+            try:
+                block = sock.recv(65536)
+            except TimeoutError:
+                return answer
+            answer += block
+            top, _, body = answer.partition(b"\r\n\r\n")
+            length = re.search(rb"(?i)content-length: *(\d+)", top)
+            if not block or (length and len(body) >= int(length.group(1))):
+                return answer
 
 
 def test_the_token_is_checked_before_the_upload_body_is_read(server: LiveServer) -> None:
