@@ -11,8 +11,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from assistant.api import create_app
-from assistant.uploads import MAX_UPLOAD_NAME_BYTES, safe_upload_name, save_upload
 from assistant.errors import InputError
+from assistant.uploads import MAX_UPLOAD_NAME_BYTES, safe_upload_name, save_upload
 from index.sentences import sentence_spans
 
 INJECTED = (
