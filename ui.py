@@ -5,15 +5,21 @@ FastAPI app at "/" with the options (theme, CSS, script, upload limit) it needs.
 
 Security: every string that comes from a report is HTML-escaped before it enters any HTML or
 Markdown built here, and the Chatbot sanitizes what it renders, so a report that contains
-`<script>` or `<img onerror=...>` is shown as text and never runs.
+`<script>` or `<img onerror=...>` is shown as text and never runs. With ASSISTANT_API_TOKEN set,
+the whole UI (page, Gradio API, uploads) sits behind `assistant.auth.TokenGate`, added by
+`assistant.api.create_app`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
+import os
 import re
+import shutil
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,11 +27,11 @@ from typing import Any
 
 import gradio as gr
 
-from assistant.api import ingest_uploads, max_upload_bytes, save_upload
 from assistant.config import MAX_K, Settings
 from assistant.core import Assistant
 from assistant.errors import AssistantError
 from assistant.models import Answer, Citation, IngestReport, Passage
+from assistant.uploads import delete_report, ingest_uploads, max_upload_bytes, save_upload
 from index.loaders import SUPPORTED_SUFFIXES
 
 SYSTEM_FONTS = ("system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial",
@@ -33,6 +39,7 @@ SYSTEM_FONTS = ("system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica N
 MONO_FONTS = ("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace")
 DOC_HEADERS = ["doc_id", "title", "source", "date", "chunks"]
 UPLOAD_HEADERS = ["file", "result", "detail"]
+UPLOAD_SWEEP_SECONDS = 3600
 _MARKER = re.compile(r"\[(\d+)\]")
 # Backslash-escaping these keeps report text literal in the Chatbot's Markdown.
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$])")
@@ -149,7 +156,10 @@ def document_choices(assistant: Assistant) -> list[tuple[str, str]]:
 
 
 def upload_files(assistant: Assistant, paths: Sequence[str]) -> list[list[str]]:
-    """Save and index uploaded files; one row (file, result, detail) per file."""
+    """Save and index uploaded files; one row (file, result, detail) per file.
+
+    The files Gradio received are removed once copied: they are in `settings.ui_upload_path`.
+    """
     rows: list[list[str]] = []
     saved = []
     for p in paths:
@@ -160,9 +170,40 @@ def upload_files(assistant: Assistant, paths: Sequence[str]) -> list[list[str]]:
                                          max_upload_bytes(assistant)))
         except AssistantError as exc:
             rows.append([name, "failed", str(exc)])
+        except OSError as exc:  # gone meanwhile: e.g. the same content uploaded twice at once
+            rows.append([name, "failed", f"could not be read: {exc.strerror or exc}"])
+        finally:
+            discard_received(assistant.settings.ui_upload_path, Path(p))
+    sweep_abandoned(assistant.settings.ui_upload_path, UPLOAD_SWEEP_SECONDS)
     if saved:
         rows.extend(_report_rows(ingest_uploads(assistant, saved)))
     return rows
+
+
+def sweep_abandoned(root: Path, older_than: float) -> None:
+    """Remove what Gradio left in `root` untouched for `older_than` seconds: uploads never
+    handed to `upload` (sent by a script), cut off, or the empty file its parser leaves for a
+    browser upload. A file being received is written to all the time, so it is never that old."""
+    cutoff = time.time() - older_than
+    for entry in root.iterdir() if root.is_dir() else ():
+        with contextlib.suppress(OSError):  # gone meanwhile
+            if entry.stat().st_mtime >= cutoff:
+                continue
+            if entry.is_dir():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+
+
+def discard_received(root: Path, path: Path) -> None:
+    """Remove a file Gradio received, and its folder when empty; never anything outside `root`."""
+    root, path = root.resolve(), path.resolve()
+    if root not in path.parents:
+        return
+    path.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # not empty: another upload of the same content
+        if path.parent != root:
+            path.parent.rmdir()
 
 
 def _report_rows(report: IngestReport) -> list[list[str]]:
@@ -260,7 +301,7 @@ class ChatUI:
             status = "Choose a report to delete."
         else:
             try:
-                info = self.assistant.delete(doc_id)
+                info = delete_report(self.assistant, doc_id)
                 status = f"Deleted {escape_markdown(info.title)} ({escape_markdown(info.source)})."
             except AssistantError as exc:
                 status = escape_markdown(f"Could not delete: {exc}")
@@ -286,7 +327,14 @@ def build_ui(assistant: Assistant) -> gr.Blocks:
     """The chat UI around `assistant`: chat with sources, uploads, document list, feedback."""
     handlers = ChatUI(assistant)
     settings = assistant.settings
-    with gr.Blocks(title="Report Assistant", analytics_enabled=False) as blocks:
+    # Gradio's uploads go to `settings.ui_upload_path` (under ASSISTANT_HOME, not /tmp/gradio).
+    # Each component and the app read the folder from the environment when they are created,
+    # so it is set before any is; the one server of this process is its only user.
+    settings.ui_upload_path.mkdir(parents=True, exist_ok=True)
+    os.environ["GRADIO_TEMP_DIR"] = str(settings.ui_upload_path.resolve())
+    # Uploads are removed once indexed; delete_cache sweeps those never handed to a handler.
+    with gr.Blocks(title="Report Assistant", analytics_enabled=False,
+                   delete_cache=(UPLOAD_SWEEP_SECONDS, UPLOAD_SWEEP_SECONDS)) as blocks:
         session = gr.State({"history": [], "answers": []})
         gr.Markdown("# Report Assistant\nAsk about your reports; every claim cites its source.")
         with gr.Tab("Chat"), gr.Row():

@@ -10,23 +10,20 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
-import re
-import secrets
-import tempfile
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, File, Request, UploadFile
+from fastapi import APIRouter, FastAPI, File, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, Field, StrictInt
+from pydantic import BaseModel, Field, StrictBool, StrictInt
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from assistant.auth import TokenGate
 from assistant.config import MAX_K
 from assistant.core import Assistant
 from assistant.errors import (
@@ -41,17 +38,24 @@ from assistant.errors import (
 # The result shapes are the frozen dataclasses of assistant.models; pydantic validates and
 # documents them as they are, so the API cannot drift from the Python API.
 from assistant.models import Answer, Citation, DocumentInfo, IngestReport, Passage
-from index.loaders import SUPPORTED_SUFFIXES, unsupported_reason
+from assistant.uploads import (
+    UploadTooLargeError,
+    check_upload_type,
+    delete_report,
+    ingest_uploads,
+    max_upload_bytes,
+    safe_upload_name,
+    save_uploads,
+)
 
 log = logging.getLogger(__name__)
 
-MAX_UPLOAD_NAME_CHARS = 200
 MAX_UPLOAD_FILES = 20  # files in one POST /v1/documents
 MAX_JSON_BODY_BYTES = 1_000_000  # any other /v1 request body
 MAX_FILTER_ITEMS = 1000  # entries of `sources` / `doc_ids`
 MAX_HISTORY_TURNS = 100
+# An upload request carries at most one file's limit in all, plus room for the multipart framing.
 _MULTIPART_OVERHEAD = 1_000_000
-_COPY_BLOCK = 1 << 20
 
 
 # --- request and response models -------------------------------------------------------------
@@ -111,7 +115,7 @@ class AskIn(Filters):
     question: str = Field(..., min_length=1, examples=["Who did the Pentagon blame?"])
     history: list[TurnIn] = Field(default_factory=list, max_length=MAX_HISTORY_TURNS)
     k: K | None = None
-    stream: bool = Field(False, description="answer as server-sent events: `delta`s, then `answer`")
+    stream: StrictBool = Field(False, description="answer as server-sent events: `delta`s, then `answer`")
 
 
 class PassagesOut(BaseModel):
@@ -124,95 +128,6 @@ class DocumentsOut(BaseModel):
     """`GET /v1/documents`."""
 
     documents: list[DocumentInfo]
-
-
-# --- uploads (shared with the UI) ------------------------------------------------------------
-
-
-class UploadTooLargeError(InputError):
-    """An uploaded file over `settings.max_file_mb`."""
-
-
-@dataclass(frozen=True)
-class SavedUpload:
-    """An uploaded file written under the uploads folder."""
-
-    name: str  # the sanitized file name: also the report's `source`
-    path: Path
-
-
-def safe_upload_name(raw: str | None) -> str:
-    """The file name an upload is saved under: a plain basename that cannot leave the folder.
-
-    Directory parts (either slash) are dropped, odd characters replaced; a NUL byte or a
-    name with nothing usable left is refused with InputError.
-    """
-    if not raw:
-        raise InputError("an uploaded file has no name")
-    if "\x00" in raw:
-        raise InputError("an uploaded file name contains a NUL byte")
-    base = re.split(r"[\\/]", raw)[-1]
-    base = re.sub(r"[^\w.\- ]", "_", base).strip(" .")
-    # A leading dot would hide the file from folder scans; ".." must never survive.
-    base = base.lstrip(".")
-    if not base or base in (".", ".."):
-        raise InputError(f"unusable file name {raw!r}")
-    stem, suffix = Path(base).stem, Path(base).suffix
-    return stem[: MAX_UPLOAD_NAME_CHARS - len(suffix)] + suffix
-
-
-def check_upload_type(name: str) -> None:
-    """Refuse a file type the loaders cannot read, before anything is written."""
-    if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
-        raise UnsupportedFileError(f"{name}: {unsupported_reason(name)}")
-
-
-def save_upload(folder: Path, raw_name: str | None, data: BinaryIO, max_bytes: int) -> SavedUpload:
-    """Copy one upload into `folder` under its sanitized name.
-
-    Raises InputError for a bad name, UnsupportedFileError for a type we cannot read and
-    UploadTooLargeError when it is over `max_bytes` (nothing is left behind then).
-    """
-    name = safe_upload_name(raw_name)
-    check_upload_type(name)
-    folder = folder.resolve()
-    folder.mkdir(parents=True, exist_ok=True)
-    target = (folder / name).resolve()
-    if target.parent != folder:  # belt and braces: the name is already a plain basename
-        raise InputError(f"unusable file name {raw_name!r}")
-    # A unique hidden temporary name: concurrent uploads of one name never mix their bytes.
-    out = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, kept on success
-        dir=folder, prefix=f".{name}.", suffix=".part", delete=False)
-    partial = Path(out.name)
-    size = 0
-    try:
-        with out:
-            while block := data.read(_COPY_BLOCK):
-                size += len(block)
-                if size > max_bytes:
-                    raise UploadTooLargeError(
-                        f"{name}: over the upload limit of {max_bytes / 1e6:g} MB "
-                        "(raise ASSISTANT_MAX_FILE_MB to allow it)"
-                    )
-                out.write(block)
-        partial.replace(target)
-    finally:
-        partial.unlink(missing_ok=True)
-    return SavedUpload(name=name, path=target)
-
-
-def ingest_uploads(assistant: Assistant, saved: Iterable[SavedUpload]) -> IngestReport:
-    """Index saved uploads; each report's `source` is its sanitized file name."""
-    by_path = {u.path: u.name for u in saved}
-    return assistant.ingest(
-        list(by_path), progress=False,
-        source_of=lambda p: by_path.get(Path(p).resolve(), Path(p).name),
-    )
-
-
-def max_upload_bytes(assistant: Assistant) -> int:
-    """The per-file upload limit from `settings.max_file_mb`."""
-    return int(assistant.settings.max_file_mb * 1_000_000)
 
 
 # --- request size ------------------------------------------------------------------------------
@@ -229,8 +144,8 @@ class BodyLimit:
     """ASGI middleware: a /v1 request body over its limit is refused with a 413 JSON error.
 
     A declared Content-Length over the limit is refused before anything is read; a chunked body
-    is counted as it arrives. Uploads may be as large as `MAX_UPLOAD_FILES` files at the per-file
-    limit; every other body (JSON) `MAX_JSON_BODY_BYTES`. The UI mounted at "/" is not affected.
+    is counted as it arrives. An upload may be as large as the per-file limit plus the multipart
+    framing; every other body (JSON) `MAX_JSON_BODY_BYTES`. The UI mounted at "/" is not affected.
     """
 
     def __init__(self, app: Any, json_limit: int, upload_limit: int) -> None:
@@ -269,10 +184,6 @@ class BodyLimit:
 
 
 # --- errors ------------------------------------------------------------------------------------
-
-
-class UnauthorizedError(Exception):
-    """A /v1 call without the right bearer token."""
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -315,10 +226,6 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         return _error(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
 
-    @app.exception_handler(UnauthorizedError)
-    async def _unauthorized(_: Request, exc: UnauthorizedError) -> JSONResponse:
-        return _error(401, str(exc), {"WWW-Authenticate": "Bearer"})
-
     @app.exception_handler(AssistantError)
     async def _assistant(_: Request, exc: AssistantError) -> JSONResponse:
         status = _status_of(exc)
@@ -334,21 +241,6 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 
 # --- routes ------------------------------------------------------------------------------------
-
-
-def _token_guard(token: str | None) -> Callable[[Request], None]:
-    """A dependency that demands `Authorization: Bearer <token>` when a token is configured."""
-
-    def require_token(request: Request) -> None:
-        if not token:
-            return
-        header = request.headers.get("authorization", "")
-        scheme, _, given = header.partition(" ")
-        if scheme.lower() != "bearer" or not secrets.compare_digest(given.strip().encode(),
-                                                                  token.encode()):
-            raise UnauthorizedError("missing or wrong token: send 'Authorization: Bearer <token>'")
-
-    return require_token
 
 
 def sse_event(event: str, data: dict[str, Any]) -> str:
@@ -378,7 +270,7 @@ def _chain(first: str | Answer, rest: Iterator[str | Answer]) -> Iterator[str | 
 
 def _v1_router(assistant: Assistant) -> APIRouter:
     router = APIRouter(
-        prefix="/v1", dependencies=[Depends(_token_guard(assistant.settings.api_token))],
+        prefix="/v1",  # the token is checked before this, by TokenGate (assistant/auth.py)
         responses={400: {"model": ErrorOut}, 401: {"model": ErrorOut}, 413: {"model": ErrorOut}},
     )
 
@@ -431,14 +323,14 @@ def _v1_router(assistant: Assistant) -> APIRouter:
             if f.size is not None and f.size > limit:
                 raise UploadTooLargeError(
                     f"{f.filename}: over the upload limit of {limit / 1e6:g} MB")
-        saved = [save_upload(folder, f.filename, f.file, limit) for f in files]
+        saved = save_uploads(folder, [(f.filename, f.file) for f in files], limit)
         return ingest_uploads(assistant, saved).to_dict()
 
     @router.delete("/documents/{doc_id}", response_model=DocumentInfo, tags=["documents"],
                    responses={404: {"model": ErrorOut}})
     def delete(doc_id: str) -> dict[str, Any]:
-        """Remove a report; 404 when the id is unknown."""
-        return assistant.delete(doc_id).to_dict()
+        """Remove a report (and its uploaded file); 404 when the id is unknown."""
+        return delete_report(assistant, doc_id).to_dict()
 
     @router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
                       include_in_schema=False)
@@ -488,9 +380,12 @@ def create_app(assistant: Assistant) -> FastAPI:
                     "When ASSISTANT_API_TOKEN is set, /v1 needs `Authorization: Bearer <token>`.",
     )
     _install_error_handlers(app)
+    # The last added runs first: sizes declared too large are refused, then the token is
+    # checked, both before any route reads a byte of the body.
+    app.add_middleware(TokenGate, token=assistant.settings.api_token)
     app.add_middleware(
         BodyLimit, json_limit=MAX_JSON_BODY_BYTES,
-        upload_limit=MAX_UPLOAD_FILES * max_upload_bytes(assistant) + _MULTIPART_OVERHEAD,
+        upload_limit=max_upload_bytes(assistant) + _MULTIPART_OVERHEAD,
     )
     _offline_docs(app)
 

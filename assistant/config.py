@@ -159,6 +159,11 @@ class Settings:
         """Where files uploaded through the UI or API are kept."""
         return self.home / "uploads"
 
+    @property
+    def ui_upload_path(self) -> Path:
+        """Where the UI's uploads land before they are indexed (removed once indexed)."""
+        return self.home / "ui-uploads"
+
 
 def _convert(name: str, value: Any) -> Any:
     """Turn a flag or environment string into the field's type, naming the setting on error."""

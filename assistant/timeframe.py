@@ -70,6 +70,15 @@ def _span(as_of: date, unit: str, n: int) -> timedelta:
     return timedelta(days={"day": n, "week": 7 * n, "month": 30 * n, "year": 365 * n}[unit])
 
 
+def _since(as_of: date, unit: str, n: int) -> date:
+    """The first day of "the past `n` `unit`s": clamped to the first day of the calendar when
+    that reaches back before it ("the past 5000 years" means everything up to `as_of`)."""
+    try:
+        return as_of - _span(as_of, unit, n)
+    except OverflowError:
+        return date.min
+
+
 # Each rule: a pattern and a function of (match, as_of) -> (start, end). Tried in order; the
 # earliest match in the question wins, longer rules first at the same position.
 def _rules() -> list[tuple[re.Pattern[str], object]]:
@@ -102,7 +111,7 @@ def _rules() -> list[tuple[re.Pattern[str], object]]:
          lambda m, d: (d - timedelta(days=1),) * 2),
         (re.compile(rf"\b(?:in |over |during )?(?:the )?(?:last|past) (?P<n>{_COUNT_RE}) "
                     r"(?P<unit>days?|weeks?|months?|years?)\b", flags),
-         lambda m, d: (d - _span(d, m["unit"], _count(m["n"])), d)),
+         lambda m, d: (_since(d, m["unit"], _count(m["n"])), d)),
         (re.compile(rf"\b(?P<n>{_COUNT_RE}) (?P<unit>days?|weeks?|months?|years?) ago\b", flags),
          lambda m, d: ((d - _span(d, m["unit"], _count(m["n"])) - timedelta(days=3)),
                        (d - _span(d, m["unit"], _count(m["n"])) + timedelta(days=3)))),
@@ -142,8 +151,10 @@ def find(question: str, as_of: date) -> tuple[Timeframe, tuple[int, int]] | None
         for m in pattern.finditer(question):
             try:
                 start, end = rule(m, as_of)  # type: ignore[operator]
-            except (ValueError, KeyError):
-                continue  # "February 30": not a date
+            except (ValueError, KeyError, OverflowError):
+                # "February 30" is not a date; "last week" of 0001-01-03 lies before the
+                # calendar's first day: neither names a time frame.
+                continue
             phrase = m.group(0).strip()
             if _SINCE.match(phrase):
                 end = as_of

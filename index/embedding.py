@@ -21,6 +21,7 @@ MODEL_WINDOW = 256
 SPECIAL_TOKENS = 2  # [CLS] and [SEP]
 PRECISIONS = ("auto", "fp32", "bf16", "int8")
 SMALL_INPUT_TOKENS = 4096  # padded word pieces; smaller inputs run on one thread
+COUNT_SLICE = 512  # texts counted per hold of the tokenizer's lock
 QUERY_CACHE = 256  # recent single texts (questions) kept embedded: retrieval and answer share them
 # Padded word pieces per forward pass. Measured on 512 passages of ~200 pieces, 2 threads, bf16:
 # 4,096 (about 16 passages) gives 27.3k pieces/s with OpenVINO and 19.0k with PyTorch, against
@@ -125,7 +126,7 @@ class Embedder:
         self.batch_size = batch_size
         self.threads = threads or default_threads()
         self.dimension = int(json.loads((directory / "config.json").read_text())["hidden_size"])
-        self._lock = threading.Lock()
+        self._bulk_lock = threading.Lock()
         # Retrieval and the answerer both embed the question: the second time is a cache hit.
         self._embed_one = lru_cache(maxsize=QUERY_CACHE)(self._embed_uncached)
 
@@ -155,7 +156,7 @@ class Embedder:
         """The model that `embed_passages` runs on, loaded on first use."""
         if self.precision != "int8":
             return self._backend
-        with self._lock:
+        with self._bulk_lock:
             if self._bulk_backend is None:
                 self._bulk_backend = self._make_bulk()
             return self._bulk_backend
@@ -168,10 +169,11 @@ class Embedder:
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         # Small inputs (a query, an answer's sentences) never gain from more than one thread.
         threads = self.threads if sum(lengths) >= SMALL_INPUT_TOKENS else 1
-        with self._lock:
-            batches = _length_batches(lengths, self.batch_size)
-            for batch, vectors in zip(batches, backend.encode([[texts[i] for i in b] for b in batches], threads)):
-                out[batch] = vectors
+        # No lock around the model: backends are safe to call from several threads, so a
+        # question is embedded while a report's passages are (it once waited 33 s for them).
+        batches = _length_batches(lengths, self.batch_size)
+        for batch, vectors in zip(batches, backend.encode([[texts[i] for i in b] for b in batches], threads)):
+            out[batch] = vectors
         if self.precision != "fp32":  # re-normalize in fp32: bf16 arithmetic holds ~3 digits
             out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
         return out
@@ -180,9 +182,15 @@ class Embedder:
         """Word pieces of each text, without the special tokens."""
         if not texts:
             return []
-        with self._tokenizer_lock:
-            encoded = self._counter.encode_batch(list(texts), add_special_tokens=False)
-        return [len(e.ids) for e in encoded]
+        texts = list(texts)
+        counts: list[int] = []
+        # In slices: a question's few texts wait for one slice, not a whole report's sentences.
+        for i in range(0, len(texts), COUNT_SLICE):
+            with self._tokenizer_lock:
+                encoded = self._counter.encode_batch(texts[i : i + COUNT_SLICE],
+                                                     add_special_tokens=False)
+            counts.extend(len(e.ids) for e in encoded)
+        return counts
 
     def split_by_tokens(self, text: str, max_tokens: int) -> list[tuple[int, int]]:
         """Cut `text` into character spans of at most `max_tokens` word pieces each."""

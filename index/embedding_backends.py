@@ -34,7 +34,7 @@ CALIBRATION_WINDOW = 256  # word pieces: the model's window (MODEL_WINDOW in ind
 
 
 class EmbeddingBackend(Protocol):
-    """Runs the model on batches of texts."""
+    """Runs the model on batches of texts; safe to call from several threads at once."""
 
     name: str
 
@@ -76,19 +76,23 @@ class TorchBackend:
         self.bf16 = precision == "bf16"
         if self.bf16:
             self._model.to(torch.bfloat16)
+        self._lock = threading.Lock()
 
     def encode(self, batches: Sequence[Sequence[str]], threads: int) -> list[np.ndarray]:
         """See `EmbeddingBackend.encode`."""
         import torch
 
-        torch.set_num_threads(threads)
         out = []
         with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
             for texts in batches:
-                vectors = self._model.encode(
-                    list(texts), batch_size=len(texts), normalize_embeddings=True,
-                    convert_to_numpy=True, show_progress_bar=False,
-                )
+                # PyTorch's thread count is global: held per batch, so a question waits for
+                # one batch of another caller's passages at most.
+                with self._lock:
+                    torch.set_num_threads(threads)
+                    vectors = self._model.encode(
+                        list(texts), batch_size=len(texts), normalize_embeddings=True,
+                        convert_to_numpy=True, show_progress_bar=False,
+                    )
                 out.append(np.asarray(vectors, dtype=np.float32))
         return out
 

@@ -14,6 +14,7 @@ an ingest.
 from __future__ import annotations
 
 import codecs
+import datetime
 import errno
 import hashlib
 import io
@@ -24,7 +25,9 @@ import stat
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
+
+import yaml
 
 from assistant.errors import DocumentError, UnsupportedFileError
 from index.dates import DateSource, find_publication_date, iso_date
@@ -366,6 +369,50 @@ def _read_txt(path: Path, data: bytes) -> _Extracted:
 
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
+# Front matter is a few lines of metadata. Both limits stop "billion laughs" files: a 448-byte
+# block of nested aliases once grew the server by 750 MB when its title was turned into text.
+FRONT_MATTER_MAX_CHARS = 16_384
+FRONT_MATTER_MAX_ALIASES = 16
+
+
+class _FrontMatterLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that refuses more than `FRONT_MATTER_MAX_ALIASES` aliases."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._aliases = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > FRONT_MATTER_MAX_ALIASES:
+                raise ValueError(f"front matter uses more than {FRONT_MATTER_MAX_ALIASES} "
+                                 "YAML aliases (*name); write the values out")
+        return super().compose_node(parent, index)
+
+
+def _front_matter(block: str) -> dict[Any, Any] | None:
+    """The YAML front matter as a mapping; None when it is not valid YAML or not a mapping.
+
+    Raises ValueError when it is too large or uses too many aliases.
+    """
+    if len(block) > FRONT_MATTER_MAX_CHARS:
+        raise ValueError(f"front matter over {FRONT_MATTER_MAX_CHARS:,} characters")
+    loader = _FrontMatterLoader(block)
+    try:
+        meta = loader.get_single_data()
+    except yaml.YAMLError:
+        return None
+    finally:
+        loader.dispose()
+    return meta if isinstance(meta, dict) else None
+
+
+def _scalar(value: Any) -> str | None:
+    """A front matter value as text: only a plain value (a list or mapping is no title)."""
+    if isinstance(value, (str, int, float, datetime.date)) and not isinstance(value, bool):
+        return str(value) if str(value).strip() else None
+    return None
 
 
 def _read_markdown(path: Path, data: bytes) -> _Extracted:
@@ -373,18 +420,11 @@ def _read_markdown(path: Path, data: bytes) -> _Extracted:
     title = date = None
     match = _FRONT_MATTER.match(text)
     if match:
-        import yaml
-
-        try:
-            meta = yaml.safe_load(match.group(1))
-        except yaml.YAMLError:
-            meta = None
-        if isinstance(meta, dict):
-            title = str(meta["title"]) if meta.get("title") else None
-            for key in ("date", "published", "publication_date", "pubdate"):
-                if meta.get(key):
-                    date = str(meta[key])
-                    break
+        meta = _front_matter(match.group(1))
+        if meta is not None:
+            title = _scalar(meta.get("title"))
+            date = next(filter(None, (_scalar(meta.get(key)) for key in (
+                "date", "published", "publication_date", "pubdate"))), None)
         text = text[match.end():]
     if title is None:
         heading = _HEADING.search(text)

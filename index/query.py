@@ -38,15 +38,24 @@ class Query:
         """True when the question names a time frame."""
         return self.window_start is not None or self.window_end is not None
 
+    def _slack_end(self, slack_days: int) -> date | None:
+        """The frame's last day plus the slack, no later than the calendar's last day."""
+        if self.window_end is None:
+            return None
+        if (date.max - self.window_end).days < slack_days:
+            return date.max
+        return self.window_end + timedelta(days=slack_days)
+
     def in_window(self, day: date, slack_days: int) -> bool:
         """True when `day` falls in the time frame or up to `slack_days` after it."""
-        end = self.window_end + timedelta(days=slack_days) if self.window_end else None
+        end = self._slack_end(slack_days)
         return (self.window_start is None or day >= self.window_start) and (end is None or day <= end)
 
     def window_filter(self, slack_days: int) -> ChunkFilter:
         """The query's filter narrowed to the time frame (plus `slack_days` after it)."""
         base = self.chunk_filter
-        end = (self.window_end + timedelta(days=slack_days)).isoformat() if self.window_end else None
+        end = self._slack_end(slack_days)
+        end = end.isoformat() if end else None
         start = self.window_start.isoformat() if self.window_start else None
         date_to = min(filter(None, (end, base.date_to)), default=None)
         date_from = max(filter(None, (start, base.date_from)), default=None)

@@ -9,6 +9,11 @@ _LINE = re.compile(r"[^\n]+")
 # Punkt does not split after a closing quote that follows the full stop (”.” / ."), which news
 # reports use constantly: split there too when a capital letter opens the next sentence.
 _QUOTE_END = re.compile(r"(?<=[.!?][\"”’'])\s+(?=[A-Z\"“‘])")
+# Punkt runs its regular expressions over a whole line under NLTK's 5 s ReDoS limit: a 17 MB
+# line of short sentences exceeds it (TimeoutError). Longer lines are cut into blocks first,
+# after a sentence's end where there is one, so no sentence of normal length is split.
+LONG_LINE_CHARS = 10_000
+_SENTENCE_END = re.compile(r"[.!?][\"”’')\]]*\s+")
 
 
 @lru_cache(maxsize=1)
@@ -30,13 +35,28 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     spans: list[tuple[int, int]] = []
     tokenizer = _punkt()
     for line in _LINE.finditer(text, start, end):
-        base = line.start()
-        segment = line.group()
-        for s, e in tokenizer.span_tokenize(segment):
-            piece_start = base + s
-            for part in _split_after_quotes(text, piece_start, base + e):
-                spans.append(part)
+        for base, block_end in _blocks(text, line.start(), line.end()):
+            for s, e in tokenizer.span_tokenize(text[base:block_end]):
+                spans.extend(_split_after_quotes(text, base + s, base + e))
     return [(s, e) for s, e in (_strip(text, s, e) for s, e in spans) if e > s]
+
+
+def _blocks(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """`text[start:end]` as spans of at most `LONG_LINE_CHARS`, cut after the last sentence end
+    in the second half of each block, else after its last space, else at the limit."""
+    blocks: list[tuple[int, int]] = []
+    while end - start > LONG_LINE_CHARS:
+        floor, limit = start + LONG_LINE_CHARS // 2, start + LONG_LINE_CHARS
+        cut = None
+        for m in _SENTENCE_END.finditer(text, floor, limit):
+            cut = m.end()
+        if cut is None:
+            space = max(text.rfind(" ", floor, limit), text.rfind("\t", floor, limit))
+            cut = space + 1 if space >= 0 else limit
+        blocks.append((start, cut))
+        start = cut
+    blocks.append((start, end))
+    return blocks
 
 
 def _split_after_quotes(text: str, start: int, end: int) -> list[tuple[int, int]]:

@@ -4,6 +4,7 @@ stops by itself and prints throughput and p50/p95 latency per route.
 
     .venv/bin/python -m tests.load_test [--clients 4] [--requests 200] [--route ask|retrieve|mixed]
     .venv/bin/python -m tests.load_test --url http://127.0.0.1:7860   # against a running server
+    .venv/bin/python -m tests.load_test --during-upload 6   # questions while a 6 MB report is indexed
 
 Not collected by pytest (the name does not start with test_): numbers depend on the machine.
 """
@@ -85,6 +86,79 @@ def run_load(url: str, clients: int, requests: int, route: str, token: str | Non
     return result
 
 
+def large_report(size_bytes: int) -> bytes:
+    """A plain-text report of about `size_bytes`: numbered, varied sentences in paragraphs."""
+    lines, size, i = ["Ferry traffic report."], 0, 0
+    while size < size_bytes:
+        line = (f"On day {i} the ferry from Port {i % 97} carried {i * 7 % 1000} passengers and "
+                f"{i * 13 % 500} tonnes of grain to Halford, the harbor office said.")
+        lines.append(line if i % 8 else "\n" + line)
+        size += len(line) + 1
+        i += 1
+    return "\n".join(lines).encode()
+
+
+def run_during_upload(url: str, size_mb: float, clients: int, requests: int,
+                      token: str | None = None, pause: float = 0.25) -> dict:
+    """Upload a report of `size_mb` and, while it is indexed, ask questions (ask and retrieve in
+    turn) from `clients` threads, each waiting `pause` s between them so that they span the whole
+    upload, at most `requests` in all; returns their latencies and the upload's time."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    done = threading.Event()
+    lock = threading.Lock()
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    upload: dict[str, float | int] = {}
+    body = large_report(int(size_mb * 1_000_000))
+    name = f"large-{time.time_ns()}.txt"  # new content each run: it is really indexed
+
+    def uploader() -> None:
+        started = time.perf_counter()
+        with httpx.Client(base_url=url, headers=headers, timeout=3600) as c:
+            r = c.post("/v1/documents", files=[("files", (name, body, "text/plain"))])
+        upload.update(status=r.status_code, seconds=round(time.perf_counter() - started, 2))
+        done.set()
+
+    def client(offset: int) -> None:
+        with httpx.Client(base_url=url, headers=headers, timeout=300) as c:
+            i = offset
+            while not done.is_set():
+                with lock:
+                    if len(latencies) >= requests:
+                        return
+                q = QUESTIONS[i % len(QUESTIONS)]
+                kind = ("ask", "retrieve")[i % 2]
+                started = time.perf_counter()
+                try:
+                    status = c.post(f"/v1/{kind}", json={"question": q} if kind == "ask"
+                                    else {"query": q}).status_code
+                except httpx.HTTPError:
+                    status = 0
+                with lock:
+                    if not done.is_set():  # only what was answered while the upload ran
+                        latencies.append((time.perf_counter() - started) * 1000)
+                        statuses[status] = statuses.get(status, 0) + 1
+                i += clients
+                done.wait(pause)
+
+    with httpx.Client(base_url=url, headers=headers, timeout=300) as c:  # warm-up
+        c.post("/v1/ask", json={"question": QUESTIONS[0]})
+    threads = [threading.Thread(target=uploader)]
+    threads += [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    result: dict = {"upload_mb": size_mb, "upload_status": upload["status"],
+                    "upload_seconds": upload["seconds"], "clients": clients,
+                    "questions": len(latencies), "statuses": statuses}
+    if latencies:
+        result |= {"p50_ms": round(percentile(latencies, 50), 1),
+                   "p95_ms": round(percentile(latencies, 95), 1),
+                   "max_ms": round(max(latencies), 1)}
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", help="an already running server (default: start one)")
@@ -92,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--route", choices=("ask", "retrieve", "mixed"), default="mixed")
     parser.add_argument("--token", help="ASSISTANT_API_TOKEN of the server, if it has one")
+    parser.add_argument("--during-upload", type=float, metavar="MB",
+                        help="instead: questions while a report of MB megabytes is uploaded")
     parser.add_argument("--json", action="store_true", help="print the numbers as JSON")
     args = parser.parse_args(argv)
 
@@ -103,14 +179,18 @@ def main(argv: list[str] | None = None) -> int:
         print("starting a server over the sample reports...", file=sys.stderr)
         server = start_server(home)
     try:
-        result = run_load(args.url or server.url, args.clients, args.requests, args.route,
-                          args.token)
+        if args.during_upload:
+            result = run_during_upload(args.url or server.url, args.during_upload, args.clients,
+                                       args.requests, args.token)
+        else:
+            result = run_load(args.url or server.url, args.clients, args.requests, args.route,
+                              args.token)
     finally:
         if server is not None:
             from tests.test_api import stop_server
 
             stop_server(server)
-    if args.json:
+    if args.json or args.during_upload:
         print(json.dumps(result))
     else:
         print(f"{result['requests']} requests ({result['route']}) from {result['clients']} clients "
@@ -120,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
             if f"{kind}_p50_ms" in result:
                 print(f"  {kind}: p50 {result[f'{kind}_p50_ms']} ms, p95 {result[f'{kind}_p95_ms']} ms")
     failed = sum(n for status, n in result["statuses"].items() if status != 200)
+    failed += result.get("upload_status", 200) != 200
     return 1 if failed else 0
 
 

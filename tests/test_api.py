@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,10 +15,10 @@ from typing import Any
 import httpx
 import pytest
 
-from assistant.api import safe_upload_name
 from assistant.config import MAX_K
 from assistant.errors import InputError
 from assistant.local_servers import stop, wait_until_ready
+from assistant.uploads import safe_upload_name
 from tests.conftest import ROOT, SAMPLE_REPORTS, free_port
 
 pytestmark = pytest.mark.server
@@ -163,6 +164,44 @@ def test_right_token_is_accepted(anonymous: httpx.Client) -> None:
     assert anonymous.get("/v1/documents", headers=AUTH).status_code == 200
 
 
+def _raw_request(server: LiveServer, head: str, timeout: float = 10) -> bytes:
+    """Send only a request's head (no body); return the response the server sends meanwhile
+    (its head and as much of its body as it announced), or what came before `timeout`."""
+    import socket
+
+    host, port = server.url.removeprefix("http://").split(":")
+    answer = b""
+    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+        sock.sendall(head.encode())
+        while True:
+            try:
+                block = sock.recv(65536)
+            except TimeoutError:
+                return answer
+            answer += block
+            top, _, body = answer.partition(b"\r\n\r\n")
+            length = re.search(rb"(?i)content-length: *(\d+)", top)
+            if not block or (length and len(body) >= int(length.group(1))):
+                return answer
+
+
+def test_the_token_is_checked_before_the_upload_body_is_read(server: LiveServer) -> None:
+    # The body is announced but never sent: the answer may not wait for it.
+    head = ("POST /v1/documents HTTP/1.1\r\nHost: x\r\nContent-Length: 900000\r\n"
+            "Content-Type: multipart/form-data; boundary=b\r\n\r\n")
+    answer = _raw_request(server, head)
+    assert answer.startswith(b"HTTP/1.1 401"), answer[:200]
+    assert b"token" in answer
+
+
+def test_an_upload_request_is_limited_to_about_one_file(client: httpx.Client,
+                                                        server: LiveServer) -> None:
+    part = b"Harbor report number one. " * 30_000  # 0.78 MB: each file is under the 1 MB limit
+    response = _upload(client, ("one.txt", part), ("two.txt", part), ("three.txt", part))
+    _assert_error(response, 413, "limit")
+    assert not (server.home / "uploads" / "one.txt").exists()
+
+
 # --- questions -----------------------------------------------------------------------------------
 
 
@@ -230,6 +269,8 @@ def test_ask_with_history(client: httpx.Client) -> None:
     ("/v1/ask", b'{"question": "x", "history": [{"role": "robot", "content": "x"}]}', "role"),
     ("/v1/ask", b'{"question": "x", "history": "no"}', "history"),
     ("/v1/ask", b'{"question": "x", "as_of": "05/01/2022"}', "as_of"),
+    ("/v1/ask", b'{"question": "x", "stream": "yes"}', "stream"),
+    ("/v1/ask", b'{"question": "x", "stream": 1}', "stream"),
     ("/v1/ask", b'{"question": "' + b"x" * 3000 + b'"}', "question"),
 ])
 def test_bad_input_is_a_json_400(client: httpx.Client, path: str, body: bytes,
@@ -266,9 +307,39 @@ def test_upload_list_and_delete(client: httpx.Client, server: LiveServer) -> Non
 
     deleted = client.delete(f"/v1/documents/{harbor['doc_id']}")
     assert deleted.status_code == 200 and deleted.json() == harbor
+    assert not (server.home / "uploads" / "harbor.txt").exists()  # its upload went with it
+    assert (server.home / "uploads" / "notes.md").exists()
     remaining = client.get("/v1/documents").json()["documents"]
     assert all(d["doc_id"] != harbor["doc_id"] for d in remaining)
     _assert_error(client.delete(f"/v1/documents/{harbor['doc_id']}"), 404, harbor["doc_id"])
+
+
+def test_upload_of_a_long_non_ascii_name(client: httpx.Client, server: LiveServer) -> None:
+    name = "報" * 80 + ".txt"  # 80 characters, 244 bytes: more than a file name may have
+    response = _upload(client, (name, b"Harbor report. The ferry to Port Vale runs at noon."))
+    assert response.status_code == 200, response.text
+    [saved] = response.json()["added"]
+    assert saved.endswith(".txt") and saved.startswith("報") and len(saved.encode()) <= 200
+    assert (server.home / "uploads" / saved).is_file()
+
+
+def test_a_failed_upload_is_not_kept(client: httpx.Client, server: LiveServer) -> None:
+    response = _upload(client, ("blank.txt", b"   \n"), ("kept.txt", b"Harbor report. Kept."))
+    body = response.json()
+    assert [f["path"] for f in body["failed"]] == ["blank.txt"] and body["added"] == ["kept.txt"]
+    assert not (server.home / "uploads" / "blank.txt").exists()
+    assert (server.home / "uploads" / "kept.txt").exists()
+
+
+@pytest.mark.parametrize("body", [
+    {"query": "What happened last week?", "as_of": "0001-01-03"},
+    {"query": "What happened in the past 5000 years?"},
+    {"query": "What happened today?", "as_of": "9999-12-31"},
+])
+def test_time_frames_at_the_calendar_edges_are_answered(client: httpx.Client, body: dict) -> None:
+    assert client.post("/v1/retrieve", json=body).status_code == 200
+    question = {("question" if key == "query" else key): value for key, value in body.items()}
+    assert client.post("/v1/ask", json=question).status_code == 200
 
 
 def test_upload_rejects_unsupported_types(client: httpx.Client, server: LiveServer) -> None:

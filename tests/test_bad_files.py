@@ -266,3 +266,67 @@ def test_cli_exit_codes_for_bad_files_size_limit_and_fatal_errors(tmp_path: Path
     fatal = _cli(tmp_path / "home", "ingest", str(folder), env={"ASSISTANT_MAX_FILE_MB": "lots"})
     assert fatal.returncode == 1
     assert "ASSISTANT_MAX_FILE_MB" in fatal.stderr and "Traceback" not in fatal.stderr
+
+
+# --- a YAML alias bomb in Markdown front matter -----------------------------------------------
+
+
+def _alias_bomb(levels: int) -> str:
+    """Front matter whose title, written out, is 9**levels strings ("billion laughs")."""
+    lines = ['l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for i in range(1, levels + 1):
+        lines.append(f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]")
+    return "---\n" + "\n".join(lines) + f"\ntitle: *l{levels}\n---\n# Bomb\nA short report.\n"
+
+
+def test_a_yaml_alias_bomb_is_a_file_error_in_bounded_memory(tmp_path: Path) -> None:
+    import tracemalloc
+
+    path = tmp_path / "bomb.md"
+    path.write_text(_alias_bomb(6))
+    assert path.stat().st_size < 600
+    tracemalloc.start()
+    try:
+        with pytest.raises(DocumentError) as caught:
+            load_file(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 5_000_000, f"{peak / 1e6:.0f} MB"  # was 750 MB
+    assert "bomb.md" in str(caught.value) and "YAML aliases" in str(caught.value)
+
+
+def test_oversized_front_matter_is_a_file_error(tmp_path: Path) -> None:
+    path = tmp_path / "long.md"
+    path.write_text("---\n" + "".join(f"k{i}: v\n" for i in range(5_000)) + "---\nText.\n")
+    with pytest.raises(DocumentError, match="front matter over"):
+        load_file(path)
+
+
+def test_front_matter_values_that_are_not_plain_are_no_title(tmp_path: Path) -> None:
+    path = tmp_path / "odd.md"
+    path.write_text("---\ntitle: [a, b]\ndate: 2022-01-05\n---\n# Heading title\nText.\n")
+    doc = load_file(path)
+    assert doc.title == "Heading title" and doc.date == "2022-01-05"
+
+
+def test_ingest_beside_an_alias_bomb_indexes_the_rest_in_bounded_memory(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "bomb.md").write_text(_alias_bomb(6))
+    (folder / "harbor.txt").write_text(GOOD)
+    # The ingest runs in its own process, which reports its peak resident memory.
+    script = ("import resource, sys; from assistant.cli import main; code = main(sys.argv[1:]); "
+              "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); "
+              "sys.exit(code)")
+    environ = {**os.environ, "ASSISTANT_HOME": str(tmp_path / "home"), "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, "-c", script, "ingest", str(folder), "--json"],
+                          capture_output=True, text=True, env=environ, cwd=ROOT, timeout=600)
+    assert done.returncode == 2, done.stderr
+    result = json.loads(done.stdout)
+    assert [Path(f["path"]).name for f in result["failed"]] == ["bomb.md"]
+    assert "YAML aliases" in result["failed"][0]["error"]
+    assert [Path(p).name for p in result["added"]] == ["harbor.txt"]
+    peak_mb = int(done.stderr.strip().splitlines()[-1]) / 1024
+    # Model, store and all: about 520 MB here; the bomb alone used to add 750 MB.
+    assert peak_mb < 1000, f"peak {peak_mb:.0f} MB"

@@ -60,3 +60,39 @@ def test_sentences_split_after_closing_quotes() -> None:
     assert [text[s:e] for s, e in sentence_spans(text)] == [
         "He said attacks are “typical.”", "He added more.", "Line without stop", "Next line.",
     ]
+
+
+JACK = "All work and no play makes Jack a dull boy. "
+
+
+def test_a_very_long_line_is_split_into_its_sentences() -> None:
+    # 17.6 MB on one line: Punkt over the whole line ran into NLTK's 5 s regex limit.
+    text = "Report\n" + JACK * 400_000
+    spans = sentence_spans(text)
+    assert len(spans) == 400_001
+    assert spans[0] == (0, 6)
+    assert {text[s:e] for s, e in spans[1:]} == {JACK.strip()}
+    assert all(a[1] < b[0] for a, b in zip(spans, spans[1:]))  # in order, never overlapping
+
+
+def test_a_long_line_without_sentence_ends_keeps_every_character(embedder) -> None:
+    text = ("word " * 5_000) + "x" * 25_000  # no full stop anywhere, then no space either
+    spans = sentence_spans(text)
+    assert "".join(text[s:e] for s, e in spans).replace(" ", "") == text.replace(" ", "")
+    chunks = _chunks(embedder, text, ChunkingPolicy())
+    assert chunks[0].start == 0 and chunks[-1].end == len(text)
+    assert all(text[c.start:c.end] == c.text for c in chunks)
+
+
+def test_ingest_indexes_a_long_single_line_file_beside_a_good_one(assistant, tmp_path) -> None:
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    (folder / "jack.txt").write_text(JACK * 2_000)
+    (folder / "harbor.txt").write_text("Harbor report. The harbor master of Port Vale is Ada Okafor.\n")
+    report = assistant.ingest([folder], progress=False)
+    assert report.failed == [] and len(report.added) == 2
+    jack = next(d for d in assistant.documents() if d.source.endswith("jack.txt"))
+    assert jack.chunks > 1
+    passages = assistant.retrieve("dull boy", k=3, doc_ids=[jack.doc_id])
+    text = assistant.document_text(jack.doc_id)
+    assert passages and all(text[p.start:p.end] == p.text for p in passages)

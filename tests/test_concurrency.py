@@ -128,3 +128,15 @@ def test_questions_during_uploads_never_fail_or_tear(server: LiveServer) -> None
     for _, documents, chunks in healths:
         assert before["documents"] <= documents <= after["documents"]
         assert before["chunks"] <= chunks <= after["chunks"]
+
+
+def test_questions_are_answered_while_a_large_report_is_indexed(server: LiveServer) -> None:
+    from tests.load_test import run_during_upload
+
+    # One client asks every 0.2 s while a 1 MB report (about 15 s) is indexed.
+    result = run_during_upload(server.url, size_mb=1, clients=1, requests=500, pause=0.2)
+    assert result["upload_status"] == 200, result
+    assert result["statuses"] == {200: result["questions"]}, result
+    assert result["questions"] >= 10, result
+    # A question used to wait for the whole report's embedding: most of the upload's time.
+    assert result["max_ms"] < result["upload_seconds"] * 1000 / 3, result

@@ -205,6 +205,8 @@ def test_upload_body_may_exceed_the_json_limit(client: TestClient) -> None:
                  * (MAX_HISTORY_TURNS + 1)}, "history"),
     ("/v1/ask", {"question": "x", "as_of": "9999-99-99"}, "as_of"),
     ("/v1/retrieve", {"query": "x", "date_to": "2022-02-30"}, "date_to"),
+    ("/v1/ask", {"question": "x", "stream": "yes"}, "stream"),
+    ("/v1/ask", {"question": "x", "stream": "false"}, "stream"),
 ])
 def test_limits_are_400s_naming_the_field(client: TestClient, path: str, body: dict,
                                           mentions: str) -> None:

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from assistant.api import MAX_UPLOAD_NAME_CHARS, create_app, save_upload, safe_upload_name
+from assistant.api import create_app
 from assistant.errors import InputError
+from assistant.uploads import MAX_UPLOAD_NAME_BYTES, safe_upload_name, save_upload
 from index.sentences import sentence_spans
 
 INJECTED = (
@@ -122,7 +123,8 @@ def test_report_html_comes_back_as_inert_json_text(injected, tmp_path: Path) -> 
     "..%2F..%2Fevil.txt", "%2e%2e%2fevil.txt", "..\\..\\evil.txt", "....//....//evil.txt",
     "./././evil.txt", "evil.txt/.", "\u2025/evil.txt", "\uff0e\uff0e\uff0fevil.txt",
     "..\u2215..\u2215evil.txt", "ev\u202eil.txt", "evil.txt\n.html", "~/evil.txt",
-    "evil.txt::$DATA.txt", "con.txt", " evil.txt ", "e" * 5000 + ".txt",
+    "evil.txt::$DATA.txt", "con.txt", " evil.txt ", "e" * 5000 + ".txt", "報" * 80 + ".txt",
+    "é" * 150 + ".txt",
 ])
 def test_odd_upload_names_stay_inside_the_folder(tmp_path: Path, raw: str) -> None:
     folder = tmp_path / "uploads"
@@ -133,7 +135,7 @@ def test_odd_upload_names_stay_inside_the_folder(tmp_path: Path, raw: str) -> No
     assert saved.path.parent == folder.resolve()
     assert saved.path.is_file() and not saved.name.startswith(".")
     assert "/" not in saved.name and "\\" not in saved.name and "\n" not in saved.name
-    assert len(saved.name) <= MAX_UPLOAD_NAME_CHARS
+    assert len(saved.name.encode()) <= MAX_UPLOAD_NAME_BYTES
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == [saved.path]
 
 
@@ -146,4 +148,9 @@ def test_names_with_nothing_usable_are_refused(raw: str) -> None:
 
 def test_very_long_name_keeps_its_type(tmp_path: Path) -> None:
     name = safe_upload_name("a" * 10_000 + ".docx")
-    assert name.endswith(".docx") and len(name) == MAX_UPLOAD_NAME_CHARS
+    assert name.endswith(".docx") and len(name) == MAX_UPLOAD_NAME_BYTES
+
+
+def test_a_long_non_ascii_name_is_cut_at_a_character_in_bytes() -> None:
+    name = safe_upload_name("報" * 80 + ".txt")  # 244 bytes in UTF-8
+    assert name == "報" * 65 + ".txt" and len(name.encode()) == 199

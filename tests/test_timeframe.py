@@ -68,3 +68,35 @@ def test_strip_removes_the_phrase_for_retrieval() -> None:
     # named days, months and years are words reports use too: they stay
     assert strip("What happened on Monday in Halford?", AS_OF) == "What happened on Monday in Halford?"
     assert strip("Who won in May 2021?", AS_OF) == "Who won in May 2021?"
+
+
+def test_a_time_frame_reaching_before_the_calendar_is_clamped() -> None:
+    frame = resolve("What happened in the past 5000 years?", AS_OF)
+    assert frame is not None and (frame.start, frame.end) == (date.min, AS_OF)
+    frame = resolve("What happened in the past 999999999999 years?", AS_OF)
+    assert frame is not None and frame.start == date.min
+
+
+@pytest.mark.parametrize("question, as_of", [
+    ("What happened last week?", date(1, 1, 3)),
+    ("What happened 5000 years ago?", AS_OF),
+    ("What happened last year?", date(1, 6, 1)),
+    ("What happened last month?", date(1, 1, 10)),
+])
+def test_a_time_frame_outside_the_calendar_is_ignored(question: str, as_of: date) -> None:
+    assert resolve(question, as_of) is None
+    assert strip(question, as_of) == question
+
+
+@pytest.mark.parametrize("query, as_of", [
+    ("What happened in the past 5000 years?", None),
+    ("What happened last week?", "0001-01-03"),
+    ("What happened today?", "9999-12-31"),
+    ("What happened yesterday?", "0001-01-01"),
+])
+def test_retrieval_survives_time_frames_at_the_calendar_edges(
+    sample_assistant, query: str, as_of: str | None
+) -> None:
+    passages = sample_assistant.retrieve(query, as_of=as_of)
+    answer = sample_assistant.ask(query, as_of=as_of)
+    assert isinstance(passages, list) and isinstance(answer.refused, bool)

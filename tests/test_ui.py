@@ -1,4 +1,5 @@
-"""The chat UI in a real browser: Debian's Chromium driven by Playwright, a real server process."""
+"""The chat UI in a real browser: Debian's Chromium driven by Playwright, a real server process
+with a token, signed in through /login; and the UI's Gradio API refusing callers without it."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.conftest import ROOT
-from tests.test_api import LiveServer, start_server, stop_server
+from tests.test_api import AUTH, TOKEN, LiveServer, start_server, stop_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -35,8 +36,8 @@ XSS_QUESTION = "Who is the Zanzibar xylophone festival director?"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """One server for the module, without a token."""
-    live = start_server(tmp_path_factory.mktemp("ui") / "home")
+    """One server for the module, with a token."""
+    live = start_server(tmp_path_factory.mktemp("ui") / "home", {"ASSISTANT_API_TOKEN": TOKEN})
     yield live
     stop_server(live)
 
@@ -66,7 +67,9 @@ def page(browser: Browser, server: LiveServer, outside_requests: list[str]) -> I
     page.set_default_timeout(TIMEOUT_MS)
     page.on("request", lambda r: None if r.url.startswith((server.url, "data:", "blob:"))
             else outside_requests.append(r.url))
-    page.goto(server.url + "/")
+    page.goto(server.url + "/")  # sent to the sign-in form first
+    page.locator("#token").fill(TOKEN)
+    page.locator("#sign-in").click()
     expect(page.locator("#question textarea")).to_be_visible()
     yield page
     context.close()
@@ -78,7 +81,8 @@ def _ask(page: Page, question: str) -> None:
 
 
 def _api_answer(server: LiveServer, question: str) -> dict:
-    return httpx.post(f"{server.url}/v1/ask", json={"question": question}, timeout=120).json()
+    return httpx.post(f"{server.url}/v1/ask", json={"question": question}, headers=AUTH,
+                      timeout=120).json()
 
 
 def _upload(page: Page, *paths: Path) -> None:
@@ -145,14 +149,63 @@ def test_upload_shows_in_the_document_list_and_can_be_deleted(
     expect(page.locator("#upload-results")).to_contain_text("added")
     expect(page.locator("#documents")).to_contain_text("harbor-news.txt")
     assert (server.home / "uploads" / "harbor-news.txt").exists()
+    assert _received(server) == []  # what Gradio received is gone once indexed
 
     page.locator("#delete-choice input").click()
     page.get_by_role("option", name="harbor-news.txt").click()
     page.locator("#delete").click()
     expect(page.locator("#delete-status")).to_contain_text("Deleted")
     expect(page.locator("#documents")).not_to_contain_text("harbor-news.txt")
-    sources = [d["source"] for d in httpx.get(f"{server.url}/v1/documents").json()["documents"]]
-    assert "harbor-news.txt" not in sources
+    documents = httpx.get(f"{server.url}/v1/documents", headers=AUTH).json()["documents"]
+    assert "harbor-news.txt" not in [d["source"] for d in documents]
+    assert not (server.home / "uploads" / "harbor-news.txt").exists()
+
+
+def _received(server: LiveServer) -> list[Path]:
+    """Files with content in Gradio's upload folder. Its parser leaves one empty file per
+    browser upload (swept after an hour), so empty ones are not counted."""
+    folder = server.home / "ui-uploads"
+    return [p for p in folder.rglob("*") if p.is_file() and p.stat().st_size]
+
+
+def test_a_wrong_token_does_not_sign_in(browser: Browser, server: LiveServer) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(server.url + "/")
+    page.locator("#token").fill(TOKEN + "x")
+    page.locator("#sign-in").click()
+    expect(page.locator("#login-error")).to_contain_text("Wrong token")
+    page.goto(server.url + "/")
+    expect(page.locator("#token")).to_be_visible()  # still the sign-in form
+    context.close()
+
+
+def test_the_gradio_api_refuses_callers_without_the_token(server: LiveServer,
+                                                           tmp_path: Path) -> None:
+    from gradio_client import Client, handle_file
+
+    doc_id = httpx.get(f"{server.url}/v1/documents", headers=AUTH).json()["documents"][0]["doc_id"]
+    with pytest.raises(ValueError, match="credentials were not provided"):
+        Client(server.url, verbose=False).predict(doc_id, api_name="/delete")
+    for path in ("/gradio_api/info", "/config", "/gradio_api/queue/join"):
+        assert httpx.get(server.url + path).status_code == 401, path
+    wrong = {"Cookie": "assistant_session=0123"}
+    upload = httpx.post(f"{server.url}/gradio_api/upload", headers=wrong,
+                        files={"files": ("evil.exe", b"MZ" + b"\0" * 1000)})
+    assert upload.status_code == 401
+    assert _received(server) == []
+    documents = httpx.get(f"{server.url}/v1/documents", headers=AUTH).json()["documents"]
+    assert doc_id in [d["doc_id"] for d in documents]  # not deleted
+
+    # With the token the same client works; its upload is indexed and Gradio's copy removed.
+    client = Client(server.url, headers=AUTH, verbose=False)
+    report = tmp_path / "ferry-times.txt"
+    report.write_text("Ferry times. The first ferry to Port Vale leaves at six.\n")
+    rows = client.predict([handle_file(str(report))], api_name="/upload")[0]
+    assert ["ferry-times.txt", "added", ""] in rows["data"]
+    assert (server.home / "uploads" / "ferry-times.txt").exists()
+    assert _received(server) == []
+    assert not list(Path("/tmp/gradio").rglob("ferry-times.txt"))
 
 
 def test_report_markup_is_shown_as_text_never_run(
