@@ -41,18 +41,23 @@ REPORTS = {
 }
 
 
-@pytest.fixture(scope="module")
-def news(tmp_path_factory: pytest.TempPathFactory):
+def _assistant_over(tmp_path_factory: pytest.TempPathFactory, name: str, reports: dict[str, str]):
+    """An assistant over its own store holding `reports` (file name -> text)."""
     from assistant.core import Assistant
 
-    root = tmp_path_factory.mktemp("news")
+    root = tmp_path_factory.mktemp(name)
     docs = root / "docs"
     docs.mkdir()
-    for name, text in REPORTS.items():
-        (docs / name).write_text(text, encoding="utf-8")
+    for file_name, text in reports.items():
+        (docs / file_name).write_text(text, encoding="utf-8")
     assistant = Assistant.open(Settings.load({"home": root / "home"}, environ={}))
     assistant.ingest([docs], progress=False, source_of=lambda p: p.name)
     return assistant
+
+
+@pytest.fixture(scope="module")
+def news(tmp_path_factory: pytest.TempPathFactory):
+    return _assistant_over(tmp_path_factory, "news", REPORTS)
 
 
 def sources(passages) -> list[str]:
@@ -119,16 +124,7 @@ SPREAD = {
 
 @pytest.fixture(scope="module")
 def spread(tmp_path_factory: pytest.TempPathFactory):
-    from assistant.core import Assistant
-
-    root = tmp_path_factory.mktemp("spread")
-    docs = root / "docs"
-    docs.mkdir()
-    for name, text in SPREAD.items():
-        (docs / name).write_text(text, encoding="utf-8")
-    assistant = Assistant.open(Settings.load({"home": root / "home"}, environ={}))
-    assistant.ingest([docs], progress=False, source_of=lambda p: p.name)
-    return assistant
+    return _assistant_over(tmp_path_factory, "spread", SPREAD)
 
 
 def test_a_report_ranks_by_all_its_words_and_shows_its_best_chunk(spread) -> None:
