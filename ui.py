@@ -28,7 +28,7 @@ from typing import Any
 import gradio as gr
 
 from assistant.config import MAX_K, Settings
-from assistant.core import Assistant
+from assistant.core import Assistant, check_date
 from assistant.errors import AssistantError
 from assistant.models import Answer, Citation, IngestReport, Passage
 from assistant.uploads import delete_report, ingest_uploads, max_upload_bytes, save_upload
@@ -37,7 +37,10 @@ from index.loaders import SUPPORTED_SUFFIXES
 SYSTEM_FONTS = ("system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial",
                 "sans-serif")
 MONO_FONTS = ("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace")
-DOC_HEADERS = ["doc_id", "title", "source", "date", "chunks"]
+DOC_HEADERS = ["doc_id", "title", "source", "date", "date source", "chunks"]
+# Fixed widths keep the date columns in view: sized by content, a long title or path pushes
+# them out of the table's visible width.
+DOC_COLUMN_WIDTHS = ["13%", "32%", "25%", "11%", "11%", "8%"]
 UPLOAD_HEADERS = ["file", "result", "detail"]
 UPLOAD_SWEEP_SECONDS = 3600
 _MARKER = re.compile(r"\[(\d+)\]")
@@ -147,19 +150,29 @@ def render_sources_panel(turns: Sequence[tuple[int, str, Answer]]) -> str:
 
 def document_rows(assistant: Assistant) -> list[list[Any]]:
     """The document table: one row per indexed report."""
-    return [[d.doc_id, d.title, d.source, d.date or "", d.chunks] for d in assistant.documents()]
+    return [[d.doc_id, d.title, d.source, d.date or "", d.date_source or "", d.chunks]
+            for d in assistant.documents()]
 
 
 def document_choices(assistant: Assistant) -> list[tuple[str, str]]:
-    """(label, doc_id) for the delete dropdown."""
+    """(label, doc_id) for the delete dropdown and the chat's report filter."""
     return [(f"{d.title} ({d.source})", d.doc_id) for d in assistant.documents()]
 
 
-def upload_files(assistant: Assistant, paths: Sequence[str]) -> list[list[str]]:
-    """Save and index uploaded files; one row (file, result, detail) per file.
+def upload_files(assistant: Assistant, paths: Sequence[str], date: str | None = None
+                 ) -> list[list[str]]:
+    """Save and index uploaded files, `date` (YYYY-MM-DD, optional) being the publication date
+    of every one; one row (file, result, detail) per file.
 
     The files Gradio received are removed once copied: they are in `settings.ui_upload_path`.
+    A bad date fails every file and nothing is saved.
     """
+    try:
+        given = check_date((date or "").strip(), "date")
+    except AssistantError as exc:
+        for p in paths:
+            discard_received(assistant.settings.ui_upload_path, Path(p))
+        return [[Path(p).name, "failed", str(exc)] for p in paths]
     rows: list[list[str]] = []
     saved = []
     for p in paths:
@@ -176,7 +189,7 @@ def upload_files(assistant: Assistant, paths: Sequence[str]) -> list[list[str]]:
             discard_received(assistant.settings.ui_upload_path, Path(p))
     sweep_abandoned(assistant.settings.ui_upload_path, UPLOAD_SWEEP_SECONDS)
     if saved:
-        rows.extend(_report_rows(ingest_uploads(assistant, saved)))
+        rows.extend(_report_rows(ingest_uploads(assistant, saved, date=given)))
     return rows
 
 
@@ -241,11 +254,15 @@ class ChatUI:
 
     def respond(
         self, question: str, messages: list[dict[str, Any]], session: dict[str, Any], k: float,
+        doc_ids: list[str] | None = None, date_from: str | None = None, date_to: str | None = None,
     ) -> Iterator[tuple[Any, ...]]:
         """Stream the answer into the chat, then fill the sources panel.
 
         `session` holds what the browser must not be trusted to echo back verbatim: the raw
         conversation (history for follow-ups) and, per answer, what feedback records.
+        `doc_ids`, `date_from` and `date_to` (YYYY-MM-DD; empty: no limit) limit the reports
+        used; a bad date is the assistant's InputError, shown in the chat. Their defaults of None
+        make them optional in Gradio's API, so clients calling `/respond` as before still work.
         """
         question = (question or "").strip()
         session = _copy_session(session)
@@ -257,7 +274,10 @@ class ChatUI:
                     {"role": "assistant", "content": ""}]
         text = ""
         try:
-            for event in self.assistant.ask_stream(question, session["history"], k=int(k)):
+            for event in self.assistant.ask_stream(
+                question, session["history"], k=int(k), doc_ids=doc_ids or [],
+                date_from=(date_from or "").strip(), date_to=(date_to or "").strip(),
+            ):
                 if isinstance(event, Answer):
                     answer = event
                     break
@@ -289,13 +309,16 @@ class ChatUI:
                 return f"Thanks: thumbs {'up' if liked else 'down'} recorded."
         return "That message has no answer to rate."
 
-    def upload(self, files: list[str] | None) -> tuple[Any, ...]:
-        """Index uploaded files and refresh the document list."""
-        rows = upload_files(self.assistant, files or [])
-        return (rows, document_rows(self.assistant),
-                gr.update(choices=document_choices(self.assistant), value=None), None)
+    def upload(self, files: list[str] | None, date: str | None = None,
+               chosen: list[str] | None = None) -> tuple[Any, ...]:
+        """Index uploaded files, dated `date` when given, and refresh the document list.
 
-    def delete(self, doc_id: str | None) -> tuple[Any, ...]:
+        `date` and `chosen` default to None: optional in Gradio's API (`/upload` as before).
+        """
+        rows = upload_files(self.assistant, files or [], date)
+        return (rows, *self._document_updates(chosen), None)
+
+    def delete(self, doc_id: str | None, chosen: list[str] | None = None) -> tuple[Any, ...]:
         """Remove the chosen report and refresh the document list."""
         if not doc_id:
             status = "Choose a report to delete."
@@ -305,8 +328,7 @@ class ChatUI:
                 status = f"Deleted {escape_markdown(info.title)} ({escape_markdown(info.source)})."
             except AssistantError as exc:
                 status = escape_markdown(f"Could not delete: {exc}")
-        return (status, document_rows(self.assistant),
-                gr.update(choices=document_choices(self.assistant), value=None))
+        return (status, *self._document_updates(chosen))
 
     def clear(self) -> tuple[dict[str, Any], str]:
         """A cleared chat starts a new conversation: no history, no sources."""
@@ -314,7 +336,19 @@ class ChatUI:
 
     def refresh(self) -> tuple[Any, ...]:
         """The document list as it is now (on page load)."""
-        return document_rows(self.assistant), gr.update(choices=document_choices(self.assistant))
+        return self._document_updates(None)
+
+    def _document_updates(self, chosen: list[str] | None) -> tuple[Any, Any, Any]:
+        """The document table, the delete dropdown (cleared) and the chat's report filter.
+
+        The filter keeps the chosen reports still indexed: Gradio refuses a value that is not
+        among the choices, and a report deleted or replaced (new content, new id) is gone.
+        """
+        choices = document_choices(self.assistant)
+        indexed = {doc_id for _, doc_id in choices}
+        kept = [doc_id for doc_id in chosen or [] if doc_id in indexed]
+        return (document_rows(self.assistant), gr.update(choices=choices, value=None),
+                gr.update(choices=choices, value=kept))
 
 
 def _copy_session(session: dict[str, Any] | None) -> dict[str, Any]:
@@ -351,17 +385,29 @@ def build_ui(assistant: Assistant) -> gr.Blocks:
                     send = gr.Button("Ask", elem_id="ask", variant="primary", scale=1)
                 k = gr.Slider(1, MAX_K, value=settings.k, step=1, elem_id="k",
                               label="Passages to use (k)")
+                with gr.Accordion("Limit to reports and dates", open=False, elem_id="limits"):
+                    chat_reports = gr.Dropdown(label="Only these reports", elem_id="chat-reports",
+                                               choices=[], multiselect=True)
+                    with gr.Row():
+                        date_from = gr.Textbox(label="Published from (YYYY-MM-DD)",
+                                               elem_id="date-from", placeholder="any date")
+                        date_to = gr.Textbox(label="Published to (YYYY-MM-DD)",
+                                             elem_id="date-to", placeholder="any date")
                 feedback_status = gr.Markdown(elem_id="feedback-status")
             with gr.Column(scale=2):
                 gr.Markdown("### Sources")
                 sources = gr.HTML(render_sources_panel([]), elem_id="sources")
         with gr.Tab("Reports"):
+            upload_date = gr.Textbox(
+                label="Publication date of the files uploaded next (YYYY-MM-DD, optional)",
+                elem_id="upload-date", placeholder="taken from each report when left empty")
             files = gr.File(label="Upload reports", elem_id="upload", file_count="multiple",
                             file_types=list(SUPPORTED_SUFFIXES))
             results = gr.Dataframe(headers=UPLOAD_HEADERS, elem_id="upload-results",
                                    label="Upload results", interactive=False, wrap=True)
             documents = gr.Dataframe(headers=DOC_HEADERS, elem_id="documents",
-                                     label="Indexed reports", interactive=False, wrap=True)
+                                     label="Indexed reports", interactive=False, wrap=True,
+                                     column_widths=DOC_COLUMN_WIDTHS)
             with gr.Row():
                 to_delete = gr.Dropdown(label="Report to delete", elem_id="delete-choice",
                                         choices=[], scale=4)
@@ -369,18 +415,19 @@ def build_ui(assistant: Assistant) -> gr.Blocks:
             delete_status = gr.Markdown(elem_id="delete-status")
 
         ask_io: dict[str, Any] = {
-            "fn": handlers.respond, "inputs": [question, chatbot, session, k],
+            "fn": handlers.respond,
+            "inputs": [question, chatbot, session, k, chat_reports, date_from, date_to],
             "outputs": [chatbot, sources, question, session],
         }
         question.submit(**ask_io)
         send.click(**ask_io)
         chatbot.like(handlers.feedback, inputs=[session], outputs=[feedback_status])
         chatbot.clear(handlers.clear, outputs=[session, sources])
-        files.upload(handlers.upload, inputs=[files],
-                     outputs=[results, documents, to_delete, files])
-        delete.click(handlers.delete, inputs=[to_delete],
-                     outputs=[delete_status, documents, to_delete])
-        blocks.load(handlers.refresh, outputs=[documents, to_delete])
+        files.upload(handlers.upload, inputs=[files, upload_date, chat_reports],
+                     outputs=[results, documents, to_delete, chat_reports, files])
+        delete.click(handlers.delete, inputs=[to_delete, chat_reports],
+                     outputs=[delete_status, documents, to_delete, chat_reports])
+        blocks.load(handlers.refresh, outputs=[documents, to_delete, chat_reports])
     return blocks
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, FastAPI, File, Request, UploadFile
+from fastapi import APIRouter, FastAPI, File, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assistant.auth import TokenGate
 from assistant.config import MAX_K
-from assistant.core import Assistant
+from assistant.core import Assistant, check_date
 from assistant.errors import (
     AssistantError,
     ConfigError,
@@ -309,22 +309,29 @@ def _v1_router(assistant: Assistant) -> APIRouter:
         "/documents", response_model=IngestReport, tags=["documents"],
         responses={413: {"model": ErrorOut}, 415: {"model": ErrorOut}},
     )
-    def upload(files: Annotated[list[UploadFile], File(description="one or more reports")]
-               ) -> dict[str, Any]:
-        """Upload and index reports (.txt .md .html .htm .pdf .docx).
+    def upload(
+        files: Annotated[list[UploadFile], File(description="one or more reports")],
+        date: Annotated[str | None, Form(
+            description="publication date YYYY-MM-DD of every file of this request "
+                        "(date_source `given`; a file's sidecar beats it)",
+            examples=["2024-03-04"])] = None,
+    ) -> dict[str, Any]:
+        """Upload and index reports (.txt .md .html .htm .pdf .docx), optionally with their date.
 
-        Every file is checked first: a bad name, type or size rejects the whole request.
+        Every file and the date are checked first: a bad name, type, size or date rejects the
+        whole request.
         """
         folder, limit = assistant.settings.uploads_path, max_upload_bytes(assistant)
         if len(files) > MAX_UPLOAD_FILES:
             raise InputError(f"{len(files)} files in one request; the limit is {MAX_UPLOAD_FILES}")
+        given = check_date(date, "date")  # before anything is written
         for f in files:  # fail fast, before anything is written
             check_upload_type(safe_upload_name(f.filename))
             if f.size is not None and f.size > limit:
                 raise UploadTooLargeError(
                     f"{f.filename}: over the upload limit of {limit / 1e6:g} MB")
         saved = save_uploads(folder, [(f.filename, f.file) for f in files], limit)
-        return ingest_uploads(assistant, saved).to_dict()
+        return ingest_uploads(assistant, saved, date=given).to_dict()
 
     @router.delete("/documents/{doc_id}", response_model=DocumentInfo, tags=["documents"],
                    responses={404: {"model": ErrorOut}})

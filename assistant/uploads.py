@@ -115,15 +115,17 @@ def save_uploads(folder: Path, files: Iterable[tuple[str | None, BinaryIO]],
     return saved
 
 
-def ingest_uploads(assistant: Assistant, saved: Iterable[SavedUpload]) -> IngestReport:
-    """Index saved uploads; each report's `source` is its sanitized file name.
+def ingest_uploads(assistant: Assistant, saved: Iterable[SavedUpload],
+                   date: str | None = None) -> IngestReport:
+    """Index saved uploads; each report's `source` is its sanitized file name, and `date`
+    (YYYY-MM-DD), when given, the publication date of every one.
 
     A file that could not be indexed is removed: it would only sit in the uploads folder.
     """
     by_path = {u.path: u.name for u in saved}
     report = assistant.ingest(
         list(by_path), progress=False,
-        source_of=lambda p: by_path.get(Path(p).resolve(), Path(p).name),
+        source_of=lambda p: by_path.get(Path(p).resolve(), Path(p).name), date=date,
     )
     failed = {f["path"] for f in report.failed}
     for path, name in by_path.items():

@@ -314,6 +314,37 @@ def test_upload_list_and_delete(client: httpx.Client, server: LiveServer) -> Non
     _assert_error(client.delete(f"/v1/documents/{harbor['doc_id']}"), 404, harbor["doc_id"])
 
 
+def test_upload_with_a_date_gives_every_file_that_date(client: httpx.Client,
+                                                        server: LiveServer) -> None:
+    files = [("files", (name, text, "text/plain")) for name, text in (
+        ("dated-one.txt", b"Dated report. The lighthouse of Port Vale was repainted."),
+        ("dated-two.txt", b"Dated report. The Port Vale ferry got a new captain."))]
+    response = client.post("/v1/documents", files=files, data={"date": "2021-06-01"})
+    assert response.status_code == 200, response.text
+    assert sorted(response.json()["added"]) == ["dated-one.txt", "dated-two.txt"]
+    docs = {d["source"]: d for d in client.get("/v1/documents").json()["documents"]}
+    for name in ("dated-one.txt", "dated-two.txt"):
+        assert (docs[name]["date"], docs[name]["date_source"]) == ("2021-06-01", "given")
+
+
+@pytest.mark.parametrize("bad", ["2021-13-01", "yesterday", "2021-02-30", "01/06/2021"])
+def test_upload_with_a_bad_date_is_a_400_and_keeps_nothing(client: httpx.Client,
+                                                           server: LiveServer, bad: str) -> None:
+    before = client.get("/v1/documents").json()["documents"]
+    files = [("files", ("undated.txt", b"Undated report. The Port Vale pier is closed.",
+                        "text/plain"))]
+    _assert_error(client.post("/v1/documents", files=files, data={"date": bad}), 400, "date")
+    assert client.get("/v1/documents").json()["documents"] == before
+    assert not (server.home / "uploads" / "undated.txt").exists()
+
+
+def test_the_upload_date_is_in_the_openapi_spec(anonymous: httpx.Client) -> None:
+    spec = anonymous.get("/openapi.json").json()
+    upload = spec["paths"]["/v1/documents"]["post"]["requestBody"]["content"]
+    ref = upload["multipart/form-data"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    assert "date" in spec["components"]["schemas"][ref]["properties"]
+
+
 def test_upload_of_a_long_non_ascii_name(client: httpx.Client, server: LiveServer) -> None:
     name = "報" * 80 + ".txt"  # 80 characters, 244 bytes: more than a file name may have
     response = _upload(client, (name, b"Harbor report. The ferry to Port Vale runs at noon."))

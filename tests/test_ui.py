@@ -229,3 +229,52 @@ def test_report_markup_is_shown_as_text_never_run(
     page.wait_for_timeout(500)  # give an injected image time to fail and fire onerror
     assert page.evaluate("typeof window.__xss") == "undefined"
     assert page.locator("#chat img[src='x'], #sources img, #sources script").count() == 0
+
+
+BULLETIN = ("Harbor bulletin\n"
+            "The CENTCOM chief named in this harbor bulletin is Admiral Ada Okafor.\n"
+            "The bulletin was posted on the pier.\n")
+
+
+def test_a_dated_upload_and_a_chat_limited_to_it(page: Page, server: LiveServer,
+                                                 tmp_path: Path) -> None:
+    bulletin = tmp_path / "harbor-bulletin.txt"
+    bulletin.write_text(BULLETIN)
+    page.get_by_role("tab", name="Reports").click()
+    page.locator("#upload-date textarea").fill("2021-13-01")
+    _upload(page, bulletin)
+    expect(page.locator("#upload-results")).to_contain_text("date must be a date YYYY-MM-DD")
+    expect(page.locator("#documents")).not_to_contain_text("harbor-bulletin.txt")
+    assert not (server.home / "uploads" / "harbor-bulletin.txt").exists()
+
+    page.locator("#upload-date textarea").fill("2021-06-01")
+    _upload(page, bulletin)
+    expect(page.locator("#upload-results")).to_contain_text("added")
+    row = page.locator("#documents").get_by_role("row").filter(has_text="harbor-bulletin.txt")
+    expect(row).to_contain_text("2021-06-01")
+    expect(row).to_contain_text("given")  # the date source column
+    unlimited = _api_answer(server, ANSWERED)  # without limits another report answers too
+    assert {c["source"] for c in unlimited["citations"]} - {"harbor-bulletin.txt"}, unlimited
+
+    page.get_by_role("tab", name="Chat").click()
+    page.get_by_text("Limit to reports and dates").click()
+    page.locator("#chat-reports input").click()
+    page.get_by_role("option", name="harbor-bulletin.txt").click()
+    page.keyboard.press("Escape")
+    page.locator("#date-from textarea").fill("2021-01-01")
+    page.locator("#date-to textarea").fill("2021-12-31")
+    _ask(page, ANSWERED)
+    expect(page.locator("#chat a.cite").first).to_be_visible()
+    expect(page.locator("#chat")).to_contain_text("Okafor")
+    metas = page.locator("#sources .source .meta")
+    assert metas.count() >= 1
+    for meta in metas.all():  # every citation is from the chosen report
+        expect(meta).to_contain_text("2021-06-01 · harbor-bulletin.txt")
+
+    page.locator("#date-to textarea").fill("2021-31-12")
+    _ask(page, ANSWERED)
+    expect(page.locator("#chat")).to_contain_text("date_to must be a date YYYY-MM-DD")
+    doc_id = next(d["doc_id"] for d in httpx.get(f"{server.url}/v1/documents",
+                                                  headers=AUTH).json()["documents"]
+                  if d["source"] == "harbor-bulletin.txt")
+    httpx.delete(f"{server.url}/v1/documents/{doc_id}", headers=AUTH).raise_for_status()
