@@ -50,6 +50,19 @@ class RetrievalTuning:
     dense_weight: float = 1.0  # weight of the dense ranking in hybrid fusion (chunk BM25's is 1)
     document_weight: float = 1.0  # weight of the whole-report BM25 ranking in hybrid fusion
     passage_chunks: int = 1  # consecutive chunks in one passage (1-3; see `widen`)
+    min_dated_share: float = 0.5  # time preferences apply when this share of candidates is dated
+
+
+def dated_enough(candidates: Sequence[tuple[StoredChunk, float]], share: float) -> bool:
+    """True when at least `share` of the candidates' reports carry a publication date.
+
+    Time preferences compare dated reports with each other; among mostly undated ones they only
+    move the few dated ones down. On the RealTimeQA 2023-24 development set with the true dates
+    of 22% of its reports, recency and time-frame preferences cost hit@5 0.882 -> 0.853; with
+    every report dated they gain 0.893 -> 0.904 (README: Evaluation).
+    """
+    reports = {chunk.doc_id: chunk.date for chunk, _ in candidates}
+    return bool(reports) and sum(day is not None for day in reports.values()) >= share * len(reports)
 
 
 def time_factor(query: Query, day: str | None, tuning: RetrievalTuning) -> float:
@@ -107,9 +120,9 @@ class _Selecting:
             for chunk, score in pool:
                 if chunk.chunk_id not in scored or score > scored[chunk.chunk_id][1]:
                     scored[chunk.chunk_id] = (chunk, score)
-        candidates = [
-            (chunk, score * time_factor(query, chunk.date, t)) for chunk, score in scored.values()
-        ]
+        candidates = list(scored.values())
+        if dated_enough(candidates, t.min_dated_share):
+            candidates = [(chunk, score * time_factor(query, chunk.date, t)) for chunk, score in candidates]
         candidates.sort(key=lambda pair: -pair[1])
         chosen = select(candidates, k, self.store, t)
         if t.passage_chunks > 1:

@@ -168,6 +168,16 @@ def test_a_filtered_search_matches_chromas_own_filter(news) -> None:
         assert ours == chromas and ours
 
 
+def test_time_preferences_need_mostly_dated_candidates() -> None:
+    from index.retrieval import dated_enough
+
+    mostly_undated = [(_chunk("a", 0, "2024-01-01"), 1.0), (_chunk("b", 0), 0.9), (_chunk("c", 0), 0.8)]
+    assert not dated_enough(mostly_undated, 0.5)
+    assert dated_enough(mostly_undated[:2], 0.5)  # one report of two is dated
+    assert dated_enough([(_chunk("a", i, "2024-01-01"), 1.0) for i in range(3)] + mostly_undated[1:2], 0.5)
+    assert not dated_enough([], 0.5)
+
+
 # --- selection without a store: diversity and duplicates ----------------------------------
 
 
