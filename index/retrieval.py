@@ -105,7 +105,11 @@ class _Selecting:
     store: ChromaStore
     tuning: RetrievalTuning = RetrievalTuning()
 
-    def ranked(self, query: Query, n: int, chunk_filter: ChunkFilter) -> list[tuple[StoredChunk, float]]:
+    def ranked(
+        self, query: Query, n: int, chunk_filter: ChunkFilter, rank_offset: int = 0
+    ) -> list[tuple[StoredChunk, float]]:
+        """Up to `n` `(chunk, score)` candidates, best first. A rank-based score counts each
+        rank `rank_offset` places further down (for a second, narrower pool: see `retrieve`)."""
         raise NotImplementedError
 
     def retrieve(self, query: Query, k: int) -> list[Passage]:
@@ -115,7 +119,9 @@ class _Selecting:
         scored: dict[str, tuple[StoredChunk, float]] = {}
         pools = [self.ranked(query, n, query.chunk_filter)]
         if query.has_window:
-            pools.append(self.ranked(query, n, query.window_filter(t.window_slack_days)))
+            # More candidates from the question's time frame. Ranked after the first pool's: a
+            # report ranking first among this week's few would otherwise outscore every report.
+            pools.append(self.ranked(query, n, query.window_filter(t.window_slack_days), rank_offset=n))
         for pool in pools:
             for chunk, score in pool:
                 if chunk.chunk_id not in scored or score > scored[chunk.chunk_id][1]:
@@ -202,8 +208,10 @@ class DenseRetriever(_Selecting):
         self.embedder = embedder
         self.tuning = tuning
 
-    def ranked(self, query: Query, n: int, chunk_filter: ChunkFilter) -> list[tuple[StoredChunk, float]]:
-        """Up to `n` `(chunk, cosine)` pairs, best first."""
+    def ranked(
+        self, query: Query, n: int, chunk_filter: ChunkFilter, rank_offset: int = 0
+    ) -> list[tuple[StoredChunk, float]]:
+        """Up to `n` `(chunk, cosine)` pairs, best first (the score is not rank-based)."""
         vector = query.vector if query.vector is not None else self.embedder.embed_query(query.search_text)
         return self.store.search(vector, n, chunk_filter)
 
@@ -217,8 +225,10 @@ class KeywordRetriever(_Selecting):
         self.keyword = keyword
         self.tuning = tuning
 
-    def ranked(self, query: Query, n: int, chunk_filter: ChunkFilter) -> list[tuple[StoredChunk, float]]:
-        """Up to `n` `(chunk, bm25)` pairs, best first."""
+    def ranked(
+        self, query: Query, n: int, chunk_filter: ChunkFilter, rank_offset: int = 0
+    ) -> list[tuple[StoredChunk, float]]:
+        """Up to `n` `(chunk, bm25)` pairs, best first (the score is not rank-based)."""
         hits = self.keyword.search(query.search_text, n, chunk_filter)
         chunks = {c.chunk_id: c for c in self.store.chunks_by_id([cid for cid, _ in hits])}
         return [(chunks[cid], score) for cid, score in hits if cid in chunks]
@@ -249,7 +259,9 @@ class HybridRetriever(_Selecting):
         self.store = dense.store
         self.tuning = tuning
 
-    def ranked(self, query: Query, n: int, chunk_filter: ChunkFilter) -> list[tuple[StoredChunk, float]]:
+    def ranked(
+        self, query: Query, n: int, chunk_filter: ChunkFilter, rank_offset: int = 0
+    ) -> list[tuple[StoredChunk, float]]:
         """Up to `n` reports' best passages with the reports' fused scores, best first, then the
         other candidate chunks of those reports."""
         t = self.tuning
@@ -263,7 +275,7 @@ class HybridRetriever(_Selecting):
             (t.document_weight, [doc_id for doc_id, _ in whole]),
         ):
             for rank, doc_id in enumerate(dict.fromkeys(doc_ids)):  # a report ranks once, first
-                fused[doc_id] = fused.get(doc_id, 0.0) + weight / (RRF_K + rank + 1)
+                fused[doc_id] = fused.get(doc_id, 0.0) + weight / (RRF_K + rank_offset + rank + 1)
         reports = sorted(fused, key=lambda d: -fused[d])[:n]
         candidates = {c.chunk_id: c for c, _ in (*dense, *lexical)}
         best = self.keyword.keyword.best_chunks(query.search_text, reports)
