@@ -40,7 +40,7 @@ class Budget:
     truncated: int  # passages shortened to their first sentences
 
     def stats(self) -> dict[str, float]:
-        """Counts for `Reply.stats` (they end up in the Answer's `timings_ms`)."""
+        """Counts for `Reply.stats` (they end up in the Answer's `stats`)."""
         return {
             "prompt_tokens": float(self.prompt_tokens),
             "passages_used": float(len(self.passages)),

@@ -220,10 +220,10 @@ class Assistant:
         assert reply is not None
         timings["answer"] = _ms(t)
         timings["total"] = _ms(started)
-        timings.update(reply.stats)
+        timings.update(reply.timings)
         yield Answer(
             answer=reply.answer, refused=reply.refused, citations=reply.citations,
-            passages=passages, timings_ms=timings,
+            passages=passages, timings_ms=timings, stats=dict(reply.stats),
         )
 
     def condense(self, question: str, history: Sequence[Turn | dict[str, Any]] | None = None) -> str:

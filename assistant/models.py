@@ -52,7 +52,8 @@ class Answer:
     refused: bool
     citations: list[Citation] = field(default_factory=list)
     passages: list[Passage] = field(default_factory=list)
-    timings_ms: dict[str, float] = field(default_factory=dict)
+    timings_ms: dict[str, float] = field(default_factory=dict)  # times only, in ms
+    stats: dict[str, float] = field(default_factory=dict)  # the answerer's numbers
 
     def to_dict(self) -> dict[str, Any]:
         """The SPEC's JSON shape."""
@@ -62,6 +63,7 @@ class Answer:
             "citations": [c.to_dict() for c in self.citations],
             "passages": [p.to_dict() for p in self.passages],
             "timings_ms": dict(self.timings_ms),
+            "stats": dict(self.stats),
         }
 
 

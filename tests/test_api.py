@@ -225,7 +225,7 @@ def test_retrieve_filters(client: httpx.Client) -> None:
 
 def test_ask_returns_an_answer_with_exact_citations(client: httpx.Client) -> None:
     answer = client.post("/v1/ask", json={"question": ANSWERED, "k": 3}).json()
-    assert set(answer) == {"answer", "refused", "citations", "passages", "timings_ms"}
+    assert set(answer) == {"answer", "refused", "citations", "passages", "timings_ms", "stats"}
     assert "McKenzie" in answer["answer"]
     assert len(answer["passages"]) <= 3
     _assert_citations_are_exact(answer)

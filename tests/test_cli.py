@@ -35,7 +35,7 @@ def test_ingest_ask_retrieve_docs(tmp_path: Path) -> None:
     asked = run(home, "ask", "Who did the Pentagon blame?", "--json")
     assert asked.returncode == 0, asked.stderr
     answer = json.loads(asked.stdout)
-    assert set(answer) == {"answer", "refused", "citations", "passages", "timings_ms"}
+    assert set(answer) == {"answer", "refused", "citations", "passages", "timings_ms", "stats"}
     assert not answer["refused"] and "Iran" in answer["answer"]
     citation = answer["citations"][0]
     assert set(citation) == {"n", "doc_id", "title", "source", "date", "start", "end", "quote", "score"}

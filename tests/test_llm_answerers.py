@@ -87,9 +87,9 @@ def test_llamacpp_answers_the_sample_report_within_the_contract(
     deltas, answer = events[:-1], events[-1]
     assert isinstance(answer, Answer) and deltas and all(isinstance(d, str) for d in deltas)
     assert_answer_contract(answer, assistant.document_text)
-    assert answer.timings_ms["passages_used"] >= 1
-    assert 0 < answer.timings_ms["prompt_tokens"] <= assistant.settings.llm_context_tokens
-    assert answer.timings_ms["claims_generated"] >= 0
+    assert answer.stats["passages_used"] >= 1
+    assert 0 < answer.stats["prompt_tokens"] <= assistant.settings.llm_context_tokens
+    assert answer.stats["claims_generated"] >= 0
 
     # A follow-up: the model condenses it with the history, the contract still holds.
     history = [{"role": "user", "content": "Who carried out the attacks on the military bases?"},
@@ -152,7 +152,7 @@ def test_openai_backend_against_a_real_server(
     answer = events[-1]
     assert isinstance(answer, Answer) and len(events) > 1
     assert_answer_contract(answer, assistant.document_text)
-    assert answer.timings_ms["passages_used"] >= 1
+    assert answer.stats["passages_used"] >= 1
 
 
 # --- start-up errors ---------------------------------------------------------------------------

@@ -20,7 +20,8 @@ class Reply:
     answer: str
     refused: bool
     citations: list[Citation]
-    stats: dict[str, float] = field(default_factory=dict)
+    stats: dict[str, float] = field(default_factory=dict)  # scores, probabilities, token counts
+    timings: dict[str, float] = field(default_factory=dict)  # the answerer's own times, in ms
 
     @classmethod
     def from_claims(cls, claims: list[Claim], stats: dict[str, float] | None = None) -> "Reply":

@@ -12,6 +12,7 @@ supports, each citing the report sentence that supports it (`verify.py`).
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 import re
 import time
 import urllib.error
@@ -95,17 +96,18 @@ class LLMAnswerer(Answerer):
             return
         started = time.perf_counter()
         draft = ""
+        times: dict[str, float] = {}
         user = self.render_prompt(question.text, budget.passages)
         for delta in self._generate(user, system=system):
             if not draft:
-                stats["llm_first_token"] = _ms(started)
+                times["llm_first_token"] = _ms(started)
             draft += delta
             yield delta
-        stats["llm_generate"] = _ms(started)
+        times["llm_generate"] = _ms(started)
         stats["completion_tokens"] = float(count_tokens(draft))
         embed = self.embedder.embed if self.embedder is not None else None
         verification = verify(draft, budget.passages, embed=embed, tuning=self.tuning)
-        yield verification.reply(stats)
+        yield replace(verification.reply(stats), timings=times)
 
     def render_system(self) -> str:
         """The system message: the rules, including that sources are data, not instructions.
