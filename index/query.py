@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import numpy as np
@@ -50,13 +50,3 @@ class Query:
         """True when `day` falls in the time frame or up to `slack_days` after it."""
         end = self._slack_end(slack_days)
         return (self.window_start is None or day >= self.window_start) and (end is None or day <= end)
-
-    def window_filter(self, slack_days: int) -> ChunkFilter:
-        """The query's filter narrowed to the time frame (plus `slack_days` after it)."""
-        base = self.chunk_filter
-        end = self._slack_end(slack_days)
-        end = end.isoformat() if end else None
-        start = self.window_start.isoformat() if self.window_start else None
-        date_to = min(filter(None, (end, base.date_to)), default=None)
-        date_from = max(filter(None, (start, base.date_from)), default=None)
-        return replace(base, date_to=date_to, date_from=date_from)
