@@ -97,6 +97,11 @@ class _Rows:
         return _Rows([self.ids[i] for i in rows], [self.doc_ids[i] for i in rows],
                      [self.sources[i] for i in rows], [self.date_ords[i] for i in rows])
 
+    def facts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Doc ids, sources and date ordinals as arrays, for `ChunkFilter.accepts_rows`."""
+        return (np.array(self.doc_ids, dtype=object), np.array(self.sources, dtype=object),
+                np.array(self.date_ords, dtype=np.int64))
+
     def extend(self, other: "_Rows") -> "_Rows":
         return _Rows(self.ids + other.ids, self.doc_ids + other.doc_ids,
                      self.sources + other.sources, self.date_ords + other.date_ords)
@@ -131,9 +136,8 @@ class _Main:
 
     @cached_property
     def row_facts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The rows' doc ids, sources and date ordinals as arrays, for filtering them at once."""
-        return (np.array(self.rows.doc_ids, dtype=object), np.array(self.rows.sources, dtype=object),
-                np.array(self.rows.date_ords, dtype=np.int64))
+        """The rows' facts as arrays, for filtering them at once (`_Rows.facts`)."""
+        return self.rows.facts()
 
     @cached_property
     def rows_by_doc(self) -> dict[str, list[int]]:
@@ -393,11 +397,11 @@ def _score_delta(main: _Main, rows: _Rows, tokens: list[list[str]], words: list[
     if not words:
         return []
     scorer = _Scorer(main, tokens, words)
+    passes = (chunk_filter.accepts_rows(*rows.facts()) if chunk_filter and not chunk_filter.is_empty()
+              else np.ones(len(tokens), dtype=bool))
     hits = []
     for i, doc in enumerate(tokens):
-        if chunk_filter and not chunk_filter.is_empty() and not chunk_filter.accepts(
-            rows.doc_ids[i], rows.sources[i], rows.date_ords[i]
-        ):
+        if not passes[i]:
             continue
         score = scorer.score_words(doc)
         if score > 0:

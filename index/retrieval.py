@@ -41,7 +41,7 @@ class RetrievalTuning:
 
     candidates: int = CANDIDATES  # first-stage depth: k * candidates, at least min_candidates
     min_candidates: int = 20
-    recency_weight: float = 0.2  # boost of a report published on as_of; halves every half-life
+    recency_weight: float = 0.2  # a dated report loses up to 1/(1 + this) with age (`time_factor`)
     recency_half_life_days: float = 30.0
     window_boost: float = 0.25  # a dated report outside the question's time frame scores / (1 + this)
     window_slack_days: int = 1  # a report the day after the frame still covers it
@@ -69,8 +69,8 @@ def time_factor(query: Query, day: str | None, tuning: RetrievalTuning) -> float
     """The multiplier (at most 1) of a passage's score for a report published on `day`.
 
     A time preference only ever lowers a dated report: one outside the question's time frame,
-    or, with no frame or outside it, one published long before `as_of`. An undated report keeps its score, as does a dated one
-    of the right time, so no report wins merely because it carries a date (daily digests and
+    or, with no frame or outside it, one published long before `as_of`. An undated report keeps
+    its score, as does a dated one of the right time, so no report wins merely because it carries a date (daily digests and
     photo galleries dated "this week" beat the undated article that answers, otherwise).
     """
     if not day:
@@ -116,8 +116,7 @@ class _Selecting:
         # No second pool from inside the question's time frame: a report ranked among a week's
         # few outscored relevant ones (tune split, every report dated: hit@5 0.790 with it, 0.897
         # without).
-        scored = {chunk.chunk_id: (chunk, score) for chunk, score in self.ranked(query, n, query.chunk_filter)}
-        candidates = list(scored.values())
+        candidates = self.ranked(query, n, query.chunk_filter)
         if dated_enough(candidates, t.min_dated_share):
             candidates = [(chunk, score * time_factor(query, chunk.date, t)) for chunk, score in candidates]
         candidates.sort(key=lambda pair: -pair[1])

@@ -51,20 +51,9 @@ class ChunkFilter:
         """True when nothing is restricted."""
         return not (self.date_to or self.date_from or self.sources or self.doc_ids)
 
-    def accepts(self, doc_id: str, source: str, date_ord: int) -> bool:
-        """The same test as `chroma_where`, for results found outside Chroma (BM25)."""
-        if self.doc_ids and doc_id not in self.doc_ids:
-            return False
-        if self.sources and source not in self.sources:
-            return False
-        if self.date_to and date_ord > date_ordinal(self.date_to):
-            return False
-        if self.date_from and date_ord < date_ordinal(self.date_from):
-            return False
-        return True
-
     def accepts_rows(self, doc_ids: np.ndarray, sources: np.ndarray, date_ords: np.ndarray) -> np.ndarray:
-        """`accepts` for many rows at once (NumPy arrays of the rows' facts), as a boolean mask."""
+        """Which rows pass (the same test as `chroma_where`, for results found outside Chroma),
+        given the rows' doc ids, sources and date ordinals as arrays; a boolean mask."""
         mask = np.ones(len(date_ords), dtype=bool)
         if self.doc_ids:
             mask &= np.isin(doc_ids, list(self.doc_ids))
@@ -292,8 +281,12 @@ class ChromaStore:
         if chunk_filter is None or chunk_filter.is_empty():
             return self._query(vector, k, None)
         near = self._query(vector, k * FILTER_OVERFETCH, None)
-        kept = [(c, s) for c, s in near
-                if chunk_filter.accepts(c.doc_id, c.source, date_ordinal(c.date))]
+        passes = chunk_filter.accepts_rows(
+            np.array([c.doc_id for c, _ in near], dtype=object),
+            np.array([c.source for c, _ in near], dtype=object),
+            np.array([date_ordinal(c.date) for c, _ in near], dtype=np.int64),
+        )
+        kept = [pair for pair, ok in zip(near, passes) if ok]
         if len(kept) >= k or len(near) < k * FILTER_OVERFETCH:
             return kept[:k]  # enough passed, or the collection holds no more to find
         return self._query(vector, k, chunk_filter.chroma_where())
@@ -344,37 +337,29 @@ class ChromaStore:
         }
 
     def iter_chunks(self) -> Iterator[StoredChunk]:
-        """Every chunk, page by page (for rebuilding the keyword index)."""
-        offset = 0
-        while True:
-            got = self._chunks.get(
-                include=["documents", "metadatas"], limit=PAGE, offset=offset
-            )
-            if not got["ids"]:
-                return
-            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
-                yield _chunk(cid, text, meta)
-            offset += len(got["ids"])
+        """Every chunk, page by page (for rebuilding the chunk keyword index)."""
+        for cid, text, meta in _paged(self._chunks, ["documents", "metadatas"]):
+            yield _chunk(cid, text, meta)
 
     def iter_documents(self) -> Iterator[StoredChunk]:
         """Every report as one row spanning its whole text (for the report-level keyword index)."""
-        offset = 0
-        while True:
-            got = self._docs.get(include=["documents", "metadatas"], limit=PAGE, offset=offset)
-            if not got["ids"]:
-                return
-            for doc_id, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
-                yield whole_document(_info(doc_id, meta), str(text))
-            offset += len(got["ids"])
+        for doc_id, text, meta in _paged(self._docs, ["documents", "metadatas"]):
+            yield whole_document(_info(doc_id, meta), str(text))
 
     def _scan_chunk_meta(self) -> Iterator[tuple[str, dict[str, Any]]]:
-        offset = 0
-        while True:
-            got = self._chunks.get(include=["metadatas"], limit=PAGE, offset=offset)
-            if not got["ids"]:
-                return
-            yield from zip(got["ids"], got["metadatas"])
-            offset += len(got["ids"])
+        for cid, meta in _paged(self._chunks, ["metadatas"]):
+            yield cid, meta
+
+
+def _paged(collection: Any, include: list[str]) -> Iterator[tuple[Any, ...]]:
+    """`(id, *included fields)` of every record of a Chroma collection, PAGE records a call."""
+    offset = 0
+    while True:
+        got = collection.get(include=include, limit=PAGE, offset=offset)
+        if not got["ids"]:
+            return
+        yield from zip(got["ids"], *(got[field] for field in include))
+        offset += len(got["ids"])
 
 
 def _nodes(info: DocumentInfo, chunks: Sequence[tuple[str, int, int, str]], vectors: np.ndarray) -> list[Any]:
