@@ -1,4 +1,4 @@
-# The two commands of the README: `make run` and `make test`.
+# The two commands of the README: `make run` and `make test` (and `make test-fast` while coding).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,7 +8,7 @@ export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: run test install install-test browser bench clean
+.PHONY: run test test-fast install install-test browser bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,12 @@ run: install
 
 test: install-test
 	$(BIN)/python -m pytest -q
+
+# The fast tier: the tests marked `fast`, on the fakes of tests/fakes.py (no model, no Chroma,
+# no browser, no server), in seconds: for while you change code. `make test` runs them too.
+test-fast: install
+	$(BIN)/pip install --quiet 'pytest>=8' 'httpx>=0.27'
+	$(BIN)/python -m pytest -q -m fast
 
 # Ingestion race against llama-index's default pipeline, latency at 1k/10k/100k chunks, server memory.
 bench: install

@@ -14,14 +14,11 @@ from __future__ import annotations
 
 import contextlib
 import html
-import json
 import os
 import re
 import shutil
-import threading
 import time
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +26,11 @@ import gradio as gr
 
 from assistant.config import MAX_K, Settings
 from assistant.core import Assistant, check_date
-from assistant.errors import AssistantError
-from assistant.models import Answer, Citation, IngestReport, Passage
-from assistant.uploads import delete_report, ingest_uploads, max_upload_bytes, save_upload
+from assistant.feedback import record_feedback
+from assistant.models import Answer, Citation
+from assistant.uploads import delete_report, ingest_uploads, save_upload
+from index.common.errors import AssistantError
+from index.common.types import IngestReport, Passage
 from index.loaders import SUPPORTED_SUFFIXES
 
 SYSTEM_FONTS = ("system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial",
@@ -46,7 +45,6 @@ UPLOAD_SWEEP_SECONDS = 3600
 _MARKER = re.compile(r"\[(\d+)\]")
 # Backslash-escaping these keeps report text literal in the Chatbot's Markdown.
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$])")
-_feedback_lock = threading.Lock()
 
 CSS = """
 #sources .source { border: 1px solid var(--border-color-primary); border-radius: 8px;
@@ -180,7 +178,7 @@ def upload_files(assistant: Assistant, paths: Sequence[str], date: str | None = 
         try:
             with open(p, "rb") as data:
                 saved.append(save_upload(assistant.settings.uploads_path, name, data,
-                                         max_upload_bytes(assistant)))
+                                         assistant.settings.max_file_bytes))
         except AssistantError as exc:
             rows.append([name, "failed", str(exc)])
         except OSError as exc:  # gone meanwhile: e.g. the same content uploaded twice at once
@@ -227,22 +225,6 @@ def _report_rows(report: IngestReport) -> list[list[str]]:
     return rows
 
 
-# --- feedback --------------------------------------------------------------------------------
-
-
-def record_feedback(path: Path, record: dict[str, Any], liked: bool) -> dict[str, Any]:
-    """Append one JSON line: question, answer, citations, liked, timestamp."""
-    line = {
-        "question": record["question"], "answer": record["answer"],
-        "citations": record["citations"], "liked": liked,
-        "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with _feedback_lock, path.open("a", encoding="utf-8") as out:
-        out.write(json.dumps(line, ensure_ascii=False) + "\n")
-    return line
-
-
 # --- the app ---------------------------------------------------------------------------------
 
 
@@ -274,16 +256,15 @@ class ChatUI:
                     {"role": "assistant", "content": ""}]
         text = ""
         try:
-            for event in self.assistant.ask_stream(
+            stream = self.assistant.ask_stream(
                 question, session["history"], k=int(k), doc_ids=doc_ids or [],
                 date_from=(date_from or "").strip(), date_to=(date_to or "").strip(),
-            ):
-                if isinstance(event, Answer):
-                    answer = event
-                    break
-                text += event
+            )
+            for delta in stream:
+                text += delta
                 messages[-1] = {"role": "assistant", "content": render_answer(text, turn)}
                 yield messages, gr.skip(), "", session
+            answer = stream.result()
         except AssistantError as exc:
             messages[-1] = {"role": "assistant", "content": escape_markdown(f"Error: {exc}")}
             yield messages, gr.skip(), "", session
@@ -431,10 +412,15 @@ def build_ui(assistant: Assistant) -> gr.Blocks:
     return blocks
 
 
+def mount(app: Any, assistant: Assistant) -> Any:
+    """The chat UI mounted at "/" of `app` (the `chat-ui` front end `assistant serve` finds)."""
+    return mount_ui(app, build_ui(assistant), assistant.settings)
+
+
 def mount_ui(app: Any, blocks: gr.Blocks, settings: Settings, path: str = "/") -> Any:
     """Mount `blocks` on the FastAPI `app` with the theme, CSS, script and upload limit."""
     return gr.mount_gradio_app(
         app, blocks, path=path, theme=theme(), css=CSS, head=HEAD,
-        max_file_size=int(settings.max_file_mb * 1_000_000),
+        max_file_size=settings.max_file_bytes,
         footer_links=["api"], run_history=False, show_error=True,
     )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from assistant.config import Settings
-from assistant.models import Answer, Citation, DocumentInfo, IngestReport, Passage
+from assistant.models import Answer, Citation
+from index.common.types import DocumentInfo, IngestReport, Passage
 
 if TYPE_CHECKING:
     from assistant.core import Assistant

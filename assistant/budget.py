@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
-from assistant.models import Passage
-from index.sentences import sentence_spans
+from index.common.text import sentence_spans
+from index.common.types import Passage
 
 # Share of the context window the counted prompt may use: other tokenizers (Llama, SmolLM,
 # Qwen) split English news text into up to ~15% more tokens than cl100k.
@@ -33,7 +33,6 @@ class Budget:
     """The passages that fit, the size of the prompt made from them, and what was cut."""
 
     passages: list[Passage]
-    prompt: str
     prompt_tokens: int
     available_tokens: int
     dropped: int  # lower-ranked passages left out entirely
@@ -75,7 +74,7 @@ def fit_passages(
         prompt = render(kept)
         tokens = count(prompt)
         if tokens <= available:
-            return Budget(kept, prompt, tokens, available, dropped, 0)
+            return Budget(kept, tokens, available, dropped, 0)
         if len(kept) == 1:
             break
         kept.pop()
@@ -83,11 +82,9 @@ def fit_passages(
     if kept:
         cut = _truncate_to_fit(kept[0], render, available, count)
         if cut is not None:
-            prompt = render([cut])
-            return Budget([cut], prompt, count(prompt), available, dropped, 1)
+            return Budget([cut], count(render([cut])), available, dropped, 1)
         dropped += 1
-    prompt = render([])
-    return Budget([], prompt, count(prompt), available, dropped, 0)
+    return Budget([], count(render([])), available, dropped, 0)
 
 
 def truncate_passage(passage: Passage, sentences: int) -> Passage:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.models import Citation, Passage
+from assistant.models import Citation
+from index.common.types import Passage
 
 MARKER = re.compile(r"\[(\d+)\]")
 

@@ -1,4 +1,5 @@
-"""The `assistant` command: ingest, ask, chat, retrieve, docs, serve, eval (SPEC.md)."""
+"""The `assistant` command: ingest, ask, chat, retrieve, docs here; serve, eval and bench are
+registered subcommands (assistant/plugins.py) that this module never imports (SPEC.md)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import json
 import sys
 from typing import Any, Sequence
 
+from assistant import plugins
 from assistant.config import Settings
-from assistant.errors import AssistantError, InputError
+from index.common.errors import AssistantError, InputError
 
 EXIT_OK, EXIT_FATAL, EXIT_PARTIAL = 0, 1, 2
 
@@ -48,34 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     p = docs_sub.add_parser("delete", help="remove a report from the index")
     p.add_argument("doc_id")
 
-    p = sub.add_parser("serve", help="serve the chat UI at / and the API at /v1")
-    p.add_argument("--host", help="ASSISTANT_HOST, default 127.0.0.1")
-    p.add_argument("--port", type=int, help="ASSISTANT_PORT, default 7860")
-    p.add_argument("--ingest", nargs="*", metavar="PATH",
-                   help="index these paths first when the store is empty")
-
-    p = sub.add_parser(
-        "bench", help="ingestion speed vs llama-index, latency at 1k/10k/100k chunks, memory"
-    )
-    from bench.__main__ import add_arguments
-
-    add_arguments(p)
-
-    p = sub.add_parser("eval", help="run a test set and write results.json, questions.jsonl, report.md")
-    p.add_argument("testset")
-    p.add_argument("--docs", required=True, help="folder of the reports the test set refers to")
-    p.add_argument("--out", required=True, help="folder for the results")
-    p.add_argument("--k", type=int, help="passages handed to the answerer (default 5)")
-    # SUPPRESS: `assistant --llm X eval ...` and `assistant eval ... --llm X` both work.
-    p.add_argument("--llm", default=argparse.SUPPRESS, help="answerer to evaluate (ASSISTANT_LLM)")
-    p.add_argument("--compare", nargs="*", metavar="NAME=KEY:VALUE", help=_compare_help())
+    for name, command in plugins.commands().items():
+        command.add_arguments(sub.add_parser(name, help=command.help))
     return parser
-
-
-def _compare_help() -> str:
-    from eval.runner import COMPARE_HELP
-
-    return COMPARE_HELP
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -87,7 +64,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "collection": getattr(args, "collection", None), "llm": args.llm,
             "host": getattr(args, "host", None), "port": getattr(args, "port", None),
         })
-        return _COMMANDS[args.command](settings, args)
+        if args.command in _COMMANDS:
+            return _COMMANDS[args.command](settings, args)
+        return plugins.commands()[args.command].run(settings, args)
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FATAL
@@ -130,16 +109,11 @@ def _print_answer(answer: Any) -> None:
 
 
 def _cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
-    assistant = _open(settings)
+    answer = _open(settings).ask(args.text, k=args.k, as_of=args.as_of)
     if args.json:
-        print(json.dumps(assistant.ask(args.text, k=args.k, as_of=args.as_of).to_dict(), indent=2))
-        return EXIT_OK
-    answer = None
-    for event in assistant.ask_stream(args.text, k=args.k, as_of=args.as_of):
-        if isinstance(event, str):
-            continue
-        answer = event
-    _print_answer(answer)
+        print(json.dumps(answer.to_dict(), indent=2))
+    else:
+        _print_answer(answer)
     return EXIT_OK
 
 
@@ -168,13 +142,11 @@ def _cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
         if not question:
             return EXIT_OK
         try:
-            answer = None
             print("assistant> ", end="", flush=True)
-            for event in assistant.ask_stream(question, history, k=args.k, as_of=args.as_of):
-                if isinstance(event, str):
-                    print(event, end="", flush=True)
-                else:
-                    answer = event
+            stream = assistant.ask_stream(question, history, k=args.k, as_of=args.as_of)
+            for delta in stream:
+                print(delta, end="", flush=True)
+            answer = stream.result()
             print()
         except InputError as exc:
             print(f"\nerror: {exc}")
@@ -202,34 +174,12 @@ def _cmd_docs(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    from assistant.server import serve
-
-    serve(settings, ingest_if_empty=args.ingest or [])
-    return EXIT_OK
-
-
-def _cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
-    from eval.runner import run_from_cli
-
-    return run_from_cli(settings, args)
-
-
-def _cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
-    from bench.__main__ import run_bench_from_cli
-
-    return run_bench_from_cli(settings, args)
-
-
 _COMMANDS = {
     "ingest": _cmd_ingest,
     "ask": _cmd_ask,
     "retrieve": _cmd_retrieve,
     "chat": _cmd_chat,
     "docs": _cmd_docs,
-    "serve": _cmd_serve,
-    "eval": _cmd_eval,
-    "bench": _cmd_bench,
 }
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlparse
 
-from assistant.errors import ConfigError
+from index.common.errors import ConfigError
 
 # Environment variable for each setting (SPEC.md lists the first seven; the OpenAI and Ollama
 # ones keep the names those tools use).
@@ -125,6 +125,11 @@ class Settings:
             raise ConfigError(f"ASSISTANT_EMBED_THREADS must be >= 1, got {self.embed_threads}")
         if self.max_file_mb <= 0:
             raise ConfigError(f"max_file_mb must be positive, got {self.max_file_mb}")
+
+    @property
+    def max_file_bytes(self) -> int:
+        """The size limit of one report file (ingest and upload), in bytes."""
+        return int(self.max_file_mb * 1_000_000)
 
     @property
     def chroma_path(self) -> Path:

@@ -9,17 +9,20 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from assistant import timeframe
-from assistant.answerers import Answerer, Reply, make_answerer
+from assistant.answerers import Answerer, make_answerer
 from assistant.config import MAX_K, Settings
-from assistant.errors import InputError
-from assistant.models import Answer, DocumentInfo, IngestReport, Passage, Turn
+from assistant.models import Answer, Turn
+from assistant.streaming import AnswerStream
 from index.chunking import ChunkingPolicy
-from index.embedding import shared_embedder
+from index.common.errors import InputError
+from index.common.types import DocumentInfo, IngestReport, Passage
+from index.embedding import Embedder, shared_embedder
 from index.ingest import DOCUMENTS, Ingestor, sync_keyword_index
 from index.keyword import KeywordIndex
 from index.query import Query
+from index.records import ChunkFilter
 from index.retrieval import RetrievalTuning, Retriever, make_retriever
-from index.store import ChromaStore, ChunkFilter, make_client
+from index.store import ChromaStore, Store, make_client
 
 MAX_QUESTION_CHARS = 2000
 
@@ -30,46 +33,59 @@ class Assistant:
     def __init__(
         self,
         settings: Settings,
+        embedder: Embedder,
+        store: Store,
+        keyword: KeywordIndex,
+        document_keyword: KeywordIndex,
+        answerer: Answerer,
         retrieval_mode: str = "hybrid",
         tuning: RetrievalTuning = RetrievalTuning(),
         chunking: ChunkingPolicy = ChunkingPolicy(),
     ) -> None:
+        """The chain over the parts it is handed (`open` builds the real ones from settings;
+        the fast tests hand in small fakes)."""
         self.settings = settings
-        self.embedder = shared_embedder(
-            settings.embed_precision, settings.embed_threads, settings.embed_backend,
-            settings.model_cache_path,
-        )
-        self.store = ChromaStore(make_client(settings), settings.collection)
-        self.keyword = KeywordIndex(settings.keyword_path)
-        self.document_keyword = KeywordIndex(settings.document_keyword_path)
+        self.embedder = embedder
+        self.store = store
+        self.keyword = keyword
+        self.document_keyword = document_keyword
         sync_keyword_index(self.store, self.keyword)
         sync_keyword_index(self.store, self.document_keyword, DOCUMENTS)
         self.retriever: Retriever = make_retriever(
             retrieval_mode, self.store, self.keyword, self.document_keyword, self.embedder, tuning
         )
-        self.answerer: Answerer = make_answerer(settings, self.embedder, self.store.chunk_embeddings)
+        self.answerer = answerer
         self._ingestor = Ingestor(
             self.store, self.keyword, self.document_keyword, self.embedder, chunking,
-            max_file_bytes=int(settings.max_file_mb * 1_000_000),
+            max_file_bytes=settings.max_file_bytes,
         )
         # Writes are serialized; reads go on while one runs (the keyword index swaps atomically).
         self._write_lock = threading.Lock()
 
     @classmethod
     def open(cls, settings: Settings | None = None, **overrides: Any) -> "Assistant":
-        """An assistant over the configured store; `overrides` are settings such as home="...",
-        plus `retrieval_mode`, `tuning` (RetrievalTuning) and `chunking` (ChunkingPolicy), which
-        the evaluation's `--compare` sets."""
-        base = settings or Settings.load()
+        """An assistant over the configured store, model and answerer; `overrides` are settings
+        such as home="...", plus `retrieval_mode`, `tuning` (RetrievalTuning) and `chunking`
+        (ChunkingPolicy), which the evaluation's `--compare` sets."""
         mode = overrides.pop("retrieval_mode", "hybrid")
         tuning = overrides.pop("tuning", RetrievalTuning())
         chunking = overrides.pop("chunking", ChunkingPolicy())
-        return cls(base.with_overrides(**overrides), mode, tuning, chunking)
+        settings = (settings or Settings.load()).with_overrides(**overrides)
+        embedder = shared_embedder(
+            settings.embed_precision, settings.embed_threads, settings.embed_backend,
+            cache=settings.model_cache_path,
+        )
+        store = ChromaStore(make_client(settings.chroma_path, settings.chroma_url), settings.collection)
+        return cls(
+            settings, embedder, store, KeywordIndex(settings.keyword_path),
+            KeywordIndex(settings.document_keyword_path),
+            make_answerer(settings, embedder, store.chunk_embeddings), mode, tuning, chunking,
+        )
 
     def warm_up(self) -> None:
         """Load now what the first question would otherwise wait for: the sentence splitter
         (NLTK's import, about 1 s) and the question model compiled for one thread."""
-        from index.sentences import sentence_spans
+        from index.common.text import sentence_spans
 
         sentence_spans("Warm up. Now.")
         self.embedder.embed(["warm up"])
@@ -175,14 +191,9 @@ class Assistant:
         **filters: Any,
     ) -> Answer:
         """An answer whose every claim cites the passage that supports it, or a refusal."""
-        answer: Answer | None = None
-        for event in self.ask_stream(
+        return self.ask_stream(
             question, history, k=k, as_of=as_of, standalone=standalone, **filters
-        ):
-            if isinstance(event, Answer):
-                answer = event
-        assert answer is not None
-        return answer
+        ).result()
 
     def ask_stream(
         self,
@@ -192,13 +203,27 @@ class Assistant:
         as_of: str | None = None,
         standalone: str | None = None,
         **filters: Any,
-    ) -> Iterator[str | Answer]:
-        """Text deltas of the answer as they are produced, then the whole Answer.
+    ) -> AnswerStream[Answer]:
+        """Text deltas of the answer as they are produced (iterate), then the whole Answer
+        (`.result()`). Nothing runs until the first delta is asked for.
 
         `standalone` is the question as `condense` already rewrote it, for a caller that needs
         it too (the eval's deeper ranking): the rewrite, an LLM call with LLM answerers, then
         happens once.
         """
+        return AnswerStream(
+            self._answer_events(question, history, k, as_of, standalone, filters), Answer
+        )
+
+    def _answer_events(
+        self,
+        question: str,
+        history: Sequence[Turn | dict[str, Any]] | None,
+        k: int | None,
+        as_of: str | None,
+        standalone: str | None,
+        filters: dict[str, Any],
+    ) -> Iterator[str | Answer]:
         question = _check_text(question, "question")
         turns = _turns(history)
         timings: dict[str, float] = {}
@@ -211,13 +236,9 @@ class Assistant:
         passages = self.retrieve(query, k=k)
         timings["retrieve"] = _ms(t)
         t = time.perf_counter()
-        reply: Reply | None = None
-        for event in self.answerer.stream(query, passages, turns):
-            if isinstance(event, Reply):
-                reply = event
-            else:
-                yield event
-        assert reply is not None
+        replies = self.answerer.stream(query, passages)
+        yield from replies
+        reply = replies.result()
         timings["answer"] = _ms(t)
         timings["total"] = _ms(started)
         timings.update(reply.timings)

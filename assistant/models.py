@@ -1,28 +1,12 @@
-"""Typed results that match the shapes of SPEC.md: Passage, Citation, Answer."""
+"""The chain's typed results, in the shapes of SPEC.md: Citation, Answer, and a conversation Turn."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-
-@dataclass(frozen=True)
-class Passage:
-    """A retrieved chunk: `text == document_text[start:end]`."""
-
-    doc_id: str
-    title: str
-    source: str
-    date: str | None
-    chunk_id: str
-    start: int
-    end: int
-    text: str
-    score: float
-
-    def to_dict(self) -> dict[str, Any]:
-        """The SPEC's JSON shape."""
-        return asdict(self)
+from index.common.errors import InputError
+from index.common.types import Passage
 
 
 @dataclass(frozen=True)
@@ -77,8 +61,6 @@ class Turn:
     @classmethod
     def from_dict(cls, data: Any) -> "Turn":
         """Parse `{"role", "content"}`, naming the field that is wrong."""
-        from assistant.errors import InputError
-
         if not isinstance(data, dict):
             raise InputError("history: each turn must be an object with 'role' and 'content'")
         role, content = data.get("role"), data.get("content")
@@ -87,38 +69,3 @@ class Turn:
         if not isinstance(content, str):
             raise InputError("history: content must be a string")
         return cls(role=role, content=content)
-
-
-@dataclass(frozen=True)
-class DocumentInfo:
-    """What the index knows about one report."""
-
-    doc_id: str
-    title: str
-    source: str
-    date: str | None
-    # Where `date` came from: "given", "metadata", "dateline", "path" (index.dates.DateSource),
-    # None when there is no date. Keyword-only so positional construction stays as it was.
-    date_source: str | None = field(default=None, kw_only=True)
-    chunks: int
-    chars: int
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON shape used by `docs list --json` and `GET /v1/documents`."""
-        return asdict(self)
-
-
-@dataclass
-class IngestReport:
-    """The outcome of one ingest call, in the SPEC's `--json` shape."""
-
-    added: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    failed: list[dict[str, str]] = field(default_factory=list)
-    documents: int = 0
-    chunks: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        """The SPEC's JSON shape."""
-        return asdict(self)

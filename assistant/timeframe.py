@@ -31,14 +31,6 @@ class Timeframe:
     end: date | None
     phrase: str
 
-    def contains(self, day: date) -> bool:
-        """True when `day` falls within the range."""
-        return (self.start is None or day >= self.start) and (self.end is None or day <= self.end)
-
-    def to_dict(self) -> dict[str, str | None]:
-        return {"start": self.start.isoformat() if self.start else None,
-                "end": self.end.isoformat() if self.end else None, "phrase": self.phrase}
-
 
 def _month_range(year: int, month: int) -> tuple[date, date]:
     return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from assistant.core import Assistant
-from assistant.errors import InputError, UnsupportedFileError
-from assistant.models import DocumentInfo, IngestReport
+from index.common.errors import InputError, UnsupportedFileError
+from index.common.types import DocumentInfo, IngestReport
 from index.loaders import SUPPORTED_SUFFIXES, unsupported_reason
 
 # File systems limit a name to 255 bytes, not characters ("報" is 3 bytes in UTF-8); the
@@ -23,7 +23,7 @@ _COPY_BLOCK = 1 << 20
 
 
 class UploadTooLargeError(InputError):
-    """An uploaded file over `settings.max_file_mb`."""
+    """An uploaded file over `settings.max_file_bytes`."""
 
 
 @dataclass(frozen=True)
@@ -143,8 +143,3 @@ def delete_report(assistant: Assistant, doc_id: str) -> DocumentInfo:
     if uploaded.parent == folder and not any(d.source == info.source for d in assistant.documents()):
         uploaded.unlink(missing_ok=True)
     return info
-
-
-def max_upload_bytes(assistant: Assistant) -> int:
-    """The per-file upload limit from `settings.max_file_mb`."""
-    return int(assistant.settings.max_file_mb * 1_000_000)

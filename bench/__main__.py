@@ -29,7 +29,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from assistant.config import Settings
 from assistant.local_servers import free_port, stop, wait_until_ready
+from assistant.plugins import Command
 from bench.corpus import CITIES, PEOPLE, TOPICS, sentences, write_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,7 +120,7 @@ def _percentiles(ms: Sequence[float]) -> dict[str, float]:
 
 def grow_store(assistant: Any, target: int, seed: int) -> dict[str, Any]:
     """Add synthetic reports until the store holds about `target` chunks (see module doc)."""
-    from assistant.models import DocumentInfo
+    from index.common.types import DocumentInfo
     from index.ingest import sync_keyword_index
 
     store = assistant.store
@@ -262,7 +264,9 @@ def embedding_efficiency(texts: Sequence[str]) -> dict[str, Any]:
     backends = ("openvino", "torch") if openvino_available() else ("torch",)
     for backend in backends:
         for precision in ("fp32", "bf16", "int8") if backend == "openvino" else ("fp32", "bf16"):
-            embedder = Embedder(precision, threads=threads, backend=backend)
+            embedder = Embedder(
+                precision, threads=threads, backend=backend, cache=Settings.load().model_cache_path
+            )
             tokens = [min(n, MODEL_WINDOW - 2) + 2 for n in embedder.count_tokens(texts)]
             embedder.embed_passages(texts[:16])
             t = time.perf_counter()
@@ -330,7 +334,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     scales = [int(s) for s in args.scales.split(",") if s]
     if "query" not in skip and scales:
-        from assistant.config import Settings
         from assistant.core import Assistant
 
         home = work / "scale-home"
@@ -339,7 +342,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if not args.keep_store:
             shutil.rmtree(home, ignore_errors=True)
         assistant = Assistant.open(Settings.load({"home": home}, environ={}))
-        real = assistant.ingest([corpus], progress=False)  # unchanged when the store is kept
+        assistant.ingest([corpus], progress=False)  # unchanged when the store is kept
         qs = queries(args.queries)
         results["queries"] = []
         for scale in scales:
@@ -400,6 +403,12 @@ def run_bench_from_cli(settings: Any, args: argparse.Namespace) -> int:
     """`assistant bench ...`: the same run (settings are not used: the bench makes its own stores)."""
     run(args)
     return 0
+
+
+COMMAND = Command(
+    help="ingestion speed vs llama-index, latency at 1k/10k/100k chunks, memory",
+    add_arguments=add_arguments, run=run_bench_from_cli,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,7 +8,13 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from eval.metrics import (
-    GROUNDED_RECALL, METRIC_NAMES, OUTCOMES, RANKING_DEPTH, Row, answer_in_passages, outcome,
+    GROUNDED_RECALL,
+    METRIC_NAMES,
+    OUTCOMES,
+    RANKING_DEPTH,
+    Row,
+    answer_in_passages,
+    outcome,
 )
 from eval.testset import Question, Testset
 

@@ -22,12 +22,13 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from assistant.config import MAX_K, Settings
-from assistant.errors import AssistantError, InputError
+from assistant.plugins import Command
 from eval.metrics import METRIC_NAMES, RANKING_DEPTH, Row, compute_breakdown, compute_metrics
+from eval.testset import Question, Testset, load_testset
 from index.chunking import ChunkingPolicy
+from index.common.errors import AssistantError, InputError
 from index.embedding import MODEL_WINDOW, PRECISIONS, SPECIAL_TOKENS
 from index.retrieval import RetrievalTuning
-from eval.testset import Question, Testset, load_testset
 
 DEFAULT = "default"
 RETRIEVAL_MODES = ("hybrid", "dense", "bm25")
@@ -376,3 +377,19 @@ def _print_summary(comparison: Mapping[str, Mapping[str, float | None]], out: Pa
         print(f"{metric:<{width}}  "
               + "  ".join(f"{format_value(metric, comparison[n][metric]):>10}" for n in names))
     print(f"\nwrote {out / 'results.json'}, {out / 'questions.jsonl'}, {out / 'report.md'}")
+
+
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("testset")
+    parser.add_argument("--docs", required=True, help="folder of the reports the test set refers to")
+    parser.add_argument("--out", required=True, help="folder for the results")
+    parser.add_argument("--k", type=int, help="passages handed to the answerer (default 5)")
+    # SUPPRESS: `assistant --llm X eval ...` and `assistant eval ... --llm X` both work.
+    parser.add_argument("--llm", default=argparse.SUPPRESS, help="answerer to evaluate (ASSISTANT_LLM)")
+    parser.add_argument("--compare", nargs="*", metavar="NAME=KEY:VALUE", help=COMPARE_HELP)
+
+
+COMMAND = Command(
+    help="run a test set and write results.json, questions.jsonl, report.md",
+    add_arguments=_add_arguments, run=run_from_cli,
+)

@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import InputError
+from index.common.errors import InputError
 
 
 class InvalidTestsetError(InputError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from index.sentences import sentence_spans
+from index.common.text import sentence_spans
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
 TokenSplitter = Callable[[str, int], list[tuple[int, int]]]

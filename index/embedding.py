@@ -11,8 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
-from assistant.config import Settings
-from assistant.errors import ConfigError
+from index.common.errors import ConfigError
 from index.cpu import cpu_has_int8, native_float_precision
 from index.embedding_backends import EmbeddingBackend, make_backend, resolve_backend
 
@@ -104,14 +103,13 @@ class Embedder:
 
     def __init__(
         self, precision: str = "auto", batch_size: int = 128, threads: int | None = None,
-        backend: str = "auto", cache: Path | None = None,
+        backend: str = "auto", *, cache: Path,
     ) -> None:
         from tokenizers import Tokenizer
 
         backend = resolve_backend(backend)
         self.precision = resolve_precision(precision, backend)
         directory = model_path()
-        cache = cache or Settings().model_cache_path
         exact = self.precision if self.precision != "int8" else native_float_precision()
         self._backend = make_backend(backend, directory, exact, MODEL_WINDOW, cache)
         self._bulk_backend: EmbeddingBackend | None = None  # loaded by the first embed_passages
@@ -205,8 +203,7 @@ class Embedder:
 
 @lru_cache(maxsize=4)
 def shared_embedder(
-    precision: str = "auto", threads: int | None = None, backend: str = "auto",
-    cache: Path | None = None,
+    precision: str = "auto", threads: int | None = None, backend: str = "auto", *, cache: Path,
 ) -> Embedder:
     """One embedder per process, precision and backend: loading the model takes a second."""
     return Embedder(precision=precision, threads=threads, backend=backend, cache=cache)

@@ -13,12 +13,12 @@ OpenVINO backend needs optimum-intel, which pins another torch (with CUDA) and t
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import io
 import shutil
 import tempfile
-import atexit
 import threading
 import warnings
 from pathlib import Path
@@ -26,7 +26,7 @@ from typing import Callable, Protocol, Sequence
 
 import numpy as np
 
-from assistant.errors import ConfigError
+from index.common.errors import ConfigError
 from index.cpu import native_float_precision
 
 BACKENDS = ("auto", "openvino", "torch")
@@ -253,7 +253,7 @@ def calibration_texts() -> list[str]:
     """Calibration inputs of every length the model sees: each sentence (questions, answer
     candidates), each paragraph, and runs of 2 and 3 paragraphs (chunk-sized; the model cuts
     them at its window)."""
-    from index.sentences import sentence_spans
+    from index.common.text import sentence_spans
 
     paragraphs = [p.strip() for p in CALIBRATION.read_text("utf-8").split("\n\n") if p.strip()]
     sentences = [p[s:e] for p in paragraphs for s, e in sentence_spans(p)]

@@ -5,16 +5,18 @@ from __future__ import annotations
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from operator import methodcaller
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from assistant.errors import DocumentError, UnsupportedFileError
-from assistant.models import DocumentInfo, IngestReport
 from index.chunking import Chunk, ChunkingPolicy, chunk_text
+from index.common.errors import DocumentError, UnsupportedFileError
+from index.common.types import DocumentInfo, IngestReport
 from index.embedding import MODEL_WINDOW, SPECIAL_TOKENS, Embedder
 from index.keyword import KeywordIndex, Stamp
 from index.loaders import LoadedDocument, discover, load_file
-from index.store import ChromaStore, StoredChunk, whole_document
+from index.records import StoredChunk
+from index.store import Store, whole_document
 
 # Reports loaded and chunked together, in a worker thread, while the previous group embeds.
 GROUP_SIZE = 32
@@ -37,22 +39,22 @@ class Level:
     """What one keyword index holds a row of: a chunk, or a whole report (`whole_document`)."""
 
     name: str
-    count: Callable[[ChromaStore], int]
-    rows: Callable[[ChromaStore], Iterable[StoredChunk]]
+    count: Callable[[Store], int]
+    rows: Callable[[Store], Iterable[StoredChunk]]
 
 
-CHUNKS = Level("chunks", ChromaStore.count_chunks, ChromaStore.iter_chunks)
-DOCUMENTS = Level("documents", ChromaStore.count_documents, ChromaStore.iter_documents)
+CHUNKS = Level("chunks", methodcaller("count_chunks"), methodcaller("iter_chunks"))
+DOCUMENTS = Level("documents", methodcaller("count_documents"), methodcaller("iter_documents"))
 
 
-def store_stamp(store: ChromaStore, level: Level = CHUNKS) -> tuple[Stamp, set[str], int]:
+def store_stamp(store: Store, level: Level = CHUNKS) -> tuple[Stamp, set[str], int]:
     """The store's stamp at `level`, with the document ids and row count it was computed from."""
     count = level.count(store)
     ids = set(store.document_ids())
     return Stamp.of(count, ids), ids, count
 
 
-def sync_keyword_index(store: ChromaStore, keyword: KeywordIndex, level: Level = CHUNKS) -> bool:
+def sync_keyword_index(store: Store, keyword: KeywordIndex, level: Level = CHUNKS) -> bool:
     """Rebuild the keyword index if it no longer matches the store. Returns True if rebuilt."""
     stamp = Stamp.of(level.count(store), store.document_ids())
     if keyword.stamp == stamp:
@@ -62,7 +64,7 @@ def sync_keyword_index(store: ChromaStore, keyword: KeywordIndex, level: Level =
 
 
 def update_keyword_index(
-    store: ChromaStore,
+    store: Store,
     keyword: KeywordIndex,
     before: tuple[Stamp, set[str], int],
     added: Sequence[StoredChunk],
@@ -90,7 +92,7 @@ def update_keyword_index(
     sync_keyword_index(store, keyword, level)
 
 
-def repair(store: ChromaStore) -> int:
+def repair(store: Store) -> int:
     """Remove what an interrupted ingest left behind; cheap when nothing was interrupted."""
     expected = sum(d.chunks for d in store.documents())
     if expected == store.count_chunks():
@@ -120,7 +122,7 @@ class Ingestor:
 
     def __init__(
         self,
-        store: ChromaStore,
+        store: Store,
         keyword: KeywordIndex,
         documents: KeywordIndex,
         embedder: Embedder,

@@ -28,7 +28,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from index.store import ChunkFilter, StoredChunk, date_ordinal
+from index.common.text import tokenize
+from index.records import ChunkFilter, StoredChunk, date_ordinal
 
 STATE_FILE = "state.json"  # stamp, delta and deleted reports: small, rewritten on every update
 MAIN_FILE = "main.json"  # the main index's chunk facts and vocabulary
@@ -51,24 +52,6 @@ class Stamp:
         """The stamp of a store holding `chunk_count` chunks of `document_ids`."""
         digest = hashlib.sha256("\n".join(sorted(document_ids)).encode()).hexdigest()
         return cls(chunks=chunk_count, documents_digest=digest)
-
-
-def _stemmer():
-    try:
-        import Stemmer
-
-        return Stemmer.Stemmer("english")
-    except ImportError:  # PyStemmer is optional: BM25 still works on unstemmed words
-        return None
-
-
-def tokenize(texts: Sequence[str]) -> list[list[str]]:
-    """Lower-cased, stop-word-free, stemmed words (as strings) of each text."""
-    import bm25s
-
-    return bm25s.tokenize(
-        list(texts), stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False
-    )
 
 
 def _index_text(chunk: StoredChunk) -> str:

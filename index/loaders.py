@@ -29,7 +29,7 @@ from typing import Any, Callable, Iterable
 
 import yaml
 
-from assistant.errors import DocumentError, UnsupportedFileError
+from index.common.errors import DocumentError, UnsupportedFileError
 from index.dates import DateSource, find_publication_date, iso_date
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from index.store import ChunkFilter
+from index.records import ChunkFilter
 
 
 @dataclass(frozen=True)

@@ -20,15 +20,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any, Protocol, Sequence
+from typing import Protocol, Sequence
 
-from assistant.errors import ConfigError
-from assistant.models import Passage
+from index.common.errors import ConfigError
+from index.common.types import Passage
 from index.dedup import DUPLICATE_THRESHOLD, DuplicateFinder
 from index.embedding import Embedder
 from index.keyword import KeywordIndex
 from index.query import Query
-from index.store import ChromaStore, ChunkFilter, StoredChunk
+from index.records import ChunkFilter, StoredChunk
+from index.store import Store
 
 RETRIEVAL_MODES = ("hybrid", "dense", "bm25")
 RRF_K = 60  # the constant of Cormack et al. (2009); larger flattens the rank curve
@@ -102,7 +103,7 @@ class Retriever(Protocol):
 class _Selecting:
     """`retrieve()` built once on a subclass's `ranked()` (first stage) and `select()`."""
 
-    store: ChromaStore
+    store: Store
     tuning: RetrievalTuning = RetrievalTuning()
 
     def ranked(self, query: Query, n: int, chunk_filter: ChunkFilter) -> list[tuple[StoredChunk, float]]:
@@ -127,7 +128,7 @@ class _Selecting:
 
 
 def widen(
-    chosen: Sequence[tuple[StoredChunk, float]], store: ChromaStore, chunks: int
+    chosen: Sequence[tuple[StoredChunk, float]], store: Store, chunks: int
 ) -> list[tuple[StoredChunk, float]]:
     """Each chosen chunk grown into a passage of up to `chunks` consecutive chunks of its report
     (the next one for 2, the previous and next for 3), keeping its id and score: a report's
@@ -154,7 +155,7 @@ def widen(
 
 
 def select(
-    candidates: Sequence[tuple[StoredChunk, float]], k: int, store: ChromaStore,
+    candidates: Sequence[tuple[StoredChunk, float]], k: int, store: Store,
     tuning: RetrievalTuning = RetrievalTuning(),
 ) -> list[tuple[StoredChunk, float]]:
     """Up to `k` of the `(chunk, score)` candidates (best first): greedy by score, each further
@@ -192,7 +193,7 @@ def _passage(chunk: StoredChunk, score: float) -> Passage:
 class DenseRetriever(_Selecting):
     """Nearest chunks by cosine similarity of MiniLM embeddings; score = cosine similarity."""
 
-    def __init__(self, store: ChromaStore, embedder: Embedder,
+    def __init__(self, store: Store, embedder: Embedder,
                  tuning: RetrievalTuning = RetrievalTuning()) -> None:
         self.store = store
         self.embedder = embedder
@@ -207,7 +208,7 @@ class DenseRetriever(_Selecting):
 class KeywordRetriever(_Selecting):
     """Chunks ranked by BM25; score = BM25 score."""
 
-    def __init__(self, store: ChromaStore, keyword: KeywordIndex,
+    def __init__(self, store: Store, keyword: KeywordIndex,
                  tuning: RetrievalTuning = RetrievalTuning()) -> None:
         self.store = store
         self.keyword = keyword
@@ -282,7 +283,7 @@ class HybridRetriever(_Selecting):
 
 
 def make_retriever(
-    mode: str, store: ChromaStore, keyword: KeywordIndex, documents: KeywordIndex,
+    mode: str, store: Store, keyword: KeywordIndex, documents: KeywordIndex,
     embedder: Embedder, tuning: RetrievalTuning = RetrievalTuning(),
 ) -> Retriever:
     """The retriever named by `mode` (one of RETRIEVAL_MODES); `keyword` indexes chunks,

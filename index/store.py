@@ -10,104 +10,86 @@ from __future__ import annotations
 import math
 import threading
 import time
-from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Protocol, Sequence
 from urllib.parse import urlparse
 
 import numpy as np
 
-from assistant.config import Settings
-from assistant.errors import NotFoundError, StoreError
-from assistant.models import DocumentInfo
+from index.common.errors import NotFoundError, StoreError
+from index.common.types import DocumentInfo
+from index.records import ChunkFilter, StoredChunk, date_ordinal
 
 PAGE = 2000  # records per Chroma get() call when scanning a collection
 FILTER_OVERFETCH = 4  # a filtered search looks at this many times k nearest chunks first
 
 
-@dataclass(frozen=True)
-class StoredChunk:
-    """A chunk as it is stored: text, offsets and its report's facts."""
-
-    chunk_id: str
-    doc_id: str
-    title: str
-    source: str
-    date: str | None
-    start: int
-    end: int
-    text: str
-
-
-@dataclass(frozen=True)
-class ChunkFilter:
-    """Restrictions on which chunks a search may return."""
-
-    date_to: str | None = None  # YYYY-MM-DD inclusive; reports with no date are kept
-    date_from: str | None = None  # YYYY-MM-DD inclusive; reports with no date are dropped
-    sources: tuple[str, ...] = ()
-    doc_ids: tuple[str, ...] = ()
-
-    def is_empty(self) -> bool:
-        """True when nothing is restricted."""
-        return not (self.date_to or self.date_from or self.sources or self.doc_ids)
-
-    def accepts_rows(self, doc_ids: np.ndarray, sources: np.ndarray, date_ords: np.ndarray) -> np.ndarray:
-        """Which rows pass (the same test as `chroma_where`, for results found outside Chroma),
-        given the rows' doc ids, sources and date ordinals as arrays; a boolean mask."""
-        mask = np.ones(len(date_ords), dtype=bool)
-        if self.doc_ids:
-            mask &= np.isin(doc_ids, list(self.doc_ids))
-        if self.sources:
-            mask &= np.isin(sources, list(self.sources))
-        if self.date_to:
-            mask &= date_ords <= date_ordinal(self.date_to)
-        if self.date_from:
-            mask &= date_ords >= date_ordinal(self.date_from)
-        return mask
-
-    def chroma_where(self) -> dict[str, Any] | None:
-        """This filter as a Chroma `where` clause."""
-        clauses: list[dict[str, Any]] = []
-        if self.doc_ids:
-            clauses.append({"doc_id": {"$in": list(self.doc_ids)}})
-        if self.sources:
-            clauses.append({"source": {"$in": list(self.sources)}})
-        if self.date_to:
-            clauses.append({"date_ord": {"$lte": date_ordinal(self.date_to)}})
-        if self.date_from:
-            clauses.append({"date_ord": {"$gte": date_ordinal(self.date_from)}})
-        if not clauses:
-            return None
-        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+def chroma_where(chunk_filter: ChunkFilter) -> dict[str, Any] | None:
+    """`chunk_filter` as a Chroma `where` clause (`ChunkFilter.accepts_rows` is the same test on arrays)."""
+    clauses: list[dict[str, Any]] = []
+    if chunk_filter.doc_ids:
+        clauses.append({"doc_id": {"$in": list(chunk_filter.doc_ids)}})
+    if chunk_filter.sources:
+        clauses.append({"source": {"$in": list(chunk_filter.sources)}})
+    if chunk_filter.date_to:
+        clauses.append({"date_ord": {"$lte": date_ordinal(chunk_filter.date_to)}})
+    if chunk_filter.date_from:
+        clauses.append({"date_ord": {"$gte": date_ordinal(chunk_filter.date_from)}})
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
-def date_ordinal(iso: str | None) -> int:
-    """YYYY-MM-DD as the integer YYYYMMDD (0 for unknown), which Chroma can compare."""
-    return int(iso.replace("-", "")) if iso else 0
-
-
-def make_client(settings: Settings) -> Any:
-    """An embedded PersistentClient under ASSISTANT_HOME, or an HttpClient for a Chroma server."""
+def make_client(path: Path, url: str | None = None) -> Any:
+    """An HttpClient for the Chroma server at `url`, or else an embedded PersistentClient in `path`."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     try:
-        if settings.chroma_url:
-            url = urlparse(settings.chroma_url)
+        if url:
+            parsed = urlparse(url)
             client = chromadb.HttpClient(
-                host=url.hostname or "127.0.0.1",
-                port=url.port or (443 if url.scheme == "https" else 8000),
-                ssl=url.scheme == "https",
+                host=parsed.hostname or "127.0.0.1",
+                port=parsed.port or (443 if parsed.scheme == "https" else 8000),
+                ssl=parsed.scheme == "https",
                 settings=chroma_settings,
             )
             client.heartbeat()
             return client
-        settings.chroma_path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+        path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
     except Exception as exc:  # chromadb raises several unrelated types for an unreachable server
-        where = settings.chroma_url or str(settings.chroma_path)
+        where = url or str(path)
         raise StoreError(f"cannot open the Chroma store at {where}: {exc}") from None
+
+
+class Store(Protocol):
+    """What ingestion, the keyword indexes, retrieval and the assistant need of a store: chunks
+    with vectors, and one record per completely indexed report. `ChromaStore` is the real one;
+    the fast tests use a small in-memory fake."""
+
+    def add_documents(
+        self, batch: Sequence[tuple[DocumentInfo, Sequence[tuple[str, int, int, str]], np.ndarray, str, str]]
+    ) -> None: ...
+    def restamp_document(self, info: DocumentInfo, text: str, content_hash: str) -> list[StoredChunk]: ...
+    def delete_document(self, doc_id: str) -> None: ...
+    def remove_orphans(self, grace_s: float = 2.0) -> int: ...
+    def document_ids(self) -> list[str]: ...
+    def documents(self) -> list[DocumentInfo]: ...
+    def documents_by_source(self, source: str) -> list[tuple[DocumentInfo, str]]: ...
+    def document(self, doc_id: str) -> DocumentInfo: ...
+    def document_text(self, doc_id: str) -> str: ...
+    def document_texts(self, doc_ids: Iterable[str]) -> dict[str, str]: ...
+    def count_chunks(self) -> int: ...
+    def count_documents(self) -> int: ...
+    def search(
+        self, vector: np.ndarray, k: int, chunk_filter: ChunkFilter | None = None
+    ) -> list[tuple[StoredChunk, float]]: ...
+    def chunks_by_id(self, ids: Sequence[str]) -> list[StoredChunk]: ...
+    def chunk_embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]: ...
+    def iter_chunks(self) -> Iterator[StoredChunk]: ...
+    def iter_documents(self) -> Iterator[StoredChunk]: ...
 
 
 class ChromaStore:
@@ -124,12 +106,6 @@ class ChromaStore:
         self._write_lock = threading.Lock()
 
     # --- writing -------------------------------------------------------------------------
-
-    def add_chunks(
-        self, info: DocumentInfo, chunks: Sequence[tuple[str, int, int, str]], vectors: np.ndarray
-    ) -> None:
-        """Store `(chunk_id, start, end, text)` of one report with their vectors."""
-        self._add_nodes(_nodes(info, chunks, vectors))
 
     def _add_nodes(self, nodes: list[Any]) -> None:
         with self._write_lock:
@@ -149,7 +125,7 @@ class ChromaStore:
         doc_ids = [info.doc_id for info, *_ in batch]
         with self._write_lock:
             self._chunks.delete(where={"document_id": {"$in": doc_ids}})
-        self._add_nodes([n for info, chunks, vectors, _, _ in batch for n in _nodes(info, chunks, vectors)])
+        self._add_nodes([n for info, chunks, vectors, _, _ in batch for n in chunk_nodes(info, chunks, vectors)])
         records = []
         for info, _, vectors, text, digest in batch:
             mean = vectors.mean(axis=0)
@@ -177,16 +153,6 @@ class ChromaStore:
         self.add_documents([(info, rows, np.asarray(got["embeddings"], dtype=np.float32), text, content_hash)])
         return [StoredChunk(cid, info.doc_id, info.title, info.source, info.date, start, end, chunk)
                 for cid, start, end, chunk in rows]
-
-    def put_document(self, info: DocumentInfo, text: str, content_hash: str, vector: np.ndarray) -> None:
-        """Record a report as completely indexed (call after its chunks are stored)."""
-        with self._write_lock:
-            self._docs.upsert(
-                ids=[info.doc_id],
-                documents=[text],
-                embeddings=[vector.tolist()],
-                metadatas=[_record_meta(info, content_hash)],
-            )
 
     def delete_document(self, doc_id: str) -> None:
         """Remove a report's record first, then its chunks."""
@@ -289,7 +255,7 @@ class ChromaStore:
         kept = [pair for pair, ok in zip(near, passes) if ok]
         if len(kept) >= k or len(near) < k * FILTER_OVERFETCH:
             return kept[:k]  # enough passed, or the collection holds no more to find
-        return self._query(vector, k, chunk_filter.chroma_where())
+        return self._query(vector, k, chroma_where(chunk_filter))
 
     def _query(
         self, vector: np.ndarray, k: int, where: dict[str, Any] | None
@@ -362,7 +328,7 @@ def _paged(collection: Any, include: list[str]) -> Iterator[tuple[Any, ...]]:
         offset += len(got["ids"])
 
 
-def _nodes(info: DocumentInfo, chunks: Sequence[tuple[str, int, int, str]], vectors: np.ndarray) -> list[Any]:
+def chunk_nodes(info: DocumentInfo, chunks: Sequence[tuple[str, int, int, str]], vectors: np.ndarray) -> list[Any]:
     """llama-index TextNodes of one report's chunks (ChromaVectorStore's storage format)."""
     from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 

@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_REPORTS = ROOT / "data" / "reports"
 SAMPLE_REPORT = SAMPLE_REPORTS / "iraq-syria-base-attacks.txt"
 SHARED = ROOT.parent / "shared"
+MODEL_CACHE = Settings().model_cache_path  # converted models, shared with the developer's runs
 
 
 @pytest.fixture(autouse=True)
@@ -30,6 +31,38 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     for name in ENV_NAMES.values():
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("ASSISTANT_HOME", str(tmp_path / "home"))
+
+
+@pytest.fixture(autouse=True)
+def _fast_tier_has_no_real_model(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test marked `fast` runs on the fakes of tests/fakes.py: loading the real model or
+    opening Chroma there fails loudly instead of silently making the fast tier slow."""
+    if request.node.get_closest_marker("fast") is None:
+        return
+    import index.embedding
+    import index.store
+
+    def refuse(*_: object, **__: object) -> None:
+        raise AssertionError("a fast test must use tests.fakes, not the real model or Chroma")
+
+    monkeypatch.setattr(index.embedding.Embedder, "__init__", refuse)
+    monkeypatch.setattr(index.store, "make_client", refuse)
+
+
+@pytest.fixture
+def fake_assistant(tmp_path: Path):
+    """The chain over the fakes (tests/fakes.py) and real BM25 indexes, with the sample reports."""
+    from assistant.core import Assistant
+    from index.keyword import KeywordIndex
+    from tests.fakes import FakeEmbedder, FirstSentenceAnswerer, MemoryStore
+
+    settings = Settings.load({"home": tmp_path / "home"}, environ={})
+    assistant = Assistant(
+        settings, FakeEmbedder(), MemoryStore(), KeywordIndex(settings.keyword_path),
+        KeywordIndex(settings.document_keyword_path), FirstSentenceAnswerer(),
+    )
+    assistant.ingest([SAMPLE_REPORTS], progress=False)
+    return assistant
 
 
 @pytest.fixture

@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
 
     server = None
     if args.url is None:
-        from tests.test_api import start_server
+        from tests.live_server import start_server
 
         home = Path(tempfile.mkdtemp(prefix="load-")) / "home"
         print("starting a server over the sample reports...", file=sys.stderr)
@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
                               args.token)
     finally:
         if server is not None:
-            from tests.test_api import stop_server
+            from tests.live_server import stop_server
 
             stop_server(server)
     if args.json or args.during_upload:

@@ -1,21 +1,47 @@
-"""Answerers, chosen by name from configuration (`ASSISTANT_LLM`)."""
+"""Answerers, chosen by name from configuration (`ASSISTANT_LLM`) through one registry.
+
+A name is `KIND` or `KIND:TARGET` (a model name or a model file). Each kind maps to a factory
+given as `module:function`, imported only when chosen: the extractive default never pays for
+loading llama-index's LLMs. To add an answerer, write its factory and add a line here.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import importlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Optional
 
 from assistant.answerers.base import Answerer, Reply
 from assistant.config import Settings
-from assistant.errors import ConfigError
+from index.common.errors import ConfigError
 from index.embedding import Embedder
 
 if TYPE_CHECKING:
     from assistant.answerers.extractive import PassageVectors
 
-LLM_BACKENDS = ("ollama", "openai", "llamacpp")
-KNOWN = ("extractive", "ollama:MODEL", "openai:MODEL", "llamacpp:/path/to/model.gguf")
+# factory(target, settings, embedder, passage_vectors) -> Answerer
+AnswererFactory = Callable[[str, Settings, Embedder, Optional["PassageVectors"]], Answerer]
 
-__all__ = ["Answerer", "Reply", "make_answerer", "KNOWN"]
+
+@dataclass(frozen=True)
+class Registration:
+    """How to name an answerer and where its factory is."""
+
+    usage: str  # e.g. "ollama:MODEL"
+    factory: str  # "module:function"
+    needs_target: bool
+
+
+REGISTRY: dict[str, Registration] = {
+    "extractive": Registration("extractive", "assistant.answerers.extractive:make", False),
+    "ollama": Registration("ollama:MODEL", "assistant.answerers.llm:ollama_answerer", True),
+    "openai": Registration("openai:MODEL", "assistant.answerers.llm:openai_answerer", True),
+    "llamacpp": Registration(
+        "llamacpp:/path/to/model.gguf", "assistant.answerers.llm:llamacpp_answerer", True
+    ),
+}
+
+__all__ = ["Answerer", "Reply", "REGISTRY", "make_answerer"]
 
 
 def make_answerer(
@@ -24,19 +50,18 @@ def make_answerer(
     """The answerer that `settings.llm` names; an unknown name lists the known ones.
 
     `passage_vectors` (the store's `chunk_embeddings`) spares the extractive answerer embedding
-    the retrieved passages again.
-
-    LLM backends are checked here (server reachable, model file present), so a wrong setting
-    is a ConfigError or LLMError at start-up, not in the middle of an answer.
+    the retrieved passages again. LLM backends are checked by their factories (server
+    reachable, model file present), so a wrong setting is a ConfigError or LLMError at
+    start-up, not in the middle of an answer.
     """
     spec = settings.llm.strip()
-    if spec == "extractive":
-        from assistant.answerers.extractive import ExtractiveAnswerer
-
-        return ExtractiveAnswerer(embedder, passage_vectors=passage_vectors)
-    if spec.partition(":")[0] in LLM_BACKENDS and ":" in spec:
-        # Imported here: the extractive default must not pay for loading llama-index LLMs.
-        from assistant.answerers.llm import make_llm_answerer
-
-        return make_llm_answerer(spec, settings, embedder)
-    raise ConfigError(f"unknown answerer {spec!r} (ASSISTANT_LLM); known: {', '.join(KNOWN)}")
+    kind, colon, target = spec.partition(":")
+    entry = REGISTRY.get(kind)
+    if entry is None or entry.needs_target != bool(colon):
+        known = ", ".join(r.usage for r in REGISTRY.values())
+        raise ConfigError(f"unknown answerer {spec!r} (ASSISTANT_LLM); known: {known}")
+    if entry.needs_target and not target.strip():
+        raise ConfigError(f"ASSISTANT_LLM={spec!r} names no model; e.g. {entry.usage}")
+    module, _, function = entry.factory.partition(":")
+    factory: AnswererFactory = getattr(importlib.import_module(module), function)
+    return factory(target.strip(), settings, embedder, passage_vectors)

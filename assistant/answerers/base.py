@@ -6,11 +6,12 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Iterator, Sequence
 
-from assistant.citations import Claim, assemble
-from assistant.models import Citation, Passage, Turn
-from index.query import Query
-
 import prompts
+from assistant.citations import Claim, assemble
+from assistant.models import Citation, Turn
+from assistant.streaming import AnswerStream
+from index.common.types import Passage
+from index.query import Query
 
 
 @dataclass(frozen=True)
@@ -48,14 +49,19 @@ class Answerer(ABC):
     name: str = "answerer"
 
     @abstractmethod
-    def answer(self, question: Query, passages: Sequence[Passage], history: Sequence[Turn]) -> Reply:
+    def answer(self, question: Query, passages: Sequence[Passage]) -> Reply:
         """The reply to `question` supported by `passages`."""
 
-    def stream(
-        self, question: Query, passages: Sequence[Passage], history: Sequence[Turn]
-    ) -> Iterator[str | Reply]:
-        """Text deltas, then the final Reply. Answerers that generate token by token override this."""
-        reply = self.answer(question, passages, history)
+    def stream(self, question: Query, passages: Sequence[Passage]) -> AnswerStream[Reply]:
+        """Text deltas, then the final Reply. Answerers that generate token by token override this.
+
+        The conversation reaches an answerer only through `condense`: the question it answers
+        already stands alone.
+        """
+        return AnswerStream(self._whole(question, passages), Reply)
+
+    def _whole(self, question: Query, passages: Sequence[Passage]) -> Iterator[str | Reply]:
+        reply = self.answer(question, passages)
         yield reply.answer
         yield reply
 

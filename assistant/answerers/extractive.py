@@ -14,11 +14,11 @@ import numpy as np
 
 from assistant.answerers.base import Answerer, Reply
 from assistant.citations import Claim, Support
-from assistant.models import Passage, Turn
+from assistant.config import Settings
+from index.common.text import sentence_spans, tokenize
+from index.common.types import Passage
 from index.embedding import Embedder
-from index.keyword import tokenize
 from index.query import Query
-from index.sentences import sentence_spans
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ class ExtractiveAnswerer(Answerer):
         self.tuning = tuning
         self.passage_vectors = passage_vectors
 
-    def answer(self, query: Query, passages: Sequence[Passage], history: Sequence[Turn]) -> Reply:
+    def answer(self, query: Query, passages: Sequence[Passage]) -> Reply:
         """The best one or two sentences with their citations, or a refusal."""
         question = query.text
         candidates = _candidates(passages)
@@ -312,3 +312,10 @@ def answerable_probability(features: Sequence[float]) -> float:
     """The answerability model's probability that the best sentence answers the question."""
     z = ANSWERABLE_BIAS + sum(w * f for w, f in zip(ANSWERABLE_WEIGHTS, features))
     return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+def make(
+    _: str, settings: Settings, embedder: Embedder, passage_vectors: PassageVectors | None = None
+) -> ExtractiveAnswerer:
+    """`extractive`, the offline default: needs no model besides the embedder."""
+    return ExtractiveAnswerer(embedder, passage_vectors=passage_vectors)

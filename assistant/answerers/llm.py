@@ -12,25 +12,26 @@ supports, each citing the report sentence that supports it (`verify.py`).
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 import re
 import time
 import urllib.error
 import urllib.request
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+import prompts
 from assistant.answerers.base import Answerer, Reply, refusal_text
 from assistant.answerers.verify import VerifyTuning, verify
-from index.query import Query
 from assistant.budget import count_tokens, fit_passages
 from assistant.citations import strip_markers
 from assistant.config import Settings
-from assistant.errors import ConfigError, LLMError
-from assistant.models import Passage, Turn
+from assistant.models import Turn
+from assistant.streaming import AnswerStream
+from index.common.errors import ConfigError, LLMError
+from index.common.types import Passage
 from index.embedding import Embedder
-
-import prompts
+from index.query import Query
 
 # Answers are a few short sentences; a cap keeps a looping small model from running on.
 DEFAULT_MAX_TOKENS = 256
@@ -66,23 +67,19 @@ class LLMAnswerer(Answerer):
 
     # --- answering -----------------------------------------------------------------------
 
-    def answer(self, question: Query, passages: Sequence[Passage], history: Sequence[Turn]) -> Reply:
+    def answer(self, question: Query, passages: Sequence[Passage]) -> Reply:
         """The verified reply (the streamed draft is discarded)."""
-        reply: Reply | None = None
-        for event in self.stream(question, passages, history):
-            if isinstance(event, Reply):
-                reply = event
-        assert reply is not None
-        return reply
+        return self.stream(question, passages).result()
 
-    def stream(
-        self, question: Query, passages: Sequence[Passage], history: Sequence[Turn]
-    ) -> Iterator[str | Reply]:
+    def stream(self, question: Query, passages: Sequence[Passage]) -> AnswerStream[Reply]:
         """The model's text deltas as they arrive, then the verified Reply.
 
         The final answer can differ from the streamed draft: unsupported sentences are dropped
         and markers renumbered to the spans that support them.
         """
+        return AnswerStream(self._generate_verified(question, passages), Reply)
+
+    def _generate_verified(self, question: Query, passages: Sequence[Passage]) -> Iterator[str | Reply]:
         system = self.render_system()
         budget = fit_passages(
             passages, lambda ps: f"{system}\n\n{self.render_prompt(question.text, ps)}",
@@ -189,34 +186,26 @@ def clean_condensed(text: str) -> str:
 # --- building the backends ---------------------------------------------------------------
 
 
-def make_llm_answerer(
-    spec: str,
-    settings: Settings,
-    embedder: Embedder | None,
-    max_tokens: int | None = None,
-) -> LLMAnswerer:
-    """The answerer for `ollama:MODEL`, `openai:MODEL` or `llamacpp:/path/to/model.gguf`.
-
-    Raises ConfigError for a malformed name or missing model file and LLMError when the
-    server cannot be reached, before any question is asked.
-    """
-    kind, _, target = spec.partition(":")
-    target = target.strip()
-    if not target:
-        raise ConfigError(f"ASSISTANT_LLM={spec!r} names no model; e.g. {kind}:MODEL")
-    tokens = max_tokens or settings.llm_max_tokens
-    if kind == "ollama":
-        llm = _ollama(target, settings, tokens)
-    elif kind == "openai":
-        llm = _openai(target, settings, tokens)
-    elif kind == "llamacpp":
-        llm = _llamacpp(target, settings, tokens)
-    else:
-        raise ConfigError(f"unknown LLM backend {kind!r}")
-    return LLMAnswerer(llm, spec, settings.llm_context_tokens, tokens, embedder)
+def ollama_answerer(model: str, settings: Settings, embedder: Embedder, _: Any = None) -> LLMAnswerer:
+    """`ollama:MODEL`: a model served by Ollama at OLLAMA_HOST (LLMError when unreachable)."""
+    return _answerer(f"ollama:{model}", _ollama(model, settings), settings, embedder)
 
 
-def _ollama(model: str, settings: Settings, max_tokens: int) -> Any:
+def openai_answerer(model: str, settings: Settings, embedder: Embedder, _: Any = None) -> LLMAnswerer:
+    """`openai:MODEL`: any OpenAI-compatible server at OPENAI_BASE_URL."""
+    return _answerer(f"openai:{model}", _openai(model, settings), settings, embedder)
+
+
+def llamacpp_answerer(path: str, settings: Settings, embedder: Embedder, _: Any = None) -> LLMAnswerer:
+    """`llamacpp:/path/to/model.gguf`: a local GGUF file run in process (ConfigError when missing)."""
+    return _answerer(f"llamacpp:{path}", _llamacpp(path, settings), settings, embedder)
+
+
+def _answerer(name: str, llm: Any, settings: Settings, embedder: Embedder) -> LLMAnswerer:
+    return LLMAnswerer(llm, name, settings.llm_context_tokens, settings.llm_max_tokens, embedder)
+
+
+def _ollama(model: str, settings: Settings) -> Any:
     from llama_index.llms.ollama import Ollama
 
     base = _with_scheme(settings.ollama_host).rstrip("/")
@@ -232,11 +221,11 @@ def _ollama(model: str, settings: Settings, max_tokens: int) -> Any:
     return Ollama(
         model=model, base_url=base, temperature=0.0,
         context_window=settings.llm_context_tokens, request_timeout=REQUEST_TIMEOUT_S,
-        additional_kwargs={"num_predict": max_tokens},
+        additional_kwargs={"num_predict": settings.llm_max_tokens},
     )
 
 
-def _openai(model: str, settings: Settings, max_tokens: int) -> Any:
+def _openai(model: str, settings: Settings) -> Any:
     from llama_index.llms.openai_like import OpenAILike
 
     base = settings.openai_base_url.rstrip("/")
@@ -246,12 +235,12 @@ def _openai(model: str, settings: Settings, max_tokens: int) -> Any:
            fix="start the server or set OPENAI_BASE_URL (e.g. http://127.0.0.1:8000/v1)")
     return OpenAILike(
         model=model, api_base=base, api_key=key, is_chat_model=True,
-        context_window=settings.llm_context_tokens, max_tokens=max_tokens, temperature=0.0,
+        context_window=settings.llm_context_tokens, max_tokens=settings.llm_max_tokens, temperature=0.0,
         timeout=REQUEST_TIMEOUT_S, max_retries=1,
     )
 
 
-def _llamacpp(path: str, settings: Settings, max_tokens: int) -> Any:
+def _llamacpp(path: str, settings: Settings) -> Any:
     model_path = Path(path).expanduser()
     if not model_path.is_file():
         raise ConfigError(
@@ -267,7 +256,7 @@ def _llamacpp(path: str, settings: Settings, max_tokens: int) -> Any:
     template = ChatTemplate()
     try:
         llm = LlamaCPP(
-            model_path=str(model_path), temperature=0.0, max_new_tokens=max_tokens,
+            model_path=str(model_path), temperature=0.0, max_new_tokens=settings.llm_max_tokens,
             context_window=settings.llm_context_tokens, verbose=False,
             messages_to_prompt=template.messages_to_prompt,
             completion_to_prompt=template.completion_to_prompt,

@@ -25,9 +25,8 @@ import numpy as np
 
 from assistant.answerers.base import Reply
 from assistant.citations import Claim, Support, markers_in, strip_markers
-from assistant.models import Passage
-from index.keyword import tokenize
-from index.sentences import sentence_spans
+from index.common.text import sentence_spans, tokenize
+from index.common.types import Passage
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 

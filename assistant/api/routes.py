@@ -1,0 +1,135 @@
+"""The /v1 routes of SPEC.md, answers streamed as server-sent events.
+
+Every route that calls the assistant is a plain `def` (or hands its work to the threadpool):
+a long ingest or answer (torch, Chroma) never blocks the event loop.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Annotated, Any, Iterator
+
+from fastapi import APIRouter, File, Form, UploadFile
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from assistant.api.schemas import AskIn, DocumentsOut, ErrorOut, PassagesOut, RetrieveIn
+from assistant.core import Assistant, check_date
+from assistant.models import Answer
+from assistant.streaming import AnswerStream
+from assistant.uploads import (
+    UploadTooLargeError,
+    check_upload_type,
+    delete_report,
+    ingest_uploads,
+    safe_upload_name,
+    save_uploads,
+)
+from index.common.errors import AssistantError, InputError, NotFoundError
+from index.common.types import DocumentInfo, IngestReport
+
+log = logging.getLogger(__name__)
+
+MAX_UPLOAD_FILES = 20  # files in one POST /v1/documents
+
+
+def sse_event(event: str, data: dict[str, Any]) -> str:
+    """One server-sent event; JSON has no raw newlines, so `data` is a single line."""
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def _sse_stream(first: str | None, deltas: Iterator[str], stream: AnswerStream[Answer]) -> Iterator[str]:
+    """`delta` events for the text, then one `answer`; an `error` event if it fails midway."""
+    try:
+        if first is not None:
+            yield sse_event("delta", {"text": first})
+        for delta in deltas:
+            yield sse_event("delta", {"text": delta})
+        yield sse_event("answer", stream.result().to_dict())
+    except AssistantError as exc:
+        yield sse_event("error", {"error": str(exc)})
+    except Exception:  # the status line is already sent: report in-band, never a trace
+        log.exception("streamed answer failed")
+        yield sse_event("error", {"error": "internal error; see the server log"})
+
+
+def v1_router(assistant: Assistant) -> APIRouter:
+    router = APIRouter(
+        prefix="/v1",  # the token is checked before this, by TokenGate (assistant/auth.py)
+        responses={400: {"model": ErrorOut}, 401: {"model": ErrorOut}, 413: {"model": ErrorOut}},
+    )
+
+    @router.post("/retrieve", response_model=PassagesOut, tags=["questions"])
+    def retrieve(body: RetrieveIn) -> dict[str, Any]:
+        """The `k` passages most relevant to `query`, best first."""
+        passages = assistant.retrieve(body.query, k=body.k, **body.filter_kwargs())
+        return {"passages": [p.to_dict() for p in passages]}
+
+    @router.post(
+        "/ask", response_model=Answer, tags=["questions"],
+        responses={200: {"content": {"text/event-stream": {}},
+                         "description": "Answer JSON, or with stream=true server-sent events: "
+                                        "`delta` {text}..., then `answer` {Answer}"}},
+    )
+    async def ask(body: AskIn) -> Any:
+        """An answer citing the reports, or a refusal; `stream: true` for server-sent events."""
+        history = [t.model_dump() for t in body.history]
+        stream = assistant.ask_stream(body.question, history, k=body.k, **body.filter_kwargs())
+        deltas = iter(stream)
+        # The first delta is pulled before any byte is sent, so bad input is still a 400.
+        first = await run_in_threadpool(next, deltas, None)
+        if body.stream:
+            return StreamingResponse(
+                _sse_stream(first, deltas, stream), media_type="text/event-stream",
+                headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+            )
+        answer = await run_in_threadpool(stream.result)
+        return answer.to_dict()
+
+    @router.get("/documents", response_model=DocumentsOut, tags=["documents"])
+    def documents() -> dict[str, Any]:
+        """Every indexed report."""
+        return {"documents": [d.to_dict() for d in assistant.documents()]}
+
+    @router.post(
+        "/documents", response_model=IngestReport, tags=["documents"],
+        responses={413: {"model": ErrorOut}, 415: {"model": ErrorOut}},
+    )
+    def upload(
+        files: Annotated[list[UploadFile], File(description="one or more reports")],
+        date: Annotated[str | None, Form(
+            description="publication date YYYY-MM-DD of every file of this request "
+                        "(date_source `given`; a file's sidecar beats it)",
+            examples=["2024-03-04"])] = None,
+    ) -> dict[str, Any]:
+        """Upload and index reports (.txt .md .html .htm .pdf .docx), optionally with their date.
+
+        Every file and the date are checked first: a bad name, type, size or date rejects the
+        whole request.
+        """
+        folder, limit = assistant.settings.uploads_path, assistant.settings.max_file_bytes
+        if len(files) > MAX_UPLOAD_FILES:
+            raise InputError(f"{len(files)} files in one request; the limit is {MAX_UPLOAD_FILES}")
+        given = check_date(date, "date")  # before anything is written
+        for f in files:  # fail fast, before anything is written
+            check_upload_type(safe_upload_name(f.filename))
+            if f.size is not None and f.size > limit:
+                raise UploadTooLargeError(
+                    f"{f.filename}: over the upload limit of {limit / 1e6:g} MB")
+        saved = save_uploads(folder, [(f.filename, f.file) for f in files], limit)
+        return ingest_uploads(assistant, saved, date=given).to_dict()
+
+    @router.delete("/documents/{doc_id}", response_model=DocumentInfo, tags=["documents"],
+                   responses={404: {"model": ErrorOut}})
+    def delete(doc_id: str) -> dict[str, Any]:
+        """Remove a report (and its uploaded file); 404 when the id is unknown."""
+        return delete_report(assistant, doc_id).to_dict()
+
+    @router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                      include_in_schema=False)
+    def unknown(path: str) -> None:
+        # Without this the UI mounted at "/" would answer unknown /v1 paths in its own format.
+        raise NotFoundError(f"no route /v1/{path}; see /docs")
+
+    return router

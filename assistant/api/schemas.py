@@ -1,0 +1,87 @@
+"""The request and response models of the HTTP API (what /docs shows).
+
+The result shapes are the frozen dataclasses of `assistant.models` and `index.common.types`;
+pydantic validates and documents them as they are, so the API cannot drift from the Python API.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, StrictBool, StrictInt
+
+from assistant.config import MAX_K
+from index.common.types import DocumentInfo, Passage
+
+MAX_FILTER_ITEMS = 1000  # entries of `sources` / `doc_ids`
+MAX_HISTORY_TURNS = 100
+
+
+K = Annotated[StrictInt, Field(ge=1, le=MAX_K, description=f"passages to use, 1 to {MAX_K}")]
+Day = Annotated[str, Field(description="a date YYYY-MM-DD", examples=["2022-01-05"])]
+
+
+class ErrorOut(BaseModel):
+    """Every error response."""
+
+    error: str
+
+
+class HealthOut(BaseModel):
+    """`GET /health`."""
+
+    status: Literal["ok"]
+    documents: int
+    chunks: int
+
+
+class Filters(BaseModel):
+    """Optional restrictions on which passages may be used."""
+
+    as_of: Day | None = Field(None, description="ignore reports published after this date")
+    sources: list[str] = Field(default_factory=list, max_length=MAX_FILTER_ITEMS,
+                               description="only these sources")
+    doc_ids: list[str] = Field(default_factory=list, max_length=MAX_FILTER_ITEMS,
+                               description="only these documents")
+    date_from: Day | None = None
+    date_to: Day | None = None
+
+    def filter_kwargs(self) -> dict[str, Any]:
+        """The keyword arguments of `Assistant.retrieve`/`ask` other than the text and k."""
+        return {"as_of": self.as_of, "sources": self.sources, "doc_ids": self.doc_ids,
+                "date_from": self.date_from, "date_to": self.date_to}
+
+
+class RetrieveIn(Filters):
+    """`POST /v1/retrieve`."""
+
+    query: str = Field(..., min_length=1, examples=["Who did the Pentagon blame?"])
+    k: K | None = None
+
+
+class TurnIn(BaseModel):
+    """One earlier message of the conversation."""
+
+    role: Literal["user", "assistant"]
+    content: str
+
+
+class AskIn(Filters):
+    """`POST /v1/ask`."""
+
+    question: str = Field(..., min_length=1, examples=["Who did the Pentagon blame?"])
+    history: list[TurnIn] = Field(default_factory=list, max_length=MAX_HISTORY_TURNS)
+    k: K | None = None
+    stream: StrictBool = Field(False, description="answer as server-sent events: `delta`s, then `answer`")
+
+
+class PassagesOut(BaseModel):
+    """`POST /v1/retrieve`."""
+
+    passages: list[Passage]
+
+
+class DocumentsOut(BaseModel):
+    """`GET /v1/documents`."""
+
+    documents: list[DocumentInfo]

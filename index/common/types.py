@@ -1,0 +1,60 @@
+"""Results shared by both layers, in the shapes of SPEC.md: Passage, DocumentInfo, IngestReport."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk: `text == document_text[start:end]`."""
+
+    doc_id: str
+    title: str
+    source: str
+    date: str | None
+    chunk_id: str
+    start: int
+    end: int
+    text: str
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """The SPEC's JSON shape."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """What the index knows about one report."""
+
+    doc_id: str
+    title: str
+    source: str
+    date: str | None
+    # Where `date` came from: "given", "metadata", "dateline", "path" (index.dates.DateSource),
+    # None when there is no date. Keyword-only so positional construction stays as it was.
+    date_source: str | None = field(default=None, kw_only=True)
+    chunks: int
+    chars: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON shape used by `docs list --json` and `GET /v1/documents`."""
+        return asdict(self)
+
+
+@dataclass
+class IngestReport:
+    """The outcome of one ingest call, in the SPEC's `--json` shape."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    failed: list[dict[str, str]] = field(default_factory=list)
+    documents: int = 0
+    chunks: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The SPEC's JSON shape."""
+        return asdict(self)

@@ -1,0 +1,123 @@
+"""The extractive answerer: question types, the sentence holding the answer, short answers, refusals."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answerers.extractive import (
+    ANSWERABLE_WEIGHTS,
+    FEATURE_NAMES,
+    ExtractiveAnswerer,
+    _has_answer,
+    _lower_words,
+    answerability_features,
+    answerable_probability,
+    question_type,
+)
+from index.common.types import Passage
+from index.query import Query
+from tests.conftest import MODEL_CACHE
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("Who did the Pentagon blame?", "name"),
+    ("Which company agreed to buy Unity Foods?", "name"),
+    ("When did the attacks start?", "date"),
+    ("In what year was the base built?", "date"),
+    ("Where did the drone strike happen?", "place"),
+    ("Which city hosted the summit?", "place"),
+    ("How many people were injured?", "number"),
+    ("How much did the deal cost?", "number"),
+    ("What struck the bases?", None),
+])
+def test_question_type(question: str, kind: str | None) -> None:
+    assert question_type(question) == kind
+
+
+def test_answer_of_the_type_must_not_be_in_the_question() -> None:
+    q = "How many people did the 3 fires injure?"
+    words = _lower_words(q)
+    assert _has_answer("The fires injured 12 people.", "number", words)
+    assert _has_answer("The fires injured twelve people.", "number", words)
+    assert not _has_answer("The 3 fires injured people.", "number", words)
+    assert not _has_answer("In 2020 the fires injured people.", "number", words)  # a year, not a count
+    who = "Who did the Pentagon blame?"
+    assert _has_answer("The Pentagon blamed Iran.", "name", _lower_words(who))
+    assert not _has_answer("The Pentagon blamed them.", "name", _lower_words(who))
+    assert _has_answer("It happened in 2021.", "date", _lower_words("When did it happen?"))
+    assert _has_answer("It happened on Monday.", "date", _lower_words("When did it happen?"))
+
+
+def test_answerability_model_shape() -> None:
+    assert len(ANSWERABLE_WEIGHTS) == len(FEATURE_NAMES)
+    strong = answerability_features("Who did the Pentagon blame?", "name", 0.7, True,
+                                    "The Pentagon blamed Iran.", "The Pentagon blamed Iran.", 0.1)
+    weak = answerability_features("Who did the Pentagon not blame?", "name", 0.3, False,
+                                  "The Pentagon blamed them.", "The Pentagon blamed them.", 0.0)
+    assert len(strong) == len(FEATURE_NAMES)
+    assert answerable_probability(strong) > answerable_probability(weak)
+
+
+TEXT = ("Fire chief Nadia Okafor said the blaze started in the kitchen. "
+        "The fire at the Mill Lane warehouse injured 31 people on Monday. "
+        "Residents near the warehouse were told to keep their windows closed.")
+
+
+def _passage(text: str = TEXT) -> Passage:
+    return Passage(doc_id="d1", title="Warehouse fire", source="fire.txt", date="2024-05-13",
+                   chunk_id="d1-0", start=0, end=len(text), text=text, score=1.0)
+
+
+@pytest.fixture(scope="module")
+def answerer() -> ExtractiveAnswerer:
+    from index.embedding import shared_embedder
+
+    return ExtractiveAnswerer(shared_embedder(cache=MODEL_CACHE))
+
+
+def test_prefers_the_sentence_with_an_answer_of_the_question_type(answerer) -> None:
+    reply = answerer.answer(Query.plain("How many people were injured in the Mill Lane warehouse fire?"), [_passage()])
+    assert not reply.refused and "31" in reply.answer
+    assert reply.answer.count("[") == 1  # one sentence when it clearly holds the answer
+    who = answerer.answer(Query.plain("Who said the Mill Lane warehouse blaze started in the kitchen?"), [_passage()])
+    assert not who.refused and "Nadia Okafor" in who.answer
+
+
+def test_refuses_an_unrelated_question(answerer) -> None:
+    reply = answerer.answer(Query.plain("What is the capital of Australia?"), [_passage()])
+    assert reply.refused
+
+
+class _CountingEmbedder:
+    """The real embedder, counting the texts it is asked to embed (not a stand-in)."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.texts = inner, 0
+
+    def embed_query(self, text: str):
+        return self.inner.embed_query(text)
+
+    def embed(self, texts):
+        self.texts += len(texts)
+        return self.inner.embed(texts)
+
+
+def test_stored_passage_vectors_and_sentence_pool(sample_assistant) -> None:
+    """With the store's vectors the answerer embeds no passage, and at most `sentence_pool`
+    sentences, yet answers as when it embeds everything."""
+    from dataclasses import replace
+
+    from assistant.answerers.extractive import ExtractiveTuning, _candidates
+
+    question = "Who did the Pentagon blame for the attacks?"
+    passages = sample_assistant.retrieve(question)
+    counting = _CountingEmbedder(sample_assistant.embedder)
+    tuning = ExtractiveTuning()
+    stored = ExtractiveAnswerer(counting, tuning, sample_assistant.store.chunk_embeddings)
+    query = sample_assistant.query(question)
+    reply = stored.answer(query, passages)
+    assert counting.texts <= tuning.sentence_pool < len(_candidates(passages))
+    everything = ExtractiveAnswerer(sample_assistant.embedder,
+                                    replace(tuning, sentence_pool=10_000))
+    assert not reply.refused
+    assert reply.answer == everything.answer(query, passages).answer

@@ -1,0 +1,114 @@
+"""The benchmark's parts on a small scale, and the keyword index's incremental updates."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench.corpus import report, write_corpus
+from index import keyword as keyword_module
+from index.keyword import KeywordIndex, Stamp
+from index.records import StoredChunk
+
+
+def test_corpus_is_deterministic_news_length(tmp_path: Path) -> None:
+    assert report(5) == report(5) and report(5) != report(6)
+    words = [len(report(i)[1].split()) for i in range(60)]
+    assert 280 <= min(words) and max(words) <= 700
+    paths = write_corpus(tmp_path, 3)
+    assert [p.name for p in paths] == ["report-000000.txt", "report-000001.txt", "report-000002.txt"]
+
+
+def test_flops_per_token_of_minilm() -> None:
+    from bench.__main__ import minilm_flops_per_token
+
+    config = {"hidden_size": 384, "intermediate_size": 1536, "num_hidden_layers": 6}
+    # 6 layers x 2 x (4*384^2 + 2*384*1536 + 2*256*384) = 23.6 MFLOPs at 256 tokens.
+    assert minilm_flops_per_token(config, 256) == pytest.approx(23.59e6, rel=1e-3)
+
+
+def _chunk(i: int, doc: str, text: str) -> StoredChunk:
+    return StoredChunk(f"{doc}:{i}", doc, f"Title {doc}", f"/r/{doc}.txt", "2024-01-02", 0, len(text), text)
+
+
+def _corpus(n: int) -> list[StoredChunk]:
+    words = ["rocket", "airbase", "inflation", "harvest", "flood", "election", "vaccine", "drone"]
+    rng = np.random.default_rng(0)
+    return [_chunk(0, f"d{i}", " ".join(rng.choice(words, 12)) + f" marker{i}") for i in range(n)]
+
+
+@pytest.mark.parametrize("delta_min_main", [10**9, 10])
+def test_incremental_keyword_index_matches_a_rebuild(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, delta_min_main: int
+) -> None:
+    """Updates (folded or through the delta) rank like an index rebuilt from scratch."""
+    monkeypatch.setattr(keyword_module, "DELTA_MIN_MAIN", delta_min_main)
+    monkeypatch.setattr(keyword_module, "DELTA_SHARE", 0.5)
+    chunks = _corpus(40)
+    index = KeywordIndex(tmp_path / "inc")
+    index.rebuild(chunks[:30], Stamp(30, "a"))
+    index.update(chunks[30:34], [], Stamp(34, "b"))
+    index.update(chunks[34:], ["d3", "d31"], Stamp(38, "c"))
+    live = [c for c in chunks if c.doc_id not in ("d3", "d31")]
+    fresh = KeywordIndex(tmp_path / "fresh")
+    fresh.rebuild(live, Stamp(38, "c"))
+    assert len(index) == len(fresh) == 38
+    for query in ("marker35", "marker3", "marker31 rocket", "flood election marker7"):
+        got = index.search(query, 5)
+        assert [cid for cid, _ in got][:1] == [cid for cid, _ in fresh.search(query, 5)][:1]
+        assert all(not cid.startswith(("d3:", "d31:")) for cid, _ in got)
+    assert index.search("marker3", 5) == []  # deleted: gone at once
+    # Persisted: a second process loads the same state and stamp.
+    reopened = KeywordIndex(tmp_path / "inc")
+    assert reopened.stamp == Stamp(38, "c")
+    assert reopened.search("marker35", 1)[0][0] == "d35:0"
+
+
+def test_ingest_updates_keyword_index_without_rebuilding(assistant, tmp_path: Path, monkeypatch) -> None:
+    reports = tmp_path / "reports"
+    write_corpus(reports, 3)
+    assistant.ingest([reports], progress=False)
+    rebuilds = []
+    original = KeywordIndex.rebuild
+    monkeypatch.setattr(KeywordIndex, "rebuild", lambda self, *a: (rebuilds.append(1), original(self, *a)))
+    write_corpus(reports, 1, first_seed=50)
+    assistant.ingest([reports], progress=False)
+    doc = assistant.documents()[0]
+    assistant.delete(doc.doc_id)
+    assert rebuilds == []
+    store = assistant.store
+    assert assistant.keyword.stamp == Stamp.of(store.count_chunks(), store.document_ids())
+    assert len(assistant.keyword) == store.count_chunks()
+    # A write by someone else (here: straight into the store) is still detected and rebuilt.
+    from index.ingest import sync_keyword_index
+
+    store.delete_document(assistant.documents()[0].doc_id)
+    assert sync_keyword_index(store, assistant.keyword) and rebuilds == [1]
+
+
+def test_chunk_embeddings_are_the_stored_vectors(assistant, tmp_path: Path) -> None:
+    write_corpus(tmp_path / "r", 1)
+    assistant.ingest([tmp_path / "r"], progress=False)
+    chunk = next(assistant.store.iter_chunks())
+    vectors = assistant.store.chunk_embeddings([chunk.chunk_id, "missing"])
+    assert list(vectors) == [chunk.chunk_id]
+    again = assistant.embedder.embed_passages([f"{chunk.title}\n{chunk.text}" if chunk.title not in chunk.text else chunk.text])[0]
+    assert float(vectors[chunk.chunk_id] @ again) > 0.99
+
+
+def test_bench_runs_small(tmp_path: Path) -> None:
+    """The whole bench at toy scale: JSON and plot written, numbers present."""
+    from bench.__main__ import main
+
+    out = tmp_path / "out"
+    assert main(["--out", str(out), "--docs", "6", "--scales", "60", "--queries", "3",
+                 "--skip", "llamaindex,server,flops"]) == 0
+    results = json.loads((out / "bench.json").read_text())
+    assert results["ingestion"]["project"]["documents"] == 6
+    assert results["ingestion"]["project"]["coverage"]["mean"] > 0.99
+    row = results["queries"][0]
+    assert row["chunks"] >= 60 and row["retrieve"]["n"] == 3
+    assert (out / "bench.png").stat().st_size > 1000

@@ -1,0 +1,47 @@
+"""The answer contract of SPEC.md, checked the same way for every answerer and every edge
+(Python API, HTTP JSON, a streamed final event)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, is_dataclass
+from typing import Any, Callable
+
+from assistant.answerers.base import refusal_text
+from assistant.answerers.verify import split_sentences
+from assistant.citations import markers_in
+
+CITATION_KEYS = {"n", "doc_id", "title", "source", "date", "start", "end", "quote", "score"}
+
+
+def assert_answer_contract(
+    answer: Any, document_text: Callable[[str], str] | None = None
+) -> dict[str, Any]:
+    """A plain refusal without citations, or: each `[n]` has exactly one citation, each citation
+    is used, each sentence carries a marker, and each quote is the exact slice of the report at
+    its offsets (checked against `document_text`, and against the passage that holds it when the
+    answer carries its passages). Takes an Answer, a Reply or the SPEC's JSON; returns the JSON."""
+    data = asdict(answer) if is_dataclass(answer) else answer
+    if data["refused"]:
+        assert data["answer"] == refusal_text(), data["answer"]
+        assert data["citations"] == []
+        return data
+    numbers = [c["n"] for c in data["citations"]]
+    assert numbers and len(numbers) == len(set(numbers)), numbers
+    assert set(markers_in(data["answer"])) == set(numbers), (data["answer"], numbers)
+    for sentence, markers in split_sentences(data["answer"]):
+        assert markers, f"uncited sentence {sentence!r} in {data['answer']!r}"
+    passages = data.get("passages") or []
+    for c in data["citations"]:
+        assert set(c) == CITATION_KEYS and c["quote"].strip()
+        if document_text is not None:
+            assert document_text(c["doc_id"])[c["start"]:c["end"]] == c["quote"]
+        if passages:
+            holders = [p for p in passages if p["doc_id"] == c["doc_id"]
+                       and p["start"] <= c["start"] <= c["end"] <= p["end"]]
+            assert holders, f"citation {c['n']} lies in no passage"
+            p = holders[0]
+            assert p["text"][c["start"] - p["start"]:c["end"] - p["start"]] == c["quote"]
+    if document_text is not None:
+        for p in passages:
+            assert document_text(p["doc_id"])[p["start"]:p["end"]] == p["text"]
+    return data

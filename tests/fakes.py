@@ -1,0 +1,178 @@
+"""Small deterministic fakes of the embedder, the store and the answerer, for the fast tier.
+
+They keep the contracts the real parts keep (offsets into the report text, unit vectors, a
+record means "completely indexed") and nothing else, so a test over them runs in milliseconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import replace
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+
+from assistant.answerers.base import Answerer, Reply
+from assistant.citations import Claim, Support
+from index.common.errors import NotFoundError
+from index.common.text import sentence_spans, tokenize
+from index.common.types import DocumentInfo, Passage
+from index.query import Query
+from index.records import ChunkFilter, StoredChunk, date_ordinal
+from index.store import whole_document
+
+_WORD = re.compile(r"\S+")
+
+
+class FakeEmbedder:
+    """Hashed bags of stemmed words: texts that share words are near, the rest are not.
+    A "word piece" is a whitespace-separated word."""
+
+    dimension = 256
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors of `texts`."""
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, words in enumerate(tokenize(list(texts)) if texts else []):
+            for word in words:
+                out[row, int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dimension] += 1.0
+        out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+        return out
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """The unit vector of one text."""
+        return self.embed([text])[0]
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        """As `embed`."""
+        return self.embed(texts)
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Words of each text."""
+        return [len(_WORD.findall(t)) for t in texts]
+
+    def split_by_tokens(self, text: str, max_tokens: int) -> list[tuple[int, int]]:
+        """Spans of at most `max_tokens` words."""
+        words = [m.span() for m in _WORD.finditer(text)]
+        return [(words[i][0], words[min(i + max_tokens, len(words)) - 1][1])
+                for i in range(0, len(words), max_tokens)]
+
+
+class MemoryStore:
+    """The `index.store.Store` protocol in dictionaries, with exact cosine search."""
+
+    def __init__(self) -> None:
+        self._chunks: dict[str, tuple[StoredChunk, np.ndarray]] = {}
+        self._docs: dict[str, tuple[DocumentInfo, str, str]] = {}  # info, text, content hash
+
+    def add_documents(self, batch: Sequence[tuple]) -> None:
+        """Chunks first, then the records, as the real store does."""
+        for info, chunks, vectors, _, _ in batch:
+            self.delete_chunks_of(info.doc_id)
+            for (cid, start, end, text), vector in zip(chunks, vectors):
+                chunk = StoredChunk(cid, info.doc_id, info.title, info.source, info.date, start, end, text)
+                self._chunks[cid] = (chunk, np.asarray(vector, dtype=np.float32))
+        for info, _, _, text, digest in batch:
+            self._docs[info.doc_id] = (info, text, digest)
+
+    def restamp_document(self, info: DocumentInfo, text: str, content_hash: str) -> list[StoredChunk]:
+        """New facts for a stored report, its chunks and vectors kept."""
+        self._docs[info.doc_id] = (info, text, content_hash)
+        restamped = []
+        for cid, (chunk, vector) in list(self._chunks.items()):
+            if chunk.doc_id == info.doc_id:
+                chunk = replace(chunk, title=info.title, source=info.source, date=info.date)
+                self._chunks[cid] = (chunk, vector)
+                restamped.append(chunk)
+        return restamped
+
+    def delete_document(self, doc_id: str) -> None:
+        """Remove a report's record and chunks."""
+        self._docs.pop(doc_id, None)
+        self.delete_chunks_of(doc_id)
+
+    def delete_chunks_of(self, doc_id: str) -> None:
+        """Remove a report's chunks."""
+        for cid in [c for c, (chunk, _) in self._chunks.items() if chunk.doc_id == doc_id]:
+            del self._chunks[cid]
+
+    def remove_orphans(self, grace_s: float = 2.0) -> int:
+        """Remove chunks without a record."""
+        orphans = {chunk.doc_id for chunk, _ in self._chunks.values()} - set(self._docs)
+        before = len(self._chunks)
+        for doc_id in orphans:
+            self.delete_chunks_of(doc_id)
+        return before - len(self._chunks)
+
+    def document_ids(self) -> list[str]:
+        return list(self._docs)
+
+    def documents(self) -> list[DocumentInfo]:
+        return sorted((info for info, _, _ in self._docs.values()),
+                      key=lambda d: (d.title.lower(), d.source))
+
+    def documents_by_source(self, source: str) -> list[tuple[DocumentInfo, str]]:
+        return [(info, digest) for info, _, digest in self._docs.values() if info.source == source]
+
+    def document(self, doc_id: str) -> DocumentInfo:
+        return self._record(doc_id)[0]
+
+    def document_text(self, doc_id: str) -> str:
+        return self._record(doc_id)[1]
+
+    def document_texts(self, doc_ids: Iterable[str]) -> dict[str, str]:
+        return {d: self._docs[d][1] for d in doc_ids if d in self._docs}
+
+    def count_chunks(self) -> int:
+        return len(self._chunks)
+
+    def count_documents(self) -> int:
+        return len(self._docs)
+
+    def search(
+        self, vector: np.ndarray, k: int, chunk_filter: ChunkFilter | None = None
+    ) -> list[tuple[StoredChunk, float]]:
+        """The `k` nearest chunks that pass the filter, by cosine similarity."""
+        rows = list(self._chunks.values())
+        if chunk_filter is not None and rows:
+            passes = chunk_filter.accepts_rows(
+                np.array([c.doc_id for c, _ in rows], dtype=object),
+                np.array([c.source for c, _ in rows], dtype=object),
+                np.array([date_ordinal(c.date) for c, _ in rows], dtype=np.int64),
+            )
+            rows = [row for row, ok in zip(rows, passes) if ok]
+        scored = sorted(((chunk, float(v @ vector)) for chunk, v in rows), key=lambda p: -p[1])
+        return scored[:k]
+
+    def chunks_by_id(self, ids: Sequence[str]) -> list[StoredChunk]:
+        return [self._chunks[c][0] for c in ids if c in self._chunks]
+
+    def chunk_embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        return {c: self._chunks[c][1] for c in ids if c in self._chunks}
+
+    def iter_chunks(self) -> Iterator[StoredChunk]:
+        return iter([chunk for chunk, _ in self._chunks.values()])
+
+    def iter_documents(self) -> Iterator[StoredChunk]:
+        return iter([whole_document(info, text) for info, text, _ in self._docs.values()])
+
+    def _record(self, doc_id: str) -> tuple[DocumentInfo, str, str]:
+        if doc_id not in self._docs:
+            raise NotFoundError(f"no document with id {doc_id!r}")
+        return self._docs[doc_id]
+
+
+class FirstSentenceAnswerer(Answerer):
+    """Cites the first sentence of the best passage; refuses when there is no passage."""
+
+    name = "first-sentence"
+
+    def answer(self, question: Query, passages: Sequence[Passage]) -> Reply:
+        """The best passage's first sentence, cited."""
+        if not passages:
+            return Reply.refusal()
+        best = passages[0]
+        start, end = sentence_spans(best.text)[0]
+        support = Support(best, best.start + start, best.start + end, best.score)
+        return Reply.from_claims([Claim(support.quote, (support,))], {"passages": float(len(passages))})
