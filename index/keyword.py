@@ -7,7 +7,8 @@ process ingested, an ingest was interrupted), so the two cannot drift apart.
 It scales with the store without rebuilding from Chroma on every ingest:
 - every chunk's tokens are cached (as ids into a vocabulary), so a rebuild needs neither Chroma
   nor the tokenizer;
-- up to `DELTA_MIN_MAIN` chunks, an update rebuilds BM25 from the cached tokens (well under a second);
+- up to `DELTA_MIN_TOKENS` cached tokens (about 20,000 chunks, or 1,700 whole reports), an update
+  rebuilds BM25 from the cached tokens (well under a second);
 - above it, new chunks go to a small *delta* scored at query time with the same BM25 formula and
   the corpus statistics of main + delta, and deleted reports are masked out of the main index
   immediately; the delta is folded into the main index once it exceeds `DELTA_SHARE` of it.
@@ -35,8 +36,10 @@ STATE_FILE = "state.json"  # stamp, delta and deleted reports: small, rewritten 
 MAIN_FILE = "main.json"  # the main index's chunk facts and vocabulary
 TOKENS_FILE = "tokens.npy"  # the main index's token ids, flat, with offsets
 OFFSETS_FILE = "offsets.npy"
-DELTA_MIN_MAIN = 20_000  # below this many chunks, every update rebuilds BM25 from cached tokens
-DELTA_SHARE = 0.1  # fold the delta into the main index when it exceeds this share of it
+# Counted in tokens, not rows: a whole-report row holds about 11 chunks' tokens, and the report
+# index, counted in rows, rebuilt 100,000 chunks' worth of tokens on every ingest (14 s at 100k).
+DELTA_MIN_TOKENS = 2_000_000  # below this many cached tokens, every update rebuilds BM25 from them
+DELTA_SHARE = 0.1  # fold the delta into the main index when its tokens exceed this share of it
 K1, B = 1.5, 0.75  # bm25s defaults (method "lucene")
 
 
@@ -251,8 +254,9 @@ class KeywordIndex:
         delta_rows = self._delta_rows.keep(delta_keep).extend(_Rows.of(added))
         delta_tokens = [self._delta_tokens[i] for i in delta_keep] + words
         deleted = self._deleted | (removed & set(main.rows.doc_ids))
-        main_rows = len(main.rows.ids)
-        if main_rows < DELTA_MIN_MAIN or len(delta_rows.ids) > DELTA_SHARE * main_rows:
+        main_tokens = len(main.tokens)
+        delta_size = sum(len(words) for words in delta_tokens)
+        if main_tokens < DELTA_MIN_TOKENS or delta_size > DELTA_SHARE * main_tokens:
             self._fold(delta_rows, delta_tokens, deleted, stamp)
         else:
             self._save_state(delta_rows, delta_tokens, deleted, stamp)

@@ -40,12 +40,12 @@ def _corpus(n: int) -> list[StoredChunk]:
     return [_chunk(0, f"d{i}", " ".join(rng.choice(words, 12)) + f" marker{i}") for i in range(n)]
 
 
-@pytest.mark.parametrize("delta_min_main", [10**9, 10])
+@pytest.mark.parametrize("delta_min_tokens", [10**9, 10])
 def test_incremental_keyword_index_matches_a_rebuild(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, delta_min_main: int
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, delta_min_tokens: int
 ) -> None:
     """Updates (folded or through the delta) rank like an index rebuilt from scratch."""
-    monkeypatch.setattr(keyword_module, "DELTA_MIN_MAIN", delta_min_main)
+    monkeypatch.setattr(keyword_module, "DELTA_MIN_TOKENS", delta_min_tokens)
     monkeypatch.setattr(keyword_module, "DELTA_SHARE", 0.5)
     chunks = _corpus(40)
     index = KeywordIndex(tmp_path / "inc")
@@ -65,6 +65,19 @@ def test_incremental_keyword_index_matches_a_rebuild(
     reopened = KeywordIndex(tmp_path / "inc")
     assert reopened.stamp == Stamp(38, "c")
     assert reopened.search("marker35", 1)[0][0] == "d35:0"
+
+
+def test_a_few_long_rows_take_the_delta_like_many_short_ones(tmp_path: Path) -> None:
+    """The report-level index has few rows of many tokens: past DELTA_MIN_TOKENS an update goes
+    to the delta, however few the rows, instead of rebuilding every report's tokens."""
+    long_text = " ".join(f"word{i}" for i in range(keyword_module.DELTA_MIN_TOKENS // 20 + 1))
+    reports = [_chunk(0, f"r{i}", f"{long_text} marker{i}") for i in range(21)]
+    index = KeywordIndex(tmp_path / "reports")
+    index.rebuild(reports[:20], Stamp(20, "a"))
+    folds = []
+    index._fold = lambda *args: folds.append(args)  # noqa: SLF001  (a fold would rebuild)
+    index.update(reports[20:], [], Stamp(21, "b"))
+    assert folds == [] and index.search("marker20", 1)[0][0] == "r20:0"
 
 
 def test_ingest_updates_keyword_index_without_rebuilding(assistant, tmp_path: Path, monkeypatch) -> None:
