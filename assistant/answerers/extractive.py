@@ -13,6 +13,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from assistant.answerers.base import Answerer, Reply
+from assistant.answerers.spans import answer_kind, answer_spans, question_words, span_strength
 from assistant.citations import Claim, Support
 from assistant.config import Settings
 from index.common.text import sentence_spans, tokenize
@@ -33,20 +34,25 @@ class ExtractiveTuning:
     semantic_weight: float = 0.2
     lexical_weight: float = 0.4
     passage_weight: float = 0.4
-    type_weight: float = 0.08  # bonus of a sentence holding an answer of the question's type
+    # Bonus of a sentence holding an answer of the asked kind (`spans.answer_kind`; half for a
+    # name where a country, state or person is asked); the answerability model judges the best
+    # sentence by the coarser `question_type`, as it was fitted.
+    type_weight: float = 0.08
     min_score: float = 0.29  # below this the best sentence does not answer: refuse
-    # Further sentences must score this close to the best and, for a typed question, hold an
-    # answer the first lacks. On real news (RealTimeQA 2023-24 development set, replayed over the
-    # same passages) 0.9 and 3 put the gold answer in 0.412 of answers (1.78 sentences on
-    # average) against 0.375 with 0.95 and 2 (1.28 sentences): close scores are where the
-    # first choice is most often wrong.
-    second_ratio: float = 0.9
+    # Further sentences (up to `max_sentences`) must score within `further_margin` of the best:
+    # on real news the first choice is wrong more often than not. Chosen by eval/fit_sentences.py
+    # (README: Evaluation) on half of a RealTimeQA 2023-24 run and of squad2-dev, the widest
+    # margin keeping squad2-dev's citation precision at 0.8; on the other halves the gold answer
+    # is in 0.496 of news answers (0.439 with the earlier rule: within 10%, and for a typed
+    # question only sentences holding an answer the first lacks) and 0.840 on squad2-dev (0.817).
+    further_margin: float = 0.07
     max_sentences: int = 3
     # The answerability model (see `answerable_probability`); refuse below this probability.
     min_answerable: float = 0.35
     vouched_min_score: float = 0.3  # ... unless the best sentence vouches for itself (answer())
-    # Only this many sentences, the best by words and passage relevance, are embedded: the
-    # meaning term weighs 0.2, and embedding every sentence of five passages cost ~100 ms an ask.
+    # Only this many sentences, the best by words, passage relevance and answer kind, are
+    # embedded: the meaning term weighs 0.2, and embedding every sentence of five passages cost
+    # ~100 ms an ask.
     sentence_pool: int = 12
 
 
@@ -63,7 +69,8 @@ PassageVectors = Callable[[Sequence[str]], Mapping[str, np.ndarray]]
 
 
 class ExtractiveAnswerer(Answerer):
-    """Scores each sentence by meaning (MiniLM) and by the question's words it contains."""
+    """Scores each sentence by meaning (MiniLM), by the question's words it contains and by the
+    answer of the asked kind it names."""
 
     name = "extractive"
 
@@ -78,48 +85,29 @@ class ExtractiveAnswerer(Answerer):
         self.passage_vectors = passage_vectors
 
     def answer(self, query: Query, passages: Sequence[Passage]) -> Reply:
-        """The best one or two sentences with their citations, or a refusal."""
+        """The best sentences (up to `max_sentences`) with their citations, or a refusal."""
+        t = self.tuning
         question = query.text
         candidates = _candidates(passages)
         if not candidates:
             return Reply.refusal({"best_score": 0.0})
-        qtype = question_type(question)
-        q_words = _lower_words(question)
-        typed = np.array([_has_answer(c.text, qtype, q_words) for c in candidates], dtype=float)
-        bonus = self.tuning.type_weight * typed if qtype else np.zeros(len(candidates))
+        kind = answer_kind(question, question_type(question))
+        words = question_words(question)
+        strength = np.array([max((span_strength(s, kind, words) for s in answer_spans(c.text)), default=0.0)
+                             for c in candidates])
+        bonus = t.type_weight * strength
         base = self.score(query, candidates, bonus)
         scores = base + bonus
         order = np.argsort(-scores, kind="stable")
         best = float(scores[order[0]])
-        top = candidates[int(order[0])]
-        second = float(scores[order[1]]) if len(order) > 1 and np.isfinite(scores[order[1]]) else 0.0
-        features = answerability_features(
-            question, qtype, float(base[order[0]]), bool(typed[order[0]]), top.text,
-            top.passage.text, best - second,
-        )
-        p_answerable = answerable_probability(features)
+        judged, p_answerable, vouched = self._answerability(question, candidates, base)
         stats = {"best_score": round(best, 4), "p_answerable": round(p_answerable, 4)}
-        # A sentence naming an answer of the asked type and every name and number of the
-        # question answers it even when the model doubts: the model sees few such features.
-        named = dict(zip(FEATURE_NAMES, features))
-        vouched = (
-            bool(typed[order[0]])
-            and named["key_coverage_sentence"] == 1.0
-            and named["has_key_terms"] == 1.0
-            and float(base[order[0]]) >= self.tuning.vouched_min_score
-        )
-        if float(base[order[0]]) < self.tuning.min_score or (
-            p_answerable < self.tuning.min_answerable and not vouched
-        ):
+        if judged < t.min_score or (p_answerable < t.min_answerable and not vouched):
             return Reply.refusal(stats)
         chosen = [int(order[0])]
-        for i in order[1:]:
-            if len(chosen) >= self.tuning.max_sentences:
+        for i in order[1 : t.max_sentences]:
+            if base[i] < t.min_score or scores[i] < best - t.further_margin:
                 break
-            if base[i] < self.tuning.min_score or scores[i] < best * self.tuning.second_ratio:
-                break
-            if qtype and (typed[order[0]] or not typed[i]):
-                continue  # the first sentence already holds the answer, or this one does not
             chosen.append(int(i))
         claims = [
             Claim(
@@ -130,6 +118,30 @@ class ExtractiveAnswerer(Answerer):
             for i in chosen
         ]
         return Reply.from_claims(claims, stats)
+
+    def _answerability(
+        self, question: str, candidates: Sequence[_Candidate], base: np.ndarray
+    ) -> tuple[float, float, bool]:
+        """The sentence the refusal rules judge (the best by `base` plus the `question_type`
+        bonus, as the answerability model was fitted): its `base` score, the model's
+        probability, and whether it vouches for itself by naming an answer of the asked type and
+        every name and number of the question (the model sees few such sentences)."""
+        t = self.tuning
+        qtype = question_type(question)
+        q_words = _lower_words(question)
+        typed = np.array([_has_answer(c.text, qtype, q_words) for c in candidates], dtype=float)
+        scores = base + (t.type_weight * typed if qtype else 0.0)
+        order = np.argsort(-scores, kind="stable")
+        top = int(order[0])
+        second = float(scores[order[1]]) if len(order) > 1 and np.isfinite(scores[order[1]]) else 0.0
+        features = answerability_features(
+            question, qtype, float(base[top]), bool(typed[top]), candidates[top].text,
+            candidates[top].passage.text, float(scores[top]) - second,
+        )
+        named = dict(zip(FEATURE_NAMES, features))
+        vouched = (bool(typed[top]) and named["key_coverage_sentence"] == 1.0
+                   and named["has_key_terms"] == 1.0 and float(base[top]) >= t.vouched_min_score)
+        return float(base[top]), answerable_probability(features), vouched
 
     def score(
         self, question: Query, candidates: Sequence[_Candidate], bonus: np.ndarray | None = None

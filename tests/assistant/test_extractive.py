@@ -1,4 +1,4 @@
-"""The extractive answerer: question types, the sentence holding the answer, short answers, refusals."""
+"""The extractive answerer: question types and answer kinds, sentence choice, refusals."""
 
 from __future__ import annotations
 
@@ -8,12 +8,15 @@ from assistant.answerers.extractive import (
     ANSWERABLE_WEIGHTS,
     FEATURE_NAMES,
     ExtractiveAnswerer,
+    ExtractiveTuning,
+    _candidates,
     _has_answer,
     _lower_words,
     answerability_features,
     answerable_probability,
     question_type,
 )
+from assistant.answerers.spans import answer_kind, answer_spans, question_words, span_strength
 from index.common.types import Passage
 from index.query import Query
 from tests.conftest import MODEL_CACHE
@@ -32,6 +35,75 @@ from tests.conftest import MODEL_CACHE
 ])
 def test_question_type(question: str, kind: str | None) -> None:
     assert question_type(question) == kind
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("The mayor was re-elected president of which European country?", "country"),
+    ("The senator represents which U.S. state?", "state"),
+    ("Which singer thanked her fans?", "person"),
+    ("By what percent did sales fall?", "percent"),
+    ("Which company opened the plant?", "name"),
+    ("How many people were injured?", "number"),
+    ("What struck the bases?", None),
+])
+def test_answer_kind(question: str, kind: str | None) -> None:
+    assert answer_kind(question, question_type(question)) == kind
+
+
+def test_an_answer_of_the_kind_must_not_be_in_the_question() -> None:
+    q = "How many people did the 3 fires injure?"
+    words = question_words(q)
+
+    def strength(sentence: str, question: str = q) -> float:
+        kind = answer_kind(question, question_type(question))
+        return max((span_strength(s, kind, question_words(question)) for s in answer_spans(sentence)),
+                   default=0.0)
+
+    assert strength("The fires injured 12 people.") == 1.0
+    assert strength("The fires injured twelve people.") == 1.0
+    assert strength("The 3 fires injured people.") == 0.0
+    assert strength("In 2020 the fires injured people.") == 0.0  # a year, not a count
+    assert "3" in words
+    country = "Elena Varga was re-elected president of which country?"
+    assert strength("Voters in Portugal re-elected Varga.", country) == 1.0
+    assert strength("Varga thanked Brussels.", country) == 0.5  # a name, not a country
+    assert strength("Varga was re-elected.", country) == 0.0
+
+
+def _report(doc_id: str, text: str, title: str = "") -> Passage:
+    return Passage(doc_id=doc_id, title=title, source=f"{doc_id}.txt", date=None,
+                   chunk_id=f"{doc_id}-0", start=0, end=len(text), text=text, score=1.0)
+
+
+QUIZ = "Skater Lena Moretti fell during the final this week. She skates for which country?"
+REPORTS = [
+    _report("a", "Lena Moretti fell during the final this week, organisers said. "
+                 "Moretti, who skates for Norway, fell during the final on Tuesday."),
+    _report("b", "The final was stopped for ten minutes after the fall. "
+                 "Norway's team doctor said Moretti was awake and talking."),
+]
+
+
+def test_answers_a_quiz_question_with_the_sentence_naming_the_answer_first(answerer) -> None:
+    reply = answerer.answer(Query.plain(QUIZ), REPORTS)
+    assert not reply.refused
+    assert "Norway" in reply.answer.split("[1]")[0]
+
+
+@pytest.mark.parametrize("margin, most", [(0.0, 1), (1.0, 3)])
+def test_further_sentences_only_within_the_margin(margin: float, most: int) -> None:
+    from dataclasses import replace
+
+    from index.embedding import shared_embedder
+
+    tuning = replace(ExtractiveTuning(), further_margin=margin)
+    reply = ExtractiveAnswerer(shared_embedder(cache=MODEL_CACHE), tuning).answer(Query.plain(QUIZ), REPORTS)
+    assert not reply.refused
+    # Every further sentence is still relevant enough to answer alone, so a wide margin need
+    # not fill all `max_sentences`.
+    assert 1 <= len(reply.citations) <= most <= tuning.max_sentences
+    if margin:
+        assert len(reply.citations) > 1
 
 
 def test_answer_of_the_type_must_not_be_in_the_question() -> None:
@@ -106,8 +178,6 @@ def test_stored_passage_vectors_and_sentence_pool(sample_assistant) -> None:
     """With the store's vectors the answerer embeds no passage, and at most `sentence_pool`
     sentences, yet answers as when it embeds everything."""
     from dataclasses import replace
-
-    from assistant.answerers.extractive import ExtractiveTuning, _candidates
 
     question = "Who did the Pentagon blame for the attacks?"
     passages = sample_assistant.retrieve(question)
