@@ -21,6 +21,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import subprocess
 import sys
 import time
@@ -48,7 +49,11 @@ def _parser() -> argparse.ArgumentParser:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The bench options (shared with `assistant bench`)."""
     p.add_argument("--out", default="bench-results", help="folder for bench.json and bench.png")
-    p.add_argument("--docs", type=int, default=300, help="generated reports for the ingestion race")
+    p.add_argument("--docs", default="300",
+                   help="the reports of the ingestion race: a number of generated ones, or a folder of "
+                        "real articles (a development-set build or its docs/), of which the first "
+                        "--count are taken")
+    p.add_argument("--count", type=int, default=300, help="articles taken from a --docs folder")
     p.add_argument("--scales", default=",".join(str(s) for s in SCALES),
                    help="chunk counts for the latency runs, comma-separated")
     p.add_argument("--queries", type=int, default=40, help="queries per scale")
@@ -73,8 +78,6 @@ def _ingest_run(phase: str, pipeline: str, corpus: Path, work: Path, env: dict[s
 def run_ingest_process(pipeline: str, corpus: Path, work: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
     """Run one pipeline in a fresh interpreter that only ingests, timed whole (start to exit);
     then count what it stored, in another process, untimed."""
-    import shutil
-
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     load_before = os.getloadavg()[0]
@@ -285,6 +288,36 @@ def embedding_efficiency(texts: Sequence[str]) -> dict[str, Any]:
 
 # --- the run --------------------------------------------------------------------------------
 
+
+def corpus_files(folder: Path) -> list[Path]:
+    """The reports of a corpus folder, in name order."""
+    from index.loaders import SUPPORTED_SUFFIXES
+
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
+
+
+def bench_corpus(docs: str, count: int, work: Path) -> Path:
+    """The folder both pipelines ingest: `docs` generated reports when it is a number, else the
+    first `count` articles (name order) of the folder `docs` (or of its `docs/`), copied so
+    that no sidecar or other file rides along. ValueError names a folder with too few."""
+    if docs.isdigit():
+        corpus = work / f"corpus-{docs}"
+        write_corpus(corpus, int(docs))
+        return corpus
+    source = Path(docs)
+    source = source / "docs" if (source / "docs").is_dir() else source
+    if not source.is_dir():
+        raise ValueError(f"--docs {docs}: not a number and not a folder")
+    chosen = corpus_files(source)[:count]
+    if len(chosen) < count:
+        raise ValueError(f"--docs {docs}: {len(chosen)} articles in {source}, --count asks for {count}")
+    corpus = work / f"corpus-{source.parent.name}-{source.name}-{count}"
+    shutil.rmtree(corpus, ignore_errors=True)
+    corpus.mkdir(parents=True)
+    for path in chosen:
+        shutil.copyfile(path, corpus / path.name)
+    return corpus
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -293,8 +326,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     skip = set(filter(None, args.skip.split(",")))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-    corpus = work / f"corpus-{args.docs}"
-    write_corpus(corpus, args.docs)
+    corpus = bench_corpus(args.docs, args.count, work)
     previous = out / "bench.json"
     results: dict[str, Any] = {}
     if skip and previous.exists():  # a partial run keeps the other parts of the last full run
@@ -304,7 +336,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     "cpu_bf16": __import__("index.cpu", fromlist=["x"]).cpu_has_bf16(),
                     "cpu_int8": __import__("index.cpu", fromlist=["x"]).cpu_has_int8(),
                     "load_avg_start": [round(x, 2) for x in os.getloadavg()]},
-        "corpus": {"documents": args.docs, "folder": str(corpus)},
+        "corpus": {"documents": len(corpus_files(corpus)), "folder": str(corpus),
+                   "source": "generated" if args.docs.isdigit() else str(Path(args.docs).resolve())},
     }
 
     def save() -> None:
@@ -327,7 +360,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         save()
 
     if "flops" not in skip:
-        texts = [p.read_text()[:1200] for p in sorted(corpus.glob("*.txt"))[:96]]
+        texts = [p.read_text()[:1200] for p in corpus_files(corpus)[:96]]
         results["embedding"] = embedding_efficiency(texts)
         print("embedding:", json.dumps(results["embedding"]), flush=True)
         save()
@@ -337,8 +370,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         from assistant.core import Assistant
 
         home = work / "scale-home"
-        import shutil
-
         if not args.keep_store:
             shutil.rmtree(home, ignore_errors=True)
         assistant = Assistant.open(Settings.load({"home": home}, environ={}))

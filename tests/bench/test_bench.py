@@ -125,3 +125,26 @@ def test_bench_runs_small(tmp_path: Path) -> None:
     row = results["queries"][0]
     assert row["chunks"] >= 60 and row["retrieve"]["n"] == 3
     assert (out / "bench.png").stat().st_size > 1000
+
+
+def test_bench_takes_the_first_articles_of_a_folder(tmp_path: Path) -> None:
+    """`--docs FOLDER --count N`: the first N articles (name order, sidecars left out) are what
+    the ingestion race ingests; too few is an error naming the folder."""
+    from bench.__main__ import main
+
+    build = tmp_path / "devset"
+    docs = build / "docs"
+    docs.mkdir(parents=True)
+    for i in range(5):
+        (docs / f"a{i}.txt").write_text(f"Article {i}\n\nThe council met on Monday about item {i}. It agreed.")
+    (docs / "a0.txt.meta.json").write_text('{"date": "2024-01-02"}')
+    out = tmp_path / "out"
+    assert main(["--out", str(out), "--docs", str(build), "--count", "3",
+                 "--skip", "llamaindex,query,server,flops"]) == 0
+    results = json.loads((out / "bench.json").read_text())
+    assert results["corpus"]["documents"] == 3 and results["corpus"]["source"] == str(build.resolve())
+    assert sorted(p.name for p in Path(results["corpus"]["folder"]).iterdir()) == ["a0.txt", "a1.txt", "a2.txt"]
+    assert results["ingestion"]["project"]["documents"] == 3
+    with pytest.raises(ValueError, match="--count asks for 9"):
+        main(["--out", str(out), "--docs", str(docs), "--count", "9", "--skip", "llamaindex,query,server,flops"])
+
