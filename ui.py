@@ -6,7 +6,7 @@ FastAPI app at "/" with the options (theme, CSS, script, upload limit) it needs.
 Security: every string that comes from a report is HTML-escaped before it enters any HTML or
 Markdown built here, and the Chatbot sanitizes what it renders, so a report that contains
 `<script>` or `<img onerror=...>` is shown as text and never runs. With ASSISTANT_API_TOKEN set,
-the whole UI (page, Gradio API, uploads) sits behind `assistant.auth.TokenGate`, added by
+the whole UI (page, Gradio API, uploads) sits behind `assistant.api.auth.TokenGate`, added by
 `assistant.api.create_app`.
 """
 
