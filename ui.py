@@ -1,7 +1,8 @@
 """The chat UI (Gradio): built from an `Assistant` it is handed; launching is someone else's job.
 
 `build_ui(assistant)` returns a `gr.Blocks`; `mount_ui(app, blocks, settings)` mounts it on a
-FastAPI app at "/" with the options (theme, CSS, script, upload limit) it needs.
+FastAPI app at "/" with the options (theme, CSS, script, upload limit) it needs; `mount(app,
+assistant)` does both, as the `chat-ui` front end that `assistant serve` finds by entry point.
 
 Security: every string that comes from a report is HTML-escaped before it enters any HTML or
 Markdown built here, and the Chatbot sanitizes what it renders, so a report that contains
