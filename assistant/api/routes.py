@@ -55,6 +55,7 @@ def _sse_stream(first: str | None, deltas: Iterator[str], stream: AnswerStream[A
 
 
 def v1_router(assistant: Assistant) -> APIRouter:
+    """The /v1 routes of SPEC.md, serving `assistant`."""
     router = APIRouter(
         prefix="/v1",  # the token is checked before this, by TokenGate (assistant/api/auth.py)
         responses={400: {"model": ErrorOut}, 401: {"model": ErrorOut}, 413: {"model": ErrorOut}},
