@@ -17,7 +17,7 @@ from index.chunking import ChunkingPolicy
 from index.common.errors import InputError
 from index.common.types import DocumentInfo, IngestReport, Passage
 from index.embedding import Embedder, shared_embedder
-from index.ingest import DOCUMENTS, Ingestor, sync_keyword_index
+from index.ingest import CHUNKS, DOCUMENTS, Ingestor, sync_keyword_indexes
 from index.keyword import KeywordIndex
 from index.query import Query
 from index.records import ChunkFilter
@@ -49,8 +49,7 @@ class Assistant:
         self.store = store
         self.keyword = keyword
         self.document_keyword = document_keyword
-        sync_keyword_index(self.store, self.keyword)
-        sync_keyword_index(self.store, self.document_keyword, DOCUMENTS)
+        sync_keyword_indexes(self.store, ((keyword, CHUNKS), (document_keyword, DOCUMENTS)))
         self.retriever: Retriever = make_retriever(
             retrieval_mode, self.store, self.keyword, self.document_keyword, self.embedder, tuning
         )

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from operator import methodcaller
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, NamedTuple, Sequence
 
 from index.chunking import Chunk, ChunkingPolicy, chunk_text
 from index.common.errors import DocumentError, UnsupportedFileError
@@ -47,49 +47,66 @@ CHUNKS = Level("chunks", methodcaller("count_chunks"), methodcaller("iter_chunks
 DOCUMENTS = Level("documents", methodcaller("count_documents"), methodcaller("iter_documents"))
 
 
-def store_stamp(store: Store, level: Level = CHUNKS) -> tuple[Stamp, set[str], int]:
-    """The store's stamp at `level`, with the document ids and row count it was computed from."""
-    count = level.count(store)
+# A keyword index and what it holds a row of.
+Indexed = tuple[KeywordIndex, Level]
+
+
+class KeywordChange(NamedTuple):
+    """What this process wrote to the store, for one keyword index: the store's stamp at the
+    index's level before (`store_stamps`), the rows added and the row counts of reports removed."""
+
+    keyword: KeywordIndex
+    level: Level
+    before: tuple[Stamp, set[str], int]
+    added: Sequence[StoredChunk]
+    removed: dict[str, int]
+
+
+def store_stamps(store: Store, levels: Sequence[Level]) -> list[tuple[Stamp, set[str], int]]:
+    """The store's stamp at each of `levels`, with the document ids and row count it was computed
+    from; the document ids are listed once for all levels (at 100,000 chunks a listing is a
+    noticeable part of adding or deleting one report)."""
     ids = set(store.document_ids())
-    return Stamp.of(count, ids), ids, count
+    stamps = []
+    for level in levels:
+        count = level.count(store)
+        stamps.append((Stamp.of(count, ids), ids, count))
+    return stamps
 
 
-def sync_keyword_index(store: Store, keyword: KeywordIndex, level: Level = CHUNKS) -> bool:
-    """Rebuild the keyword index if it no longer matches the store. Returns True if rebuilt."""
-    stamp = Stamp.of(level.count(store), store.document_ids())
+def _rebuild_if_stale(store: Store, keyword: KeywordIndex, level: Level, stamp: Stamp) -> bool:
     if keyword.stamp == stamp:
         return False
     keyword.rebuild(level.rows(store), stamp)
     return True
 
 
-def update_keyword_index(
-    store: Store,
-    keyword: KeywordIndex,
-    before: tuple[Stamp, set[str], int],
-    added: Sequence[StoredChunk],
-    removed: dict[str, int],
-    level: Level = CHUNKS,
-) -> None:
-    """Bring the keyword index in step after this process changed the store.
+def sync_keyword_indexes(store: Store, indexes: Sequence[Indexed]) -> list[bool]:
+    """Rebuild each keyword index that no longer matches the store; which ones were rebuilt."""
+    stamps = store_stamps(store, [level for _, level in indexes])
+    return [_rebuild_if_stale(store, keyword, level, stamp)
+            for (keyword, level), (stamp, _, _) in zip(indexes, stamps)]
 
-    `before` is `store_stamp()` from before the change, `added` the rows written and `removed`
-    the row counts of the reports deleted. When the index matched the store before and the
-    store now holds exactly that plus our change, the index is updated in place; otherwise
-    (another process wrote meanwhile, an interrupted run) it is rebuilt from the store.
+
+def update_keyword_indexes(store: Store, changes: Sequence[KeywordChange]) -> None:
+    """Bring keyword indexes in step after this process changed the store.
+
+    When an index matched the store before and the store now holds exactly that plus our
+    change, the index is updated in place; otherwise (another process wrote meanwhile, an
+    interrupted run) it is rebuilt from the store.
     """
-    stamp_before, ids_before, count_before = before
-    added_docs = {c.doc_id for c in added}
-    expected = Stamp.of(
-        count_before + len(added) - sum(removed.values()),
-        (ids_before - set(removed)) | added_docs,
-    )
-    now = Stamp.of(level.count(store), store.document_ids())
-    if keyword.stamp == stamp_before and now == expected:
-        if added or removed:
-            keyword.update(added, removed, now)
-        return
-    sync_keyword_index(store, keyword, level)
+    nows = store_stamps(store, [change.level for change in changes])
+    for change, (now, _, _) in zip(changes, nows):
+        stamp_before, ids_before, count_before = change.before
+        expected = Stamp.of(
+            count_before + len(change.added) - sum(change.removed.values()),
+            (ids_before - set(change.removed)) | {c.doc_id for c in change.added},
+        )
+        if change.keyword.stamp == stamp_before and now == expected:
+            if change.added or change.removed:
+                change.keyword.update(change.added, change.removed, now)
+        else:
+            _rebuild_if_stale(store, change.keyword, change.level, now)
 
 
 def repair(store: Store) -> int:
@@ -152,14 +169,13 @@ class Ingestor:
         """
         files, problems = discover(paths)
         report = IngestReport(failed=[{"path": p, "error": why} for p, why in problems])
-        before = store_stamp(self.store)
+        before, before_documents = store_stamps(self.store, (CHUNKS, DOCUMENTS))
         if self.keyword.stamp != before[0]:
             # The store changed since this process last saw it (another process, or an ingest
             # that was interrupted): look for leftovers. Skipped otherwise: at 100,000 chunks
             # reading every record costs seconds.
-            repair(self.store)
-            before = store_stamp(self.store)
-        before_documents = store_stamp(self.store, DOCUMENTS)
+            if repair(self.store):
+                before, before_documents = store_stamps(self.store, (CHUNKS, DOCUMENTS))
         self._known = set(before[1])
         added: list[StoredChunk] = []
         added_documents: list[StoredChunk] = []
@@ -183,9 +199,11 @@ class Ingestor:
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
             bar.close()
-            update_keyword_index(self.store, self.keyword, before, added, removed)
-            update_keyword_index(self.store, self.documents, before_documents, added_documents,
-                                 dict.fromkeys(removed, 1), DOCUMENTS)
+            update_keyword_indexes(self.store, (
+                KeywordChange(self.keyword, CHUNKS, before, added, removed),
+                KeywordChange(self.documents, DOCUMENTS, before_documents, added_documents,
+                              dict.fromkeys(removed, 1)),
+            ))
         report.documents = self.store.count_documents()
         report.chunks = self.store.count_chunks()
         return report
@@ -297,11 +315,12 @@ class Ingestor:
     def delete(self, doc_id: str) -> DocumentInfo:
         """Remove a report from the store and both keyword indexes."""
         info = self.store.document(doc_id)
-        sync_keyword_index(self.store, self.keyword)
-        sync_keyword_index(self.store, self.documents, DOCUMENTS)
-        before = store_stamp(self.store)
-        before_documents = store_stamp(self.store, DOCUMENTS)
+        before, before_documents = store_stamps(self.store, (CHUNKS, DOCUMENTS))
+        _rebuild_if_stale(self.store, self.keyword, CHUNKS, before[0])
+        _rebuild_if_stale(self.store, self.documents, DOCUMENTS, before_documents[0])
         self.store.delete_document(doc_id)
-        update_keyword_index(self.store, self.keyword, before, [], {doc_id: info.chunks})
-        update_keyword_index(self.store, self.documents, before_documents, [], {doc_id: 1}, DOCUMENTS)
+        update_keyword_indexes(self.store, (
+            KeywordChange(self.keyword, CHUNKS, before, [], {doc_id: info.chunks}),
+            KeywordChange(self.documents, DOCUMENTS, before_documents, [], {doc_id: 1}),
+        ))
         return info

@@ -96,10 +96,10 @@ def test_ingest_updates_keyword_index_without_rebuilding(assistant, tmp_path: Pa
     assert assistant.keyword.stamp == Stamp.of(store.count_chunks(), store.document_ids())
     assert len(assistant.keyword) == store.count_chunks()
     # A write by someone else (here: straight into the store) is still detected and rebuilt.
-    from index.ingest import sync_keyword_index
+    from index.ingest import CHUNKS, sync_keyword_indexes
 
     store.delete_document(assistant.documents()[0].doc_id)
-    assert sync_keyword_index(store, assistant.keyword) and rebuilds == [1]
+    assert sync_keyword_indexes(store, [(assistant.keyword, CHUNKS)]) == [True] and rebuilds == [1]
 
 
 def test_chunk_embeddings_are_the_stored_vectors(assistant, tmp_path: Path) -> None:
