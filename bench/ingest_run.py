@@ -74,6 +74,7 @@ def measure_project(corpus: Path, work: Path) -> dict:
     from transformers import AutoTokenizer
 
     from index.embedding import MODEL_WINDOW, model_path
+    from index.ingest import embedded_text
 
     assistant = _project(work)
     tok = AutoTokenizer.from_pretrained(str(model_path()))
@@ -83,7 +84,7 @@ def measure_project(corpus: Path, work: Path) -> dict:
     texts = {d.doc_id: store.document_text(d.doc_id) for d in store.documents()}
     for chunk in store.iter_chunks():
         text = texts[chunk.doc_id]
-        embed = chunk.text if chunk.title.rstrip("…") in chunk.text else f"{chunk.title}\n{chunk.text}"
+        embed = embedded_text(chunk.title, chunk.text)
         offset = len(embed) - len(chunk.text)
         tokens += min(len(tok(embed, add_special_tokens=False)["input_ids"]), MODEL_WINDOW - 2) + 2
         seen = _visible_chars(tok, embed, offset, len(chunk.text), MODEL_WINDOW)

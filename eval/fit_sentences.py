@@ -36,6 +36,7 @@ from eval.runner import read_rows
 from eval.testset import Question, load_testset
 from index.common.types import Passage
 from index.embedding import Embedder, shared_embedder
+from index.ingest import embedded_text
 from index.loaders import load_file
 from index.query import Query
 
@@ -106,9 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     passages = {p.chunk_id: p for items in runs.values() for _, _, ps, _ in items for p in ps}
 
     def stored(ids: Sequence[str]) -> dict[str, np.ndarray]:
-        # As the store embeds chunks: the title in front unless the chunk holds it.
-        texts = [p.text if p.title.rstrip("…") in p.text else f"{p.title}\n{p.text}"
-                 for p in (passages[i] for i in ids)]
+        texts = [embedded_text(p.title, p.text) for p in (passages[i] for i in ids)]
         return dict(zip(ids, embedder.embed(texts)))
 
     chosen, best = None, -1.0

@@ -109,6 +109,12 @@ def update_keyword_indexes(store: Store, changes: Sequence[KeywordChange]) -> No
             _rebuild_if_stale(store, change.keyword, change.level, now)
 
 
+def embedded_text(title: str, text: str) -> str:
+    """What is embedded for a chunk of a report titled `title`: the title gives every chunk its
+    story's context, in front of the chunk unless it already holds it (the first usually does)."""
+    return text if title.rstrip("…") in text else f"{title}\n{text}"
+
+
 def repair(store: Store) -> int:
     """Remove what an interrupted ingest left behind; cheap when nothing was interrupted."""
     expected = sum(d.chunks for d in store.documents())
@@ -307,10 +313,7 @@ class Ingestor:
         return chunk_text(doc.text, self.embedder.count_tokens, self.embedder.split_by_tokens, policy)
 
     def _embed_text(self, doc: LoadedDocument, chunk: Chunk) -> str:
-        # The title gives every chunk its story's context; the first chunk usually holds it already.
-        if not self.policy.title or doc.title.rstrip("…") in chunk.text:
-            return chunk.text
-        return f"{doc.title}\n{chunk.text}"
+        return embedded_text(doc.title, chunk.text) if self.policy.title else chunk.text
 
     def delete(self, doc_id: str) -> DocumentInfo:
         """Remove a report from the store and both keyword indexes."""
