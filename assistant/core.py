@@ -176,9 +176,10 @@ class Assistant:
         `filters` are `sources`, `doc_ids`, `date_from` and `date_to` (see `query`). A `Query`
         already built is used as it is.
         """
+        k = self._check_k(k)  # before the question is embedded
         if not isinstance(query, Query):
             query = self.query(query, as_of=as_of, **filters)
-        return self.retriever.retrieve(query, self._check_k(k))
+        return self.retriever.retrieve(query, k)
 
     def ask(
         self,
