@@ -4,6 +4,7 @@ the BM25 keyword index and retrieval, so none of them depends on another for its
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
@@ -48,6 +49,14 @@ class ChunkFilter:
         if self.date_from:
             mask &= date_ords >= date_ordinal(self.date_from)
         return mask
+
+    def accepts_chunks(self, chunks: Sequence[StoredChunk]) -> np.ndarray:
+        """Which of `chunks` pass (`accepts_rows` on their facts); a boolean mask."""
+        return self.accepts_rows(
+            np.array([c.doc_id for c in chunks], dtype=object),
+            np.array([c.source for c in chunks], dtype=object),
+            np.array([date_ordinal(c.date) for c in chunks], dtype=np.int64),
+        )
 
 
 def date_ordinal(iso: str | None) -> int:

@@ -247,11 +247,7 @@ class ChromaStore:
         if chunk_filter is None or chunk_filter.is_empty():
             return self._query(vector, k, None)
         near = self._query(vector, k * FILTER_OVERFETCH, None)
-        passes = chunk_filter.accepts_rows(
-            np.array([c.doc_id for c, _ in near], dtype=object),
-            np.array([c.source for c, _ in near], dtype=object),
-            np.array([date_ordinal(c.date) for c, _ in near], dtype=np.int64),
-        )
+        passes = chunk_filter.accepts_chunks([c for c, _ in near])
         kept = [pair for pair, ok in zip(near, passes) if ok]
         if len(kept) >= k or len(near) < k * FILTER_OVERFETCH:
             return kept[:k]  # enough passed, or the collection holds no more to find

@@ -19,7 +19,7 @@ from index.common.errors import NotFoundError
 from index.common.text import sentence_spans, tokenize
 from index.common.types import DocumentInfo, Passage
 from index.query import Query
-from index.records import ChunkFilter, StoredChunk, date_ordinal
+from index.records import ChunkFilter, StoredChunk
 from index.store import whole_document
 
 _WORD = re.compile(r"\S+")
@@ -136,11 +136,7 @@ class MemoryStore:
         """The `k` nearest chunks that pass the filter, by cosine similarity."""
         rows = list(self._chunks.values())
         if chunk_filter is not None and rows:
-            passes = chunk_filter.accepts_rows(
-                np.array([c.doc_id for c, _ in rows], dtype=object),
-                np.array([c.source for c, _ in rows], dtype=object),
-                np.array([date_ordinal(c.date) for c, _ in rows], dtype=np.int64),
-            )
+            passes = chunk_filter.accepts_chunks([c for c, _ in rows])
             rows = [row for row, ok in zip(rows, passes) if ok]
         scored = sorted(((chunk, float(v @ vector)) for chunk, v in rows), key=lambda p: -p[1])
         return scored[:k]
