@@ -134,9 +134,6 @@ class _Main:
             by_doc.setdefault(doc_id, []).append(i)
         return by_doc
 
-    def token_lists(self) -> list[np.ndarray]:
-        return [self.tokens[self.offsets[i] : self.offsets[i + 1]] for i in range(len(self.rows.ids))]
-
 
 def _df(tokens: np.ndarray, offsets: np.ndarray, size: int) -> np.ndarray:
     """How many rows contain each vocabulary id, from the flat token ids and row offsets.
