@@ -13,7 +13,17 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from assistant.answerers.base import Answerer, Reply
-from assistant.answerers.spans import answer_kind, answer_spans, question_words, span_strength
+from assistant.answerers.spans import (
+    DAY_WORDS,
+    MONTHS,
+    NOT_NAMES,
+    NUMBER_WORDS,
+    YEAR,
+    answer_kind,
+    answer_spans,
+    question_words,
+    span_strength,
+)
 from assistant.citations import Claim, Support
 from assistant.config import Settings
 from index.common.text import sentence_spans, tokenize
@@ -215,22 +225,10 @@ def _lexical_overlap(question: str, sentences: Sequence[str]) -> list[float]:
 
 # --- question types and answerability ------------------------------------------------------
 
-_NUMBER_WORDS = {"one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-                 "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
-                 "eighteen", "nineteen", "twenty", "thirty", "forty", "fifty", "sixty", "seventy",
-                 "eighty", "ninety", "hundred", "hundreds", "thousand", "thousands", "million",
-                 "millions", "billion", "billions", "dozen", "dozens", "half", "percent", "twice"}
-_MONTHS = {"january", "february", "march", "april", "may", "june", "july", "august", "september",
-           "october", "november", "december"}
-_DAY_WORDS = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
-              "yesterday", "today", "tomorrow", "century", "centuries", "decade", "decades",
-              "ago", "earlier", "later", "week", "weeks", "month", "months", "year", "years"}
-_NOT_NAMES = {"the", "a", "an", "he", "she", "it", "they", "we", "i", "in", "on", "at", "of",
-              "this", "that", "these", "those", "his", "her", "its", "their", "but", "and", "or",
-              "as", "after", "before", "when", "while", "if", "for", "from", "by", "with", "to",
-              "there", "some", "many", "most", "all", "no", "one", "also", "however", "other",
-              "since", "during", "although", "because", "according", "both", "each", "mr",
-              "mrs", "ms", "dr", "what", "who", "which", "where", "how", "why"} | _MONTHS | _DAY_WORDS
+# The coarse types and the answerability model were fitted with spans.py's lexicons less the
+# two words it added later ("trillion" as a number, "former" as a non-name): they keep those.
+_NUMBER_WORDS = NUMBER_WORDS - {"trillion"}
+_NOT_NAMES = NOT_NAMES - {"former"}
 _TYPE_RULES = (
     ("number", re.compile(r"\bhow (many|much|long|old|far|big|large|tall|high|often|fast)\b|"
                           r"\bwhat (number|percentage|percent|amount|proportion|share)\b", re.I)),
@@ -242,7 +240,6 @@ _TYPE_RULES = (
                         r"group|agency|party|firm|president|minister|official|man|woman)\b", re.I)),
 )
 _WORDS = re.compile(r"[\w$%][\w$%.,'-]*[\w%]|[\w$%]")
-_YEAR = re.compile(r"(1[0-9]{3}|20[0-9]{2})s?")
 _NEGATION = re.compile(r"\b(not|never|no|n't|without|neither|nor|none|fail(ed)?)\b|n't\b", re.I)
 
 
@@ -268,10 +265,10 @@ def _has_answer(sentence: str, qtype: str | None, question_words: set[str]) -> b
         if not bare or low in question_words:
             continue
         if qtype == "number":  # a year is a date, not a count
-            if (any(ch.isdigit() for ch in bare) and not _YEAR.fullmatch(low)) or low in _NUMBER_WORDS:
+            if (any(ch.isdigit() for ch in bare) and not YEAR.fullmatch(low)) or low in _NUMBER_WORDS:
                 return True
         elif qtype == "date":
-            if _YEAR.fullmatch(low) or low in _MONTHS or low in _DAY_WORDS:
+            if YEAR.fullmatch(low) or low in MONTHS or low in DAY_WORDS:
                 return True
         elif bare[0].isupper() and low not in _NOT_NAMES and not any(ch.isdigit() for ch in bare):
             return True

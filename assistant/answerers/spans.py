@@ -96,7 +96,7 @@ _WEAK = {
 }
 _TOKEN = re.compile(r"\$?\d[\d,.]*\d%?|\$?\d%?|[A-Za-z][\w'’.&-]*\w|[A-Za-z]")
 _POSSESSIVE = re.compile(r"['’]s$")
-_YEAR = re.compile(r"(1[0-9]{3}|20[0-9]{2})s?")
+YEAR = re.compile(r"(1[0-9]{3}|20[0-9]{2})s?")
 
 
 def answer_kind(question: str, coarse: str | None) -> str | None:
@@ -121,7 +121,7 @@ class Span:
 
 def _number_kinds(token: str, following: str) -> set[str]:
     bare = token.lower().rstrip("%")
-    if _YEAR.fullmatch(bare) and token[0] != "$":
+    if YEAR.fullmatch(bare) and token[0] != "$":
         return {"year", "date"}
     kinds = {"number"}
     if token.startswith("$") or following in ("dollars", "dollar", "pounds", "euros"):
