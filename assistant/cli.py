@@ -31,6 +31,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--date", help="publication date of every file given (YYYY-MM-DD); "
                                   "a file's NAME.EXT.meta.json sidecar beats it")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    # SPEC: `assistant ingest PATH... --collection C`; SUPPRESS keeps `assistant --collection C
+    # ingest ...` working too.
+    p.add_argument("--collection", default=argparse.SUPPRESS,
+                   help="collection name (ASSISTANT_COLLECTION, default reports)")
 
     for name, help_text in (("ask", "answer one question"), ("retrieve", "show the best passages")):
         p = sub.add_parser(name, help=help_text)

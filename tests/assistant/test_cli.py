@@ -112,3 +112,15 @@ def test_ingest_date_flag_sidecar_and_docs_list_show_date_and_source(tmp_path: P
     assert list(docs["wire.txt"])[3:5] == ["date", "date_source"] and docs["wire.txt"]["title"] == "Dunmore council meets"
     listed = run(home, "docs", "list").stdout
     assert "2023-03-05 (given)" in listed and "2023-03-04 (dateline)" in listed
+
+
+def test_ingest_takes_the_collection_after_the_command(tmp_path: Path) -> None:
+    """SPEC: `assistant ingest PATH... [--collection C]`; the global form works as well."""
+    home = tmp_path / "home"
+    done = run(home, "ingest", str(SAMPLE_REPORTS), "--collection", "other", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["documents"] == 1
+    listed = json.loads(run(home, "--collection", "other", "docs", "list", "--json").stdout)
+    assert len(listed["documents"]) == 1
+    assert json.loads(run(home, "docs", "list", "--json").stdout)["documents"] == []
+
