@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -40,6 +41,20 @@ def wait_until_ready(
             stop(process)
             raise RuntimeError(f"{name} did not answer {url} within {timeout_s:.0f} s{_tail(log)}")
         time.sleep(0.3)
+
+
+def start_chroma(path: Path, port: int, log: Path | None = None, timeout_s: float = 120) -> tuple[subprocess.Popen, str]:
+    """`chroma run` (shipped with chromadb, beside this interpreter) on 127.0.0.1:`port` over the
+    persistent folder `path`, once it answers its heartbeat: the process and its URL."""
+    chroma = Path(sys.executable).parent / "chroma"
+    out = log.open("wb") if log else subprocess.DEVNULL
+    process = subprocess.Popen(
+        [str(chroma), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=out, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_until_ready(f"{url}/api/v2/heartbeat", process, timeout_s, "chroma run", log)
+    return process, url
 
 
 def stop(process: subprocess.Popen, timeout_s: float = 20) -> None:

@@ -57,21 +57,15 @@ class KeywordChange(NamedTuple):
 
     keyword: KeywordIndex
     level: Level
-    before: tuple[Stamp, set[str], int]
+    before: Stamp
     added: Sequence[StoredChunk]
     removed: dict[str, int]
 
 
-def store_stamps(store: Store, levels: Sequence[Level]) -> list[tuple[Stamp, set[str], int]]:
-    """The store's stamp at each of `levels`, with the document ids and row count it was computed
-    from; the document ids are listed once for all levels (at 100,000 chunks a listing is a
-    noticeable part of adding or deleting one report)."""
-    ids = set(store.document_ids())
-    stamps = []
-    for level in levels:
-        count = level.count(store)
-        stamps.append((Stamp.of(count, ids), ids, count))
-    return stamps
+def store_stamps(store: Store, levels: Sequence[Level]) -> list[Stamp]:
+    """The store's stamp at each of `levels`: its row count there and its change count."""
+    changes = store.changes()
+    return [Stamp(level.count(store), changes) for level in levels]
 
 
 def _rebuild_if_stale(store: Store, keyword: KeywordIndex, level: Level, stamp: Stamp) -> bool:
@@ -85,24 +79,23 @@ def sync_keyword_indexes(store: Store, indexes: Sequence[Indexed]) -> list[bool]
     """Rebuild each keyword index that no longer matches the store; which ones were rebuilt."""
     stamps = store_stamps(store, [level for _, level in indexes])
     return [_rebuild_if_stale(store, keyword, level, stamp)
-            for (keyword, level), (stamp, _, _) in zip(indexes, stamps)]
+            for (keyword, level), stamp in zip(indexes, stamps)]
 
 
-def update_keyword_indexes(store: Store, changes: Sequence[KeywordChange]) -> None:
-    """Bring keyword indexes in step after this process changed the store.
+def update_keyword_indexes(store: Store, changes: Sequence[KeywordChange], writes: int) -> None:
+    """Bring keyword indexes in step after this process changed the store with `writes` writes
+    (the rise of its change count that this process caused).
 
     When an index matched the store before and the store now holds exactly that plus our
-    change, the index is updated in place; otherwise (another process wrote meanwhile, an
-    interrupted run) it is rebuilt from the store.
+    change (its row count moved by our rows, its change count by our writes alone), the index
+    is updated in place; otherwise (another process wrote meanwhile, an interrupted run) it is
+    rebuilt from the store.
     """
     nows = store_stamps(store, [change.level for change in changes])
-    for change, (now, _, _) in zip(changes, nows):
-        stamp_before, ids_before, count_before = change.before
-        expected = Stamp.of(
-            count_before + len(change.added) - sum(change.removed.values()),
-            (ids_before - set(change.removed)) | {c.doc_id for c in change.added},
-        )
-        if change.keyword.stamp == stamp_before and now == expected:
+    for change, now in zip(changes, nows):
+        expected = Stamp(change.before.rows + len(change.added) - sum(change.removed.values()),
+                         change.before.changes + writes)
+        if change.keyword.stamp == change.before and now == expected:
             if change.added or change.removed:
                 change.keyword.update(change.added, change.removed, now)
         else:
@@ -158,7 +151,7 @@ class Ingestor:
         self.embedder = embedder
         self.policy = policy
         self.max_file_bytes = max_file_bytes
-        self._known: set[str] | None = None  # ids in the store, and those written by this run
+        self._written: set[str] = set()  # ids of the reports this run has stored
 
     def ingest(
         self,
@@ -176,13 +169,14 @@ class Ingestor:
         files, problems = discover(paths)
         report = IngestReport(failed=[{"path": p, "error": why} for p, why in problems])
         before, before_documents = store_stamps(self.store, (CHUNKS, DOCUMENTS))
-        if self.keyword.stamp != before[0]:
+        if self.keyword.stamp != before:
             # The store changed since this process last saw it (another process, or an ingest
             # that was interrupted): look for leftovers. Skipped otherwise: at 100,000 chunks
             # reading every record costs seconds.
             if repair(self.store):
                 before, before_documents = store_stamps(self.store, (CHUNKS, DOCUMENTS))
-        self._known = set(before[1])
+        writes_before = self.store.own_changes()
+        self._written = set()
         added: list[StoredChunk] = []
         added_documents: list[StoredChunk] = []
         removed: dict[str, int] = {}
@@ -209,7 +203,7 @@ class Ingestor:
                 KeywordChange(self.keyword, CHUNKS, before, added, removed),
                 KeywordChange(self.documents, DOCUMENTS, before_documents, added_documents,
                               dict.fromkeys(removed, 1)),
-            ))
+            ), self.store.own_changes() - writes_before)
         report.documents = self.store.count_documents()
         report.chunks = self.store.count_chunks()
         return report
@@ -238,7 +232,7 @@ class Ingestor:
             if current and self.policy.title and current[0].title != doc.title:
                 # The title is embedded with the chunks: a new one (a sidecar's) means embedding again.
                 stale.append((doc.doc_id, current[0].chunks))
-            elif current or (not existing and doc.doc_id in self._known_ids()):
+            elif current or (not existing and self._stored(doc.doc_id)):
                 outcome["stale"].extend(stale)  # left by an update that was interrupted
                 if current and _facts(current[0]) != _facts(doc):
                     info = replace(current[0], title=doc.title, date=doc.date, date_source=doc.date_source)
@@ -269,11 +263,11 @@ class Ingestor:
         # The same content under two names within one run: the first one wins, as when sequential.
         fresh = []
         for plan in planned:
-            if plan.doc.doc_id in self._known_ids() and not plan.replaced_chunks:
+            if plan.doc.doc_id in self._written and not plan.replaced_chunks:
                 report.unchanged.append(plan.doc.source)
             else:
                 fresh.append(plan)
-                self._known_ids().add(plan.doc.doc_id)
+                self._written.add(plan.doc.doc_id)
         if not fresh:
             return
         vectors = self.embedder.embed_passages([t for p in fresh for t in p.embed_texts])
@@ -301,10 +295,11 @@ class Ingestor:
             removed.update(plan.replaced_chunks)
             (report.updated if plan.replaced_chunks else report.added).append(plan.doc.source)
 
-    def _known_ids(self) -> set[str]:
-        if self._known is None:
-            self._known = set(self.store.document_ids())
-        return self._known
+    def _stored(self, doc_id: str) -> bool:
+        """Whether a report of this content is stored already, or by this run (the same text
+        under another name: the first one wins). A lookup, not a listing of every id: at
+        250,000 reports a listing took 1.2 s."""
+        return doc_id in self._written or bool(self.store.existing([doc_id]))
 
     def _chunk(self, doc: LoadedDocument) -> list[Chunk]:
         title_tokens = min(self.embedder.count_tokens([doc.title])[0], TITLE_MAX_TOKENS)
@@ -319,11 +314,12 @@ class Ingestor:
         """Remove a report from the store and both keyword indexes."""
         info = self.store.document(doc_id)
         before, before_documents = store_stamps(self.store, (CHUNKS, DOCUMENTS))
-        _rebuild_if_stale(self.store, self.keyword, CHUNKS, before[0])
-        _rebuild_if_stale(self.store, self.documents, DOCUMENTS, before_documents[0])
+        _rebuild_if_stale(self.store, self.keyword, CHUNKS, before)
+        _rebuild_if_stale(self.store, self.documents, DOCUMENTS, before_documents)
+        writes_before = self.store.own_changes()
         self.store.delete_document(doc_id)
         update_keyword_indexes(self.store, (
             KeywordChange(self.keyword, CHUNKS, before, [], {doc_id: info.chunks}),
             KeywordChange(self.documents, DOCUMENTS, before_documents, [], {doc_id: 1}),
-        ))
+        ), self.store.own_changes() - writes_before)
         return info

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Protocol, Sequence
 from urllib.parse import urlparse
@@ -66,8 +67,10 @@ def make_client(path: Path, url: str | None = None) -> Any:
 
 class Store(Protocol):
     """What ingestion, the keyword indexes, retrieval and the assistant need of a store: chunks
-    with vectors, and one record per completely indexed report. `ChromaStore` is the real one;
-    the fast tests use a small in-memory fake."""
+    with vectors, one record per completely indexed report, and a count of the writes ever made
+    (`changes`: every write method raises it before it changes anything, in whichever process,
+    so a keyword index can tell whether the store is still what it was built from).
+    `ChromaStore` is the real one; the fast tests use a small in-memory fake."""
 
     def add_documents(
         self, batch: Sequence[tuple[DocumentInfo, Sequence[tuple[str, int, int, str]], np.ndarray, str, str]]
@@ -75,6 +78,9 @@ class Store(Protocol):
     def restamp_document(self, info: DocumentInfo, text: str, content_hash: str) -> list[StoredChunk]: ...
     def delete_document(self, doc_id: str) -> None: ...
     def remove_orphans(self, grace_s: float = 2.0) -> int: ...
+    def changes(self) -> int: ...
+    def own_changes(self) -> int: ...
+    def existing(self, doc_ids: Iterable[str]) -> set[str]: ...
     def document_ids(self) -> list[str]: ...
     def documents(self) -> list[DocumentInfo]: ...
     def documents_by_source(self, source: str) -> list[tuple[DocumentInfo, str]]: ...
@@ -102,8 +108,27 @@ class ChromaStore:
         cosine = {"hnsw:space": "cosine"}
         self._chunks = client.get_or_create_collection(collection, metadata=cosine)
         self._docs = client.get_or_create_collection(f"{collection}__documents", metadata=cosine)
+        # One tiny record per write, never deleted: its count is the store's change count.
+        self._changes = client.get_or_create_collection(f"{collection}__changes", metadata=cosine)
         self.vector_store = ChromaVectorStore(chroma_collection=self._chunks)
         self._write_lock = threading.Lock()
+        self._own_changes = 0
+
+    # --- the change count ------------------------------------------------------------------
+
+    def changes(self) -> int:
+        """How many writes the store has seen, from every process (see `Store`)."""
+        return int(self._changes.count())
+
+    def own_changes(self) -> int:
+        """How many of `changes` this object made: the rest are other processes' writes."""
+        return self._own_changes
+
+    def _changing(self) -> None:
+        """Count a write before making it: a write interrupted half-way still changes the count,
+        so no keyword index takes the store for what it was."""
+        self._own_changes += 1
+        self._changes.add(ids=[uuid.uuid4().hex], embeddings=[[1.0]], metadatas=[{"at": time.time()}])
 
     # --- writing -------------------------------------------------------------------------
 
@@ -124,6 +149,7 @@ class ChromaStore:
             return
         doc_ids = [info.doc_id for info, *_ in batch]
         with self._write_lock:
+            self._changing()
             self._chunks.delete(where={"document_id": {"$in": doc_ids}})
         self._add_nodes([n for info, chunks, vectors, _, _ in batch for n in chunk_nodes(info, chunks, vectors)])
         records = []
@@ -149,6 +175,7 @@ class ChromaStore:
         rows = [(cid, int(meta.get("start", 0)), int(meta.get("end", 0)), chunk)
                 for cid, chunk, meta in zip(got["ids"], got["documents"], got["metadatas"])]
         with self._write_lock:
+            self._changing()
             self._docs.delete(ids=[info.doc_id])
         self.add_documents([(info, rows, np.asarray(got["embeddings"], dtype=np.float32), text, content_hash)])
         return [StoredChunk(cid, info.doc_id, info.title, info.source, info.date, start, end, chunk)
@@ -157,12 +184,14 @@ class ChromaStore:
     def delete_document(self, doc_id: str) -> None:
         """Remove a report's record first, then its chunks."""
         with self._write_lock:
+            self._changing()
             self._docs.delete(ids=[doc_id])
         self.delete_chunks_of(doc_id)
 
     def delete_chunks_of(self, doc_id: str) -> None:
         """Remove a report's chunks (its record stays)."""
         with self._write_lock:
+            self._changing()
             self.vector_store.delete(ref_doc_id=doc_id)
 
     def remove_orphans(self, grace_s: float = 2.0) -> int:
@@ -177,24 +206,39 @@ class ChromaStore:
         if orphans and grace_s > 0:
             time.sleep(grace_s)
             known = set(self.document_ids())
-            got = self._chunks.get(ids=orphans, include=["metadatas"])
-            orphans = [cid for cid, meta in zip(got["ids"], got["metadatas"])
-                       if meta.get("doc_id") not in known]
+            still = []
+            for i in range(0, len(orphans), PAGE):  # one id list per call: SQLite caps variables
+                got = self._chunks.get(ids=orphans[i : i + PAGE], include=["metadatas"])
+                still += [cid for cid, meta in zip(got["ids"], got["metadatas"])
+                          if meta.get("doc_id") not in known]
+            orphans = still
+        if not orphans:
+            return 0
         with self._write_lock:
+            self._changing()
             for i in range(0, len(orphans), PAGE):
                 self._chunks.delete(ids=orphans[i : i + PAGE])
         return len(orphans)
 
     # --- reading -------------------------------------------------------------------------
 
+    def existing(self, doc_ids: Iterable[str]) -> set[str]:
+        """Those of `doc_ids` that are completely indexed reports."""
+        ids = list(dict.fromkeys(doc_ids))
+        found: set[str] = set()
+        for i in range(0, len(ids), PAGE):
+            found.update(self._docs.get(ids=ids[i : i + PAGE], include=[])["ids"])
+        return found
+
     def document_ids(self) -> list[str]:
-        """Ids of every completely indexed report."""
+        """Ids of every completely indexed report (one call: ids alone are not fetched by an id
+        list, so SQLite's cap does not apply; 1.2 s at 250,000 reports, against 18 s paged)."""
         return list(self._docs.get(include=[])["ids"])
 
     def documents(self) -> list[DocumentInfo]:
-        """Every report, sorted by title."""
-        got = self._docs.get(include=["metadatas"])
-        infos = [_info(doc_id, meta) for doc_id, meta in zip(got["ids"], got["metadatas"])]
+        """Every report, sorted by title. Read page by page: one call for all records fails
+        past ~32,000 reports (SQLite's cap on a statement's variables)."""
+        infos = [_info(doc_id, meta) for doc_id, meta in _paged(self._docs, ["metadatas"])]
         return sorted(infos, key=lambda d: (d.title.lower(), d.source))
 
     def documents_by_source(self, source: str) -> list[tuple[DocumentInfo, str]]:

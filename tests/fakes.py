@@ -65,9 +65,20 @@ class MemoryStore:
     def __init__(self) -> None:
         self._chunks: dict[str, tuple[StoredChunk, np.ndarray]] = {}
         self._docs: dict[str, tuple[DocumentInfo, str, str]] = {}  # info, text, content hash
+        self._writes = 0  # one process: every change is this object's own
+
+    def changes(self) -> int:
+        return self._writes
+
+    def own_changes(self) -> int:
+        return self._writes
+
+    def existing(self, doc_ids: Iterable[str]) -> set[str]:
+        return {doc_id for doc_id in doc_ids if doc_id in self._docs}
 
     def add_documents(self, batch: Sequence[tuple]) -> None:
         """Chunks first, then the records, as the real store does."""
+        self._writes += 1
         for info, chunks, vectors, _, _ in batch:
             self.delete_chunks_of(info.doc_id)
             for (cid, start, end, text), vector in zip(chunks, vectors):
@@ -78,6 +89,7 @@ class MemoryStore:
 
     def restamp_document(self, info: DocumentInfo, text: str, content_hash: str) -> list[StoredChunk]:
         """New facts for a stored report, its chunks and vectors kept."""
+        self._writes += 1
         self._docs[info.doc_id] = (info, text, content_hash)
         restamped = []
         for cid, (chunk, vector) in list(self._chunks.items()):
@@ -89,11 +101,13 @@ class MemoryStore:
 
     def delete_document(self, doc_id: str) -> None:
         """Remove a report's record and chunks."""
+        self._writes += 1
         self._docs.pop(doc_id, None)
         self.delete_chunks_of(doc_id)
 
     def delete_chunks_of(self, doc_id: str) -> None:
         """Remove a report's chunks."""
+        self._writes += 1
         for cid in [c for c, (chunk, _) in self._chunks.items() if chunk.doc_id == doc_id]:
             del self._chunks[cid]
 

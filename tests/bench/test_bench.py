@@ -93,7 +93,7 @@ def test_ingest_updates_keyword_index_without_rebuilding(assistant, tmp_path: Pa
     assistant.delete(doc.doc_id)
     assert rebuilds == []
     store = assistant.store
-    assert assistant.keyword.stamp == Stamp.of(store.count_chunks(), store.document_ids())
+    assert assistant.keyword.stamp == Stamp(store.count_chunks(), store.changes())
     assert len(assistant.keyword) == store.count_chunks()
     # A write by someone else (here: straight into the store) is still detected and rebuilt.
     from index.ingest import CHUNKS, sync_keyword_indexes
@@ -124,6 +124,11 @@ def test_bench_runs_small(tmp_path: Path) -> None:
     assert results["ingestion"]["project"]["coverage"]["mean"] > 0.99
     row = results["queries"][0]
     assert row["chunks"] >= 60 and row["retrieve"]["n"] == 3
+    assert row["add_delete"]["ingest_one_s"] > 0 and row["add_delete"]["delete_one_s"] > 0
+    # The same store again through a real `chroma run` over its folder: same size, same questions.
+    served = results["chroma_server"]
+    assert served["chunks"] == row["chunks"] and served["ask"]["n"] == 3
+    assert served["chroma_server"]["rss_mb"] > 0 and served["add_delete"]["delete_one_s"] > 0
     assert (out / "bench.png").stat().st_size > 1000
 
 

@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
 from assistant.config import Settings
-from assistant.local_servers import stop, wait_until_ready
+from assistant.local_servers import start_chroma, stop
 from index.common.errors import StoreError
 from tests.conftest import SAMPLE_REPORTS, free_port
-
-CHROMA = Path(sys.executable).parent / "chroma"
 
 
 @pytest.fixture(scope="module")
 def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    data = tmp_path_factory.mktemp("chroma-server")
-    process = subprocess.Popen(
-        [str(CHROMA), "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    wait_until_ready(f"{url}/api/v2/heartbeat", process, 60, "chroma run")
+    process, url = start_chroma(tmp_path_factory.mktemp("chroma-server"), free_port())
     try:
         yield url
     finally:

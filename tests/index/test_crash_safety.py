@@ -98,7 +98,7 @@ def snapshot(home: Path) -> dict[str, Any]:
         "count_chunks": store.count_chunks(),
         "orphan_chunks": sorted(set(by_doc) - {d.doc_id for d in docs}),
         "chunks_per_doc_match": all(by_doc.get(d.doc_id) == d.chunks for d in docs),
-        "keyword_in_step": keyword.stamp == Stamp.of(store.count_chunks(), store.document_ids()),
+        "keyword_in_step": keyword.stamp == Stamp(store.count_chunks(), store.changes()),
         "keyword_hits": [[c for c, _ in keyword.search(q, 5)] for q in QUERIES],
     }
 

@@ -72,10 +72,10 @@ def test_keyword_index_persists_and_follows_the_store(assistant, settings, tmp_p
     assistant.ingest([SAMPLE_REPORT], progress=False)
     reopened = KeywordIndex(settings.keyword_path)
     store = assistant.store
-    assert reopened.stamp == Stamp.of(store.count_chunks(), store.document_ids())
+    assert reopened.stamp == Stamp(store.count_chunks(), store.changes())
     assert reopened.search("Katyusha rocket", 3)
     reports = KeywordIndex(settings.document_keyword_path)
-    assert reports.stamp == Stamp.of(store.count_documents(), store.document_ids())
+    assert reports.stamp == Stamp(store.count_documents(), store.changes())
     assert [d for d, _ in reports.search("Katyusha rocket", 3)] == store.document_ids()
 
 

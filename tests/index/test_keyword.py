@@ -10,15 +10,56 @@ from index import keyword as keyword_module
 pytestmark = pytest.mark.fast
 
 
-def test_document_frequency_counts_each_row_once() -> None:
+def test_term_counts_give_each_rows_distinct_terms_and_frequencies() -> None:
     rng = np.random.default_rng(7)
     rows = [rng.integers(0, 50, size=n).astype(np.int32) for n in rng.integers(0, 40, size=300)]
     offsets = np.concatenate([[0], np.cumsum([len(r) for r in rows])]).astype(np.int64)
-    tokens = np.concatenate(rows)
-    expected = np.zeros(60, dtype=np.int64)
-    for row in rows:
-        expected[np.unique(row)] += 1
-    assert np.array_equal(keyword_module._df(tokens, offsets, 60), expected)
+    row, term, tf = keyword_module._term_counts(np.concatenate(rows), offsets, 60)
+    expected = sorted((r, int(t), int(c)) for r, tokens in enumerate(rows)
+                      for t, c in zip(*np.unique(tokens, return_counts=True)))
+    assert list(zip(row.tolist(), term.tolist(), tf.tolist())) == expected
+    df = np.bincount(term, minlength=60)  # document frequency: each row counted once
+    assert df[int(rows[0][0])] == sum(int(rows[0][0]) in r for r in rows)
+
+
+def test_numpy_matrix_ranks_and_scores_like_bm25s_own_index() -> None:
+    """`_bm25` builds bm25s' score matrix with numpy; bm25s' own `index` gives the same one."""
+    import bm25s
+
+    rng = np.random.default_rng(3)
+    vocab = {f"w{i}": i for i in range(40)}
+    lists = [rng.integers(0, 40, size=n).astype(np.int32) for n in rng.integers(1, 30, size=200)]
+    rows = keyword_module._Rows([str(i) for i in range(200)], [str(i) for i in range(200)],
+                                [""] * 200, [0] * 200)
+    ours = keyword_module._Main.build(rows, vocab, lists).retriever
+    theirs = bm25s.BM25()
+    theirs.index(([t.tolist() for t in lists], dict(vocab)), show_progress=False)
+    for key in ("indices", "indptr"):
+        assert np.array_equal(ours.scores[key], theirs.scores[key])
+    assert np.allclose(ours.scores["data"], theirs.scores["data"], rtol=1e-5)
+    assert ours.vocab_dict == theirs.vocab_dict
+
+
+def test_search_ranks_like_bm25s_retrieve(tmp_path) -> None:
+    """Our scoring of the query's columns gives bm25s' `retrieve` ranking and scores."""
+    from index.keyword import KeywordIndex, Stamp
+    from index.records import StoredChunk
+
+    rng = np.random.default_rng(5)
+    words = [f"word{i}" for i in range(30)]
+    chunks = [StoredChunk(f"d{i}:0", f"d{i}", "", "s", None, 0, 9, " ".join(rng.choice(words, 15)))
+              for i in range(80)]
+    index = KeywordIndex(tmp_path / "kw")
+    index.rebuild(chunks, Stamp(80, "x"))
+    retriever = index._main.retriever
+    for query in ("word1 word2", "word3 word3 word17", "word29"):
+        tokens = keyword_module.tokenize([query])[0]
+        ids, scores = retriever.retrieve([tokens], k=10, show_progress=False, n_threads=1)
+        got = index.search(query, 10)
+        assert [s for _, s in got] == pytest.approx([float(s) for s in scores[0] if s > 0], rel=1e-6)
+        floor = min(s for _, s in got)  # rows tied with the last may be cut either way
+        assert ({cid for cid, s in got if s > floor + 1e-6}
+                == {f"d{int(i)}:0" for i, s in zip(ids[0], scores[0]) if s > floor + 1e-6})
 
 
 def test_document_frequencies_are_saved_and_loaded(tmp_path) -> None:
@@ -32,3 +73,49 @@ def test_document_frequencies_are_saved_and_loaded(tmp_path) -> None:
     loaded = KeywordIndex(tmp_path / "kw")
     assert np.array_equal(loaded._main.df, built._main.df)
     assert loaded.search("flood1 rocket", 3) == built.search("flood1 rocket", 3)
+
+
+def test_delta_is_folded_past_its_token_cap_and_persisted_below_it(tmp_path, monkeypatch) -> None:
+    """Below `DELTA_MAX_TOKENS` new chunks wait in the delta (saved beside the state, reloaded by
+    another process); past it they are folded into the main index."""
+    from index.keyword import KeywordIndex, Stamp
+    from index.records import StoredChunk
+
+    monkeypatch.setattr(keyword_module, "DELTA_MIN_TOKENS", 1)
+    monkeypatch.setattr(keyword_module, "DELTA_SHARE", 100.0)
+    monkeypatch.setattr(keyword_module, "DELTA_MAX_TOKENS", 12)
+    chunk = lambda i, text: StoredChunk(f"n{i}:0", f"n{i}", "", "s", None, 0, 9, text)  # noqa: E731
+    index = KeywordIndex(tmp_path / "kw")
+    index.rebuild([chunk(0, "harbour crane strike"), chunk(1, "wheat harvest")], Stamp(2, "a"))
+    index.update([chunk(2, "zebra sighting near the harbour")], [], Stamp(3, "b"))
+    assert len(index._delta.rows.ids) == 1 and "zebra" in index._delta.extra
+    reopened = KeywordIndex(tmp_path / "kw")
+    assert reopened.search("zebra harbour", 3)[0][0] == "n2:0"
+    assert len(list((tmp_path / "kw").glob("delta-*.npz"))) == 1
+    index.update([chunk(3, " ".join(["giraffe"] * 12))], ["n0"], Stamp(3, "c"))
+    assert len(index._delta.rows.ids) == 0 and len(index._main.rows.ids) == 3  # folded, n0 gone
+    assert {cid for cid, _ in index.search("giraffe zebra harbour", 5)} == {"n2:0", "n3:0"}
+    assert not list((tmp_path / "kw").glob("delta-*.npz"))
+
+
+def test_a_swap_of_reports_that_keeps_every_count_is_still_seen(tmp_path) -> None:
+    """Another writer replaces one report by another of as many chunks: row counts are as
+    before, but the store's change count moved, so the keyword index is rebuilt."""
+    from index.common.types import DocumentInfo
+    from index.ingest import CHUNKS, sync_keyword_indexes
+    from index.keyword import KeywordIndex
+    from tests.fakes import MemoryStore
+
+    def report(doc_id: str, words: str) -> tuple:
+        info = DocumentInfo(doc_id, doc_id, f"/r/{doc_id}.txt", None, 1, len(words))
+        return (info, [(f"{doc_id}:0", 0, len(words), words)], np.ones((1, 4), np.float32), words, doc_id)
+
+    store = MemoryStore()
+    store.add_documents([report("a", "harbour crane strike"), report("b", "wheat harvest")])
+    index = KeywordIndex(tmp_path / "kw")
+    assert sync_keyword_indexes(store, [(index, CHUNKS)]) == [True]
+    assert sync_keyword_indexes(store, [(index, CHUNKS)]) == [False]
+    store.delete_document("b")
+    store.add_documents([report("c", "flood barrier")])
+    assert store.count_chunks() == 2 and sync_keyword_indexes(store, [(index, CHUNKS)]) == [True]
+    assert index.search("flood", 2)[0][0] == "c:0" and index.search("wheat", 2) == []
