@@ -254,7 +254,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         rows = scale.latency_by_size(corpus, home, scales, args.queries, args.keep_store,
                                      work / "one-more")
         # A run at other sizes (say 1,000,000 alone, on a kept store) adds its rows to the last one's.
-        kept = [r for r in results.get("queries", []) if r.get("scale") not in set(scales)]
+        kept = [r for r in results.get("queries", []) if r.get("scale", scales[0]) not in set(scales)]
         results["queries"] = sorted(kept + rows, key=lambda r: r["chunks"])
         save()
     if "server" not in skip and (home / "chroma").is_dir():

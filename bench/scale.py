@@ -13,6 +13,7 @@ generated sentences whose vectors are real chunk vectors plus small Gaussian noi
 from __future__ import annotations
 
 import gc
+import itertools
 import os
 import random
 import subprocess
@@ -69,7 +70,7 @@ def grow_store(assistant: Any, target: int, seed: int) -> dict[str, Any]:
     if have >= target:
         return {"added_chunks": 0}
     rng = np.random.default_rng(seed)
-    real_ids = [c.chunk_id for c in store.iter_chunks()][:5000]
+    real_ids = [c.chunk_id for c in itertools.islice(store.iter_chunks(), 5000)]
     real = np.stack(list(store.chunk_embeddings(real_ids).values()))
     docs_needed = (target - have + SYNTHETIC_CHUNKS_PER_DOC - 1) // SYNTHETIC_CHUNKS_PER_DOC
     pool = sentences(4000, seed=seed)
@@ -80,7 +81,7 @@ def grow_store(assistant: Any, target: int, seed: int) -> dict[str, Any]:
     started = time.perf_counter()
     batch = []
     for d in range(docs_needed):
-        doc_id = f"syn{seed}-{d:07d}"
+        doc_id = f"syn{seed}-{have}-{d:07d}"  # `have`: a kept store grown again gets new ids
         title = f"{rng.choice(pool)[:80]}"
         parts = [" ".join(pool[int(i)] + "." for i in rng.integers(0, len(pool), 7))
                  for _ in range(SYNTHETIC_CHUNKS_PER_DOC)]

@@ -156,6 +156,14 @@ class _Main:
         """The rows' facts as arrays, for filtering them at once (`_Rows.facts`)."""
         return self.rows.facts()
 
+    def rows_of(self, doc_ids: set[str]) -> list[int]:
+        """Row numbers of the chunks of `doc_ids`: from `rows_by_doc` once built (retrieval
+        builds it), else by one pass over the rows (60 ms at 1,000,000, against 0.4-0.9 s to
+        build the map, which a delete alone does not need)."""
+        if "rows_by_doc" in self.__dict__:
+            return [i for d in doc_ids for i in self.rows_by_doc.get(d, ())]
+        return [i for i, d in enumerate(self.rows.doc_ids) if d in doc_ids]
+
     @cached_property
     def rows_by_doc(self) -> dict[str, list[int]]:
         """Row numbers of each report's chunks (built on first use: at 1M rows, ~0.3 s)."""
@@ -320,8 +328,7 @@ class KeywordIndex:
         alive = None
         if deleted:
             alive = np.ones(len(main.rows.ids), dtype=np.float32)
-            for doc_id in deleted:
-                alive[main.rows_by_doc.get(doc_id, [])] = 0.0
+            alive[main.rows_of(deleted)] = 0.0
         with self._lock:
             self._main, self._delta = main, delta
             self._deleted, self._alive, self.stamp = deleted, alive, stamp
@@ -392,7 +399,7 @@ class KeywordIndex:
         main = self._main
         words = tokenize([_index_text(c) for c in added]) if added else []
         delta = self._delta.changed(main.vocab, _Rows.of(added), words, removed)
-        deleted = self._deleted | {d for d in removed if d in main.rows_by_doc}
+        deleted = self._deleted | {main.rows.doc_ids[i] for i in main.rows_of(removed)}
         main_tokens = len(main.tokens)
         if (main_tokens < DELTA_MIN_TOKENS
                 or len(delta.tokens) > min(DELTA_SHARE * main_tokens, DELTA_MAX_TOKENS)):

@@ -30,6 +30,13 @@ def test_flops_per_token_of_minilm() -> None:
     assert minilm_flops_per_token(config, 256) == pytest.approx(23.59e6, rel=1e-3)
 
 
+def test_int8_matrix_product_peak_is_measured() -> None:
+    """The bench reports embedding throughput against the CPU's int8 (VNNI) GEMM peak too."""
+    from bench.__main__ import matmul_peak_gflops
+
+    assert matmul_peak_gflops("int8", threads=1, n=256, repeats=1) > 0
+
+
 def _chunk(i: int, doc: str, text: str) -> StoredChunk:
     return StoredChunk(f"{doc}:{i}", doc, f"Title {doc}", f"/r/{doc}.txt", "2024-01-02", 0, len(text), text)
 

@@ -166,3 +166,23 @@ def test_bad_sidecar_fails_its_report_only(assistant, tmp_path: Path) -> None:
 def test_ingest_refuses_a_bad_given_date(assistant, tmp_path: Path) -> None:
     with pytest.raises(InputError, match="date must be a date YYYY-MM-DD, got '2024-02-30'"):
         assistant.ingest([SAMPLE_REPORT], progress=False, date="2024-02-30")
+
+
+def test_reports_are_listed_page_by_page(assistant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Listing every report (docs list, the Reports tab, repairs) reads the store in pages: one
+    call for all records failed past ~32,000 reports (SQLite's cap on a statement's variables).
+    With pages of 2, five reports take three calls and all come back, sorted by title."""
+    from bench.corpus import write_corpus
+    from index import store as store_module
+
+    write_corpus(tmp_path / "r", 5)
+    assistant.ingest([tmp_path / "r"], progress=False)
+    monkeypatch.setattr(store_module, "PAGE", 2)
+    calls = []
+    get = assistant.store._docs.get
+    monkeypatch.setattr(assistant.store._docs, "get", lambda **kw: (calls.append(kw), get(**kw))[1])
+    docs = assistant.documents()
+    assert len(docs) == 5 and len(calls) >= 3 and all(c.get("limit") == 2 for c in calls)
+    assert [d.title.lower() for d in docs] == sorted(d.title.lower() for d in docs)
+    ids = [d.doc_id for d in docs]
+    assert assistant.store.existing(ids[:3] + ["missing"]) == set(ids[:3])

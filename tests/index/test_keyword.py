@@ -119,3 +119,4 @@ def test_a_swap_of_reports_that_keeps_every_count_is_still_seen(tmp_path) -> Non
     store.add_documents([report("c", "flood barrier")])
     assert store.count_chunks() == 2 and sync_keyword_indexes(store, [(index, CHUNKS)]) == [True]
     assert index.search("flood", 2)[0][0] == "c:0" and index.search("wheat", 2) == []
+
