@@ -488,7 +488,7 @@ class KeywordIndex:
             scores *= mask
         k = min(k, len(rows.ids))
         top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
+        top = top[np.lexsort((top, -scores[top]))]  # ties in row order, run after run
         return [(rows.ids[int(i)], float(scores[i])) for i in top if scores[i] > 0.0]
 
 
