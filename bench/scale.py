@@ -63,7 +63,7 @@ def grow_store(assistant: Any, target: int, seed: int) -> dict[str, Any]:
     from index.common.types import DocumentInfo
     from index.ingest import CHUNKS, DOCUMENTS, KeywordChange, store_stamps, update_keyword_indexes
     from index.records import StoredChunk
-    from index.store import whole_document
+    from index.store import stored_chunks, whole_document
 
     store = assistant.store
     have = store.count_chunks()
@@ -96,7 +96,7 @@ def grow_store(assistant: Any, target: int, seed: int) -> dict[str, Any]:
         date = f"{2019 + d % 6}-{1 + d % 12:02d}-{1 + d % 28:02d}"
         info = DocumentInfo(doc_id, title, f"synthetic/{doc_id}.txt", date, len(rows), len(text))
         batch.append((info, rows, vectors.astype(np.float32), text, doc_id))
-        added += [StoredChunk(cid, doc_id, title, info.source, date, s, e, t) for cid, s, e, t in rows]
+        added += stored_chunks(info, rows)
         added_documents.append(whole_document(info, text))
         if len(batch) == SYNTHETIC_DOCS_PER_WRITE or d == docs_needed - 1:
             store.add_documents(batch)

@@ -16,7 +16,7 @@ from index.embedding import MODEL_WINDOW, SPECIAL_TOKENS, Embedder
 from index.keyword import KeywordIndex, Stamp
 from index.loaders import LoadedDocument, discover, load_file
 from index.records import StoredChunk
-from index.store import Store, whole_document
+from index.store import Store, stored_chunks, whole_document
 
 # Reports loaded and chunked together, in a worker thread, while the previous group embeds.
 GROUP_SIZE = 32
@@ -282,10 +282,7 @@ class Ingestor:
             rows = [(f"{doc.doc_id}:{c.index}", c.start, c.end, c.text) for c in plan.chunks]
             batch.append((info, rows, vectors[offset : offset + n], doc.text, doc.content_hash))
             offset += n
-            added.extend(
-                StoredChunk(cid, doc.doc_id, doc.title, doc.source, doc.date, s, e, text)
-                for cid, s, e, text in rows
-            )
+            added.extend(stored_chunks(info, rows))
             added_documents.append(whole_document(info, doc.text))
         # Chunks first, the reports' records last: a record means "completely indexed".
         self.store.add_documents(batch)

@@ -178,15 +178,14 @@ class ChromaStore:
             self._changing()
             self._docs.delete(ids=[info.doc_id])
         self.add_documents([(info, rows, np.asarray(got["embeddings"], dtype=np.float32), text, content_hash)])
-        return [StoredChunk(cid, info.doc_id, info.title, info.source, info.date, start, end, chunk)
-                for cid, start, end, chunk in rows]
+        return stored_chunks(info, rows)
 
     def delete_document(self, doc_id: str) -> None:
-        """Remove a report's record first, then its chunks."""
+        """Remove a report's record first, then its chunks (one write, counted once)."""
         with self._write_lock:
             self._changing()
             self._docs.delete(ids=[doc_id])
-        self.delete_chunks_of(doc_id)
+            self.vector_store.delete(ref_doc_id=doc_id)
 
     def delete_chunks_of(self, doc_id: str) -> None:
         """Remove a report's chunks (its record stays)."""
@@ -418,6 +417,12 @@ def _info(doc_id: str, meta: dict[str, Any]) -> DocumentInfo:
         chunks=int(meta.get("chunks", 0)),
         chars=int(meta.get("chars", 0)),
     )
+
+
+def stored_chunks(info: DocumentInfo, rows: Sequence[tuple[str, int, int, str]]) -> list[StoredChunk]:
+    """A report's chunks as stored, from its `(chunk_id, start, end, text)` rows."""
+    return [StoredChunk(cid, info.doc_id, info.title, info.source, info.date, start, end, text)
+            for cid, start, end, text in rows]
 
 
 def whole_document(info: DocumentInfo, text: str) -> StoredChunk:

@@ -14,7 +14,7 @@ def test_term_counts_give_each_rows_distinct_terms_and_frequencies() -> None:
     rng = np.random.default_rng(7)
     rows = [rng.integers(0, 50, size=n).astype(np.int32) for n in rng.integers(0, 40, size=300)]
     offsets = np.concatenate([[0], np.cumsum([len(r) for r in rows])]).astype(np.int64)
-    row, term, tf = keyword_module._term_counts(np.concatenate(rows), offsets, 60)
+    row, term, tf = keyword_module._term_counts(np.concatenate(rows), offsets)
     expected = sorted((r, int(t), int(c)) for r, tokens in enumerate(rows)
                       for t, c in zip(*np.unique(tokens, return_counts=True)))
     assert list(zip(row.tolist(), term.tolist(), tf.tolist())) == expected
