@@ -78,7 +78,7 @@ class Assistant:
         return cls(
             settings, embedder, store, KeywordIndex(settings.keyword_path),
             KeywordIndex(settings.document_keyword_path),
-            make_answerer(settings, embedder, store.chunk_embeddings), mode, tuning, chunking,
+            make_answerer(settings, embedder, store), mode, tuning, chunking,
         )
 
     def warm_up(self) -> None:

@@ -1,19 +1,20 @@
-"""Choose how many sentences the extractive answerer shows (`further_margin`) on eval runs, and
-say how the choice does on questions it was not chosen on.
+"""Choose how many sentences the extractive answerer shows (`further_margin`, `max_sentences`) on
+eval runs, and say how the choice does on questions it was not chosen on.
 
     python -m eval.fit_sentences RUN_DIR... [--margins 0 0.03 0.05 0.07 0.1 0.15]
-        [--min-citation-precision RUN_NAME=FLOOR ...]
+        [--max-sentences 3 4] [--min-citation-precision RUN_NAME=FLOOR ...]
 
 Each RUN_DIR is an `assistant eval` output folder: its questions.jsonl holds the passages the
 answerer saw, its config.json the test set and documents. Every question is answered again by
 the current answerer on those passages (embedded from their text, the title in front as the
-store does), once per margin, and scored with the eval's own metrics; follow-ups (with history)
-are left out, as the run does not keep the question they became. Questions whose crc32(id) is
-even choose: the margin with the highest mean answer_contains over the runs' even halves among
+store does; each report's headline read from its file), once per setting, and scored with
+the eval's own metrics; follow-ups (with history) are left out, as the run does not keep the
+question they became. Questions whose crc32(id) is
+even choose: the setting with the highest mean answer_contains over the runs' even halves among
 those keeping the citation_precision of the runs named in `--min-citation-precision` (by folder
 name) at their floor or more there: more sentences show the answer more often and cite more
-passages that do not hold it. The odd halves are held out. Prints one line per run, margin and
-half.
+passages that do not hold it. The odd halves are held out. Prints one line per run, setting
+and half.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from eval.runner import read_rows
 from eval.testset import Question, load_testset
 from index.common.types import Passage
 from index.embedding import Embedder, shared_embedder
+from index.headlines import headline_span
 from index.ingest import embedded_text
 from index.loaders import load_file
 from index.query import Query
@@ -62,9 +64,13 @@ class CachedEmbedder:
         return self.embed([text])[0]
 
 
-def load_run(run: Path, embedder: CachedEmbedder) -> list[tuple[Question, Query, list[Passage], dict[str, Any]]]:
+Replay = tuple[Question, Query, list[Passage], dict[str, Any]]
+
+
+def load_run(run: Path, embedder: CachedEmbedder, heads: dict[str, Passage]) -> list[Replay]:
     """The questions of eval run `run` (without follow-ups), each with its query, the passages
-    the answerer saw, titled as indexed, and its row."""
+    the answerer saw, titled as indexed, and its row; the headlines of their reports are added
+    to `heads`, by report id."""
     config = json.loads((run / "config.json").read_text(encoding="utf-8"))
     docs = Path(config["docs"])
     questions = {q.id: q for q in load_testset(config["testset"], docs).questions}
@@ -77,7 +83,12 @@ def load_run(run: Path, embedder: CachedEmbedder) -> list[tuple[Question, Query,
         passages = []
         for p in row["retrieved"]:
             if p["source"] not in titles:
-                titles[p["source"]] = load_file(docs / p["source"], p["source"]).title
+                loaded = load_file(docs / p["source"], p["source"])
+                titles[p["source"]] = loaded.title
+                span = headline_span(loaded.text, loaded.title)
+                if span is not None:
+                    heads[p["doc_id"]] = Passage(p["doc_id"], loaded.title, p["source"], None, f"{p['doc_id']}:0",
+                                                 span[0], span[1], loaded.text[span[0]:span[1]], 0.0)
             passages.append(Passage(p["doc_id"], titles[p["source"]], p["source"], None,
                                     f"{p['doc_id']}:{p['start']}", p["start"], p["end"], p["text"], p["score"]))
         as_of = date.fromisoformat(question.as_of) if question.as_of else date.today()
@@ -93,50 +104,62 @@ def held_out(question: Question) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Answer every run's questions at each margin; print the metrics and the margin chosen."""
+    """Answer every run's questions at each setting; print the metrics and the setting chosen."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("runs", nargs="+", type=Path, help="assistant eval output folders")
     parser.add_argument("--margins", nargs="+", type=float, default=[0.0, 0.03, 0.05, 0.07, 0.1, 0.15])
+    parser.add_argument("--max-sentences", nargs="+", type=int, default=[3, 4])
     parser.add_argument("--min-citation-precision", nargs="*", default=[], metavar="RUN_NAME=FLOOR",
                         help="citation_precision floors on the fitting half of these runs")
     args = parser.parse_args(argv)
 
     floors = {name: float(value) for name, _, value in (f.partition("=") for f in args.min_citation_precision)}
     embedder = CachedEmbedder(shared_embedder(cache=Settings.load().model_cache_path))
-    runs = {run.name: load_run(run, embedder) for run in args.runs}
+    heads: dict[str, Passage] = {}
+    runs = {run.name: load_run(run, embedder, heads) for run in args.runs}
     passages = {p.chunk_id: p for items in runs.values() for _, _, ps, _ in items for p in ps}
 
     def stored(ids: Sequence[str]) -> dict[str, np.ndarray]:
         texts = [embedded_text(p.title, p.text) for p in (passages[i] for i in ids)]
         return dict(zip(ids, embedder.embed(texts)))
 
+    def headlines(doc_ids: Sequence[str]) -> dict[str, Passage]:
+        return {d: heads[d] for d in doc_ids if d in heads}
+
     chosen, best = None, -1.0
-    for margin in args.margins:
-        answerer = ExtractiveAnswerer(cast(Embedder, embedder), replace(ExtractiveTuning(), further_margin=margin),
-                                      stored)
-        fitting_contains, within_floors = [], True
-        for name, items in runs.items():
-            rows = {}
-            for question, query, ps, row in items:
-                reply = answerer.answer(query, ps)
-                rows[question.id] = {**row, "answer": reply.answer, "refused": reply.refused,
-                                     "citations": [c.to_dict() for c in reply.citations]}
-            for half in (False, True):
-                part = [q for q, _, _, _ in items if held_out(q) == half]
-                m = compute_metrics(part, rows)
-                print(f"{name} margin={margin} {'held_out' if half else 'fitted'} ({len(part)}): "
-                      + " ".join(f"{k}={m[k]:.3f}" for k in ("answer_contains", "answer_in_passages",
-                                 "citation_precision", "false_refusal_rate", "refusal_accuracy")
-                                 if m[k] is not None), flush=True)
-                if not half:
-                    fitting_contains.append(m["answer_contains"] or 0.0)
-                    within_floors &= (m["citation_precision"] or 0.0) >= floors.get(name, 0.0)
-        mean = float(np.mean(fitting_contains))
-        if within_floors and mean > best:
-            chosen, best = margin, mean
-    print(f"further_margin = {chosen}  # mean answer_contains {best:.3f} on the fitting halves")
+    for most in args.max_sentences:
+        for margin in args.margins:
+            tuning = replace(ExtractiveTuning(), further_margin=margin, max_sentences=most)
+            answerer = ExtractiveAnswerer(cast(Embedder, embedder), tuning, stored, headlines)
+            mean, within_floors = _score(runs, answerer, f"margin={margin} max={most}", floors)
+            if within_floors and mean > best:
+                chosen, best = (margin, most), mean
+    print(f"further_margin, max_sentences = {chosen}  # mean answer_contains {best:.3f} on the fitting halves")
     return 0
 
+
+def _score(runs: dict[str, list[Replay]], answerer: ExtractiveAnswerer, label: str,
+           floors: dict[str, float]) -> tuple[float, bool]:
+    """Answer every run's questions; print each half's metrics. The mean answer_contains of the
+    fitting halves, and whether their citation precision keeps every floor."""
+    fitting_contains, within_floors = [], True
+    for name, items in runs.items():
+        rows = {}
+        for question, query, ps, row in items:
+            reply = answerer.answer(query, ps)
+            rows[question.id] = {**row, "answer": reply.answer, "refused": reply.refused,
+                                 "citations": [c.to_dict() for c in reply.citations]}
+        for half in (False, True):
+            part = [q for q, _, _, _ in items if held_out(q) == half]
+            m = compute_metrics(part, rows)
+            print(f"{name} {label} {'held_out' if half else 'fitted'} ({len(part)}): "
+                  + " ".join(f"{k}={m[k]:.3f}" for k in ("answer_contains", "answer_in_passages",
+                             "citation_precision", "false_refusal_rate", "refusal_accuracy")
+                             if m[k] is not None), flush=True)
+            if not half:
+                fitting_contains.append(m["answer_contains"] or 0.0)
+                within_floors &= (m["citation_precision"] or 0.0) >= floors.get(name, 0.0)
+    return float(np.mean(fitting_contains)), within_floors
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -426,10 +426,22 @@ def _read_markdown(path: Path, data: bytes) -> _Extracted:
             date = next(filter(None, (_scalar(meta.get(key)) for key in (
                 "date", "published", "publication_date", "pubdate"))), None)
         text = text[match.end():]
+        if title is not None and _first_line(text) != " ".join(title.split()):
+            # The front matter's title becomes the text's first line, as a .txt report's title
+            # line is: searched with the body and citable as the headline (index/headlines.py).
+            text = f"{title}\n\n{text.lstrip(chr(10))}"
     if title is None:
         heading = _HEADING.search(text)
         title = heading.group(1) if heading else None
     return _Extracted(text=text, title=title, date=date)
+
+
+def _first_line(text: str) -> str:
+    """The first non-blank line of `text`, without Markdown heading marks, spaces collapsed."""
+    for line in text.splitlines():
+        if line.strip():
+            return " ".join(line.strip().lstrip("#").split())
+    return ""
 
 
 _INVISIBLE_TAGS = ("script", "style", "noscript", "template", "svg", "head", "iframe", "object")

@@ -17,10 +17,10 @@ from index.common.errors import ConfigError
 from index.embedding import Embedder
 
 if TYPE_CHECKING:
-    from assistant.answerers.extractive import PassageVectors
+    from index.store import Store
 
-# factory(target, settings, embedder, passage_vectors) -> Answerer
-AnswererFactory = Callable[[str, Settings, Embedder, Optional["PassageVectors"]], Answerer]
+# factory(target, settings, embedder, store) -> Answerer
+AnswererFactory = Callable[[str, Settings, Embedder, Optional["Store"]], Answerer]
 
 
 @dataclass(frozen=True)
@@ -45,12 +45,12 @@ __all__ = ["Answerer", "Reply", "REGISTRY", "make_answerer"]
 
 
 def make_answerer(
-    settings: Settings, embedder: Embedder, passage_vectors: PassageVectors | None = None
+    settings: Settings, embedder: Embedder, store: Store | None = None
 ) -> Answerer:
     """The answerer that `settings.llm` names; an unknown name lists the known ones.
 
-    `passage_vectors` (the store's `chunk_embeddings`) spares the extractive answerer embedding
-    the retrieved passages again. LLM backends are checked by their factories (server
+    The `store` spares the extractive answerer embedding the retrieved passages again (their
+    stored vectors) and gives it the reports' headlines. LLM backends are checked by their factories (server
     reachable, model file present), so a wrong setting is a ConfigError or LLMError at
     start-up, not in the middle of an answer.
     """
@@ -64,4 +64,4 @@ def make_answerer(
         raise ConfigError(f"ASSISTANT_LLM={spec!r} names no model; e.g. {entry.usage}")
     module, _, function = entry.factory.partition(":")
     factory: AnswererFactory = getattr(importlib.import_module(module), function)
-    return factory(target.strip(), settings, embedder, passage_vectors)
+    return factory(target.strip(), settings, embedder, store)

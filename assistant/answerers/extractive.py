@@ -5,6 +5,7 @@ Grounded by construction: the answer is made of report sentences, each citing it
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -29,7 +30,9 @@ from assistant.config import Settings
 from index.common.text import sentence_spans, tokenize
 from index.common.types import Passage
 from index.embedding import Embedder
+from index.headlines import headlines
 from index.query import Query
+from index.store import Store
 
 
 @dataclass(frozen=True)
@@ -68,14 +71,18 @@ class ExtractiveTuning:
 
 @dataclass(frozen=True)
 class _Candidate:
-    passage: Passage
+    passage: Passage  # what the citation quotes from
     start: int
     end: int
     text: str
+    # The retrieved passage whose relevance the sentence borrows (a headline: its report's).
+    scored_by: Passage
 
 
 # Stored vectors of chunks by id (`ChromaStore.chunk_embeddings`); ids it lacks are left out.
 PassageVectors = Callable[[Sequence[str]], Mapping[str, np.ndarray]]
+# Headlines of reports by report id (`index.headlines.headlines`); reports without one are left out.
+Headlines = Callable[[Sequence[str]], Mapping[str, Passage]]
 
 
 class ExtractiveAnswerer(Answerer):
@@ -89,16 +96,18 @@ class ExtractiveAnswerer(Answerer):
         embedder: Embedder,
         tuning: ExtractiveTuning = ExtractiveTuning(),
         passage_vectors: PassageVectors | None = None,
+        headlines: Headlines | None = None,
     ) -> None:
         self.embedder = embedder
         self.tuning = tuning
         self.passage_vectors = passage_vectors
+        self.headlines = headlines
 
     def answer(self, query: Query, passages: Sequence[Passage]) -> Reply:
         """The best sentences (up to `max_sentences`) with their citations, or a refusal."""
         t = self.tuning
         question = query.text
-        candidates = _candidates(passages)
+        candidates = _candidates(passages, self.headlines)
         if not candidates:
             return Reply.refusal({"best_score": 0.0})
         kind = answer_kind(question, question_type(question))
@@ -166,7 +175,7 @@ class ExtractiveAnswerer(Answerer):
         similarity = self._passage_similarity(query, candidates)
         cheap = (
             t.lexical_weight * np.array(_lexical_overlap(question.text, [c.text for c in candidates]))
-            + t.passage_weight * np.array([similarity[c.passage.chunk_id] for c in candidates])
+            + t.passage_weight * np.array([similarity[c.scored_by.chunk_id] for c in candidates])
         )
         ranking = cheap + (bonus if bonus is not None else 0.0)
         pool = np.argsort(-ranking, kind="stable")[: t.sentence_pool]
@@ -177,7 +186,7 @@ class ExtractiveAnswerer(Answerer):
 
     def _passage_similarity(self, query: np.ndarray, candidates: Sequence[_Candidate]) -> dict[str, float]:
         """Cosine of the question to each candidate's passage: stored vectors where there are."""
-        passages = {c.passage.chunk_id: c.passage for c in candidates}
+        passages = {c.scored_by.chunk_id: c.scored_by for c in candidates}
         stored = dict(self.passage_vectors(list(passages))) if self.passage_vectors else {}
         missing = [cid for cid in passages if cid not in stored]
         stored.update(zip(missing, self.embedder.embed([passages[cid].text for cid in missing])))
@@ -191,11 +200,15 @@ _DATELINE = re.compile(
 )
 
 
-def _candidates(passages: Sequence[Passage]) -> list[_Candidate]:
+def _candidates(passages: Sequence[Passage], headlines: Headlines | None = None) -> list[_Candidate]:
     """Each distinct sentence of the passages (overlapping chunks repeat sentences), without
-    a dateline in front; a headline standing alone (the report's title) is no answer."""
+    a dateline in front, and the headline of each of their reports (`index/headlines.py`), which
+    borrows the relevance of the report's first passage."""
     seen: set[tuple[str, int, int]] = set()
     found: list[_Candidate] = []
+    firsts = {p.doc_id: p for p in reversed(passages)}
+    heads = headlines(list(firsts)) if headlines else {}
+    seen.update((h.doc_id, h.start, h.end) for h in heads.values())
     for passage in passages:
         for s, e in sentence_spans(passage.text):
             dateline = _DATELINE.match(passage.text, s, e)
@@ -206,7 +219,8 @@ def _candidates(passages: Sequence[Passage]) -> list[_Candidate]:
             if key in seen or e - s < 2 or (passage.title and text.strip() == passage.title.strip()):
                 continue
             seen.add(key)
-            found.append(_Candidate(passage, key[1], key[2], text))
+            found.append(_Candidate(passage, key[1], key[2], text, passage))
+    found.extend(_Candidate(h, h.start, h.end, h.text, firsts[doc_id]) for doc_id, h in heads.items())
     return found
 
 
@@ -323,8 +337,10 @@ def answerable_probability(features: Sequence[float]) -> float:
     return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 
-def make(
-    _: str, settings: Settings, embedder: Embedder, passage_vectors: PassageVectors | None = None
-) -> ExtractiveAnswerer:
-    """`extractive`, the offline default: needs no model besides the embedder."""
-    return ExtractiveAnswerer(embedder, passage_vectors=passage_vectors)
+def make(_: str, settings: Settings, embedder: Embedder, store: Store | None = None) -> ExtractiveAnswerer:
+    """`extractive`, the offline default: needs no model besides the embedder. With the `store`
+    it reads passages' stored vectors instead of embedding them, and offers reports' headlines."""
+    if store is None:
+        return ExtractiveAnswerer(embedder)
+    return ExtractiveAnswerer(embedder, passage_vectors=store.chunk_embeddings,
+                              headlines=functools.partial(headlines, store))

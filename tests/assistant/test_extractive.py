@@ -191,3 +191,29 @@ def test_stored_passage_vectors_and_sentence_pool(sample_assistant) -> None:
                                     replace(tuning, sentence_pool=10_000))
     assert not reply.refused
     assert reply.answer == everything.answer(query, passages).answer
+
+
+def test_a_headline_that_answers_is_cited(assistant, tmp_path) -> None:
+    """The answer is only in the report's headline, which no retrieved passage quotes as a
+    sentence: the answerer offers the headline, cited at its offsets, and answers with it."""
+    from tests.contract import assert_answer_contract
+
+    report = tmp_path / "acme.txt"
+    report.write_text(
+        "Acme Robotics names Priya Natarajan as chief executive\n\n"
+        + "The robotics maker said on Monday that its board had chosen a new leader after a "
+          "six-month search. The company, based in Ohio, builds warehouse robots and employs "
+          "about 900 people. Its shares rose 4% on the news. " * 3
+        + "\n\nThe previous chief stepped down in March after a dispute with investors over "
+          "the pace of hiring. Analysts said the board wanted an engineer at the top. " * 4,
+        encoding="utf-8",
+    )
+    assistant.ingest([report], progress=False)
+    question = "Who did Acme Robotics choose as its new chief executive?"
+    answer = assistant.ask(question)
+    data = assert_answer_contract(answer, assistant.store.document_text)
+    assert "Priya Natarajan" in answer.answer
+    headline = next(c for c in data["citations"] if "Priya Natarajan" in c["quote"])
+    assert (headline["start"], headline["quote"]) == (0, "Acme Robotics names Priya Natarajan as chief executive")
+    without = ExtractiveAnswerer(assistant.embedder).answer(assistant.query(question), answer.passages)
+    assert "Priya Natarajan" not in without.answer
