@@ -37,10 +37,11 @@ from eval.runner import read_rows
 from eval.testset import Question, load_testset
 from index.common.types import Passage
 from index.embedding import Embedder, shared_embedder
-from index.headlines import headline_span
+from index.headlines import headline_passage
 from index.ingest import embedded_text
 from index.loaders import load_file
 from index.query import Query
+from index.records import StoredChunk
 
 
 class CachedEmbedder:
@@ -85,10 +86,11 @@ def load_run(run: Path, embedder: CachedEmbedder, heads: dict[str, Passage]) -> 
             if p["source"] not in titles:
                 loaded = load_file(docs / p["source"], p["source"])
                 titles[p["source"]] = loaded.title
-                span = headline_span(loaded.text, loaded.title)
-                if span is not None:
-                    heads[p["doc_id"]] = Passage(p["doc_id"], loaded.title, p["source"], None, f"{p['doc_id']}:0",
-                                                 span[0], span[1], loaded.text[span[0]:span[1]], 0.0)
+                # The whole report as its first chunk: the headline as the store would give it.
+                headline = headline_passage(StoredChunk(f"{p['doc_id']}:0", p["doc_id"], loaded.title, p["source"],
+                                                        None, 0, len(loaded.text), loaded.text))
+                if headline is not None:
+                    heads[p["doc_id"]] = headline
             passages.append(Passage(p["doc_id"], titles[p["source"]], p["source"], None,
                                     f"{p['doc_id']}:{p['start']}", p["start"], p["end"], p["text"], p["score"]))
         as_of = date.fromisoformat(question.as_of) if question.as_of else date.today()

@@ -356,11 +356,8 @@ def _shorten(title: str) -> str:
 
 
 def _title_from_text(text: str, path: Path) -> str:
-    for line in text.splitlines():
-        line = line.strip().lstrip("#").strip()
-        if line:
-            return _shorten(line)
-    return path.stem
+    line = _first_line(text)
+    return _shorten(line) if line else path.stem
 
 
 def _read_txt(path: Path, data: bytes) -> _Extracted:
@@ -437,10 +434,11 @@ def _read_markdown(path: Path, data: bytes) -> _Extracted:
 
 
 def _first_line(text: str) -> str:
-    """The first non-blank line of `text`, without Markdown heading marks, spaces collapsed."""
+    """The first line of `text` with words, without Markdown heading marks, spaces collapsed."""
     for line in text.splitlines():
-        if line.strip():
-            return " ".join(line.strip().lstrip("#").split())
+        words = " ".join(line.strip().lstrip("#").split())
+        if words:
+            return words
     return ""
 
 
