@@ -35,6 +35,7 @@ ENV_NAMES: dict[str, str] = {
     "embed_threads": "ASSISTANT_EMBED_THREADS",
     "embed_backend": "ASSISTANT_EMBED_BACKEND",
     "cache_dir": "ASSISTANT_CACHE_DIR",
+    "reader": "ASSISTANT_READER",
 }
 
 MAX_K = 50
@@ -62,6 +63,7 @@ class Settings:
     embed_threads: int | None = None  # None = chosen from the core count
     embed_backend: str = "auto"  # auto = OpenVINO where installed, else PyTorch
     cache_dir: Path | None = None  # None = $XDG_CACHE_HOME (or ~/.cache)/report-assistant
+    reader: str = "on"  # the extractive answerer's cross-encoder (index/reader.py): on or off
 
     @classmethod
     def load(
@@ -123,6 +125,8 @@ class Settings:
             )
         if self.embed_threads is not None and self.embed_threads < 1:
             raise ConfigError(f"ASSISTANT_EMBED_THREADS must be >= 1, got {self.embed_threads}")
+        if self.reader not in ("on", "off"):
+            raise ConfigError(f"ASSISTANT_READER must be on or off, got {self.reader!r}")
         if self.max_file_mb <= 0:
             raise ConfigError(f"max_file_mb must be positive, got {self.max_file_mb}")
 

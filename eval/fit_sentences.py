@@ -3,6 +3,8 @@ eval runs, and say how the choice does on questions it was not chosen on.
 
     python -m eval.fit_sentences RUN_DIR... [--margins 0 0.03 0.05 0.07 0.1 0.15]
         [--max-sentences 3 4] [--min-citation-precision RUN_NAME=FLOOR ...]
+        [--reader [DIR] --reader-weights 0.1 0.2 --reader-vouch 0.5 0.7 --reader-floors 0 0.02]
+        [--max-false-refusals 0.1]
 
 Each RUN_DIR is an `assistant eval` output folder: its questions.jsonl holds the passages the
 answerer saw, its config.json the test set and documents. Every question is answered again by
@@ -15,11 +17,17 @@ those keeping the citation_precision of the runs named in `--min-citation-precis
 name) at their floor or more there: more sentences show the answer more often and cite more
 passages that do not hold it. The odd halves are held out. Prints one line per run, setting
 and half.
+
+With `--reader` (the shipped model, or the one in DIR) the reader's weight, the probability at
+which it vouches for an answer and the one below which the answer is refused are chosen too: the setting with the highest mean
+answer_contains plus mean refusal_accuracy (over runs with unanswerable questions) among those
+keeping the floors and `--max-false-refusals` on every run's fitting half.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import zlib
 from dataclasses import replace
@@ -41,7 +49,25 @@ from index.headlines import headline_passage
 from index.ingest import embedded_text
 from index.loaders import load_file
 from index.query import Query
+from index.reader import READER_DIR, Reader
 from index.records import StoredChunk
+
+
+class CachedReader:
+    """A reader's scores kept by question and sentence: each setting reads the same pairs."""
+
+    def __init__(self, reader: Reader) -> None:
+        self.reader = reader
+        self.logits: dict[tuple[str, str, str], float] = {}
+
+    def scores(self, question: str, sentences: Sequence[str], titles: Sequence[str]) -> np.ndarray:
+        """The reader's logits, each pair read once."""
+        keys = [(question, s, t) for s, t in zip(sentences, titles)]
+        missing = list(dict.fromkeys(k for k in keys if k not in self.logits))
+        if missing:
+            found = self.reader.scores(question, [k[1] for k in missing], [k[2] for k in missing])
+            self.logits.update(zip(missing, map(float, found)))
+        return np.array([self.logits[k] for k in keys], dtype=np.float32)
 
 
 class CachedEmbedder:
@@ -113,6 +139,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-sentences", nargs="+", type=int, default=[3, 4])
     parser.add_argument("--min-citation-precision", nargs="*", default=[], metavar="RUN_NAME=FLOOR",
                         help="citation_precision floors on the fitting half of these runs")
+    parser.add_argument("--reader", nargs="?", type=Path, const=READER_DIR,
+                        help="answer with the reader (the shipped one, or the model in this folder)")
+    parser.add_argument("--reader-weights", nargs="+", type=float, default=[ExtractiveTuning().reader_weight])
+    parser.add_argument("--reader-vouch", nargs="+", type=float, default=[ExtractiveTuning().reader_vouch])
+    parser.add_argument("--reader-floors", nargs="+", type=float,
+                        default=[ExtractiveTuning().reader_min_probability])
+    parser.add_argument("--max-false-refusals", type=float, default=1.0,
+                        help="the most false refusals on any run's fitting half")
     args = parser.parse_args(argv)
 
     floors = {name: float(value) for name, _, value in (f.partition("=") for f in args.min_citation_precision)}
@@ -128,23 +162,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     def headlines(doc_ids: Sequence[str]) -> dict[str, Passage]:
         return {d: heads[d] for d in doc_ids if d in heads}
 
+    reader = CachedReader(Reader(args.reader)).scores if args.reader else None
+    weights = args.reader_weights if reader else [0.0]
+    reader_floors = args.reader_floors if reader else [0.0]
+    vouches = args.reader_vouch if reader else [1.0]
     chosen, best = None, -1.0
-    for most in args.max_sentences:
-        for margin in args.margins:
-            tuning = replace(ExtractiveTuning(), further_margin=margin, max_sentences=most)
-            answerer = ExtractiveAnswerer(cast(Embedder, embedder), tuning, stored, headlines)
-            mean, within_floors = _score(runs, answerer, f"margin={margin} max={most}", floors)
-            if within_floors and mean > best:
-                chosen, best = (margin, most), mean
-    print(f"further_margin, max_sentences = {chosen}  # mean answer_contains {best:.3f} on the fitting halves")
+    for most, margin, weight, vouch, floor in itertools.product(
+            args.max_sentences, args.margins, weights, vouches, reader_floors):
+        tuning = replace(ExtractiveTuning(), further_margin=margin, max_sentences=most,
+                         reader_weight=weight, reader_vouch=vouch, reader_min_probability=floor)
+        answerer = ExtractiveAnswerer(cast(Embedder, embedder), tuning, stored, headlines, reader)
+        label = f"margin={margin} max={most}" + (
+            f" reader_weight={weight} vouch={vouch} floor={floor}" if reader else "")
+        mean, within_floors = _score(runs, answerer, label, floors, args.max_false_refusals)
+        if within_floors and mean > best:
+            chosen, best = (margin, most, weight, vouch, floor) if reader else (margin, most), mean
+    names = "further_margin, max_sentences" + (
+        ", reader_weight, reader_vouch, reader_min_probability" if reader else "")
+    print(f"{names} = {chosen}  # objective {best:.3f} on the fitting halves")
     return 0
 
 
 def _score(runs: dict[str, list[Replay]], answerer: ExtractiveAnswerer, label: str,
-           floors: dict[str, float]) -> tuple[float, bool]:
+           floors: dict[str, float], max_false_refusals: float = 1.0) -> tuple[float, bool]:
     """Answer every run's questions; print each half's metrics. The mean answer_contains of the
-    fitting halves, and whether their citation precision keeps every floor."""
-    fitting_contains, within_floors = [], True
+    fitting halves plus the mean refusal_accuracy of those that have unanswerable questions, and
+    whether their citation precision and false refusals keep every floor."""
+    fitting_contains, refusals, within_floors = [], [], True
     for name, items in runs.items():
         rows = {}
         for question, query, ps, row in items:
@@ -160,8 +204,11 @@ def _score(runs: dict[str, list[Replay]], answerer: ExtractiveAnswerer, label: s
                              if m[k] is not None), flush=True)
             if not half:
                 fitting_contains.append(m["answer_contains"] or 0.0)
+                if m["refusal_accuracy"] is not None:
+                    refusals.append(m["refusal_accuracy"])
                 within_floors &= (m["citation_precision"] or 0.0) >= floors.get(name, 0.0)
-    return float(np.mean(fitting_contains)), within_floors
+                within_floors &= (m["false_refusal_rate"] or 0.0) <= max_false_refusals
+    return float(np.mean(fitting_contains) + (np.mean(refusals) if refusals else 0.0)), within_floors
 
 if __name__ == "__main__":
     raise SystemExit(main())

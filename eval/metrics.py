@@ -69,7 +69,7 @@ def _tokens(text: str) -> list[str]:
     return normalize_text(text).split()
 
 
-def _contains_words(haystack: str, needle: str) -> bool:
+def contains_words(haystack: str, needle: str) -> bool:
     """Whether normalized `needle` occurs in normalized `haystack` on word boundaries."""
     needle = normalize_text(needle)
     return bool(needle) and f" {needle} " in f" {normalize_text(haystack)} "
@@ -85,7 +85,7 @@ def answer_text(row: Row) -> str:
 
 def contains_answer(row: Row, answers: Sequence[str]) -> bool:
     """Not refused, and the answer contains a gold answer on whole words (both normalized)."""
-    return any(_contains_words(answer_text(row), gold) for gold in answers)
+    return any(contains_words(answer_text(row), gold) for gold in answers)
 
 
 def token_f1(prediction: str, gold: str) -> float:
@@ -104,7 +104,7 @@ def token_f1(prediction: str, gold: str) -> float:
 def answer_in_passages(row: Row, answers: Sequence[str]) -> bool:
     """A gold answer occurs (normalized, whole words) in one of the passages handed to the
     answerer: the answer was there to be found, whatever the answerer made of it."""
-    return any(_contains_words(p["text"], gold) for p in row["retrieved"] for gold in answers)
+    return any(contains_words(p["text"], gold) for p in row["retrieved"] for gold in answers)
 
 
 def evidence_retrieved(row: Row, question: Question) -> bool:
@@ -157,7 +157,7 @@ def citation_is_correct(
     if any(q is None for q in quotes):
         return True  # this evidence names the document only
     passage = cited_passage_text(citation, retrieved)
-    return any(_contains_words(passage, q) for q in quotes if q)
+    return any(contains_words(passage, q) for q in quotes if q)
 
 
 def answer_sentences(answer: str) -> list[tuple[str, list[int]]]:

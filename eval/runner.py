@@ -33,7 +33,7 @@ from index.retrieval import RetrievalTuning
 DEFAULT = "default"
 RETRIEVAL_MODES = ("hybrid", "dense", "bm25")
 COMPARE_KEYS = ("retrieval", "k", "llm", "chunk", "overlap", "title", "fusion", "diversity",
-                "dedup", "recency", "timeframe", "precision", "reports", "passage")
+                "dedup", "recency", "timeframe", "precision", "reports", "passage", "reader")
 COMPARE_HELP = (
     "also run these configurations side by side, each NAME=KEY:VALUE[,KEY:VALUE...] with keys "
     "retrieval (hybrid|dense|bm25), k (1-50), llm (an ASSISTANT_LLM spec), chunk (word pieces "
@@ -43,7 +43,8 @@ COMPARE_HELP = (
     "cited once), recency (how much older reports lose against as_of; 0 = off), timeframe (how "
     "much reports outside the question's time frame lose; 0 = off), precision (auto|fp32|bf16|int8: of the "
     "embedding model), reports (weight of the whole-report BM25 ranking in hybrid fusion; 0 = "
-    "off) and passage (consecutive chunks per passage, 1-3), e.g. dense=retrieval:dense k3=k:3 small=chunk:128,overlap:20 "
+    "off), passage (consecutive chunks per passage, 1-3) and reader (on|off: the extractive answerer's "
+    "cross-encoder), e.g. dense=retrieval:dense k3=k:3 small=chunk:128,overlap:20 "
     "bf16=precision:bf16 qwen=llm:llamacpp:/models/q.gguf; unset keys keep the default "
     "configuration's values; chunk, overlap, title and precision index the documents again"
 )
@@ -73,6 +74,7 @@ class RunConfig:
     precision: str = "auto"  # of the embedding model (ASSISTANT_EMBED_PRECISION)
     reports: float = _TUNING.document_weight
     passage: int = _TUNING.passage_chunks
+    reader: bool = True  # the extractive answerer's cross-encoder (ASSISTANT_READER)
 
     def to_dict(self) -> dict[str, Any]:
         """The `config` object of results.json (without the paths, which the run adds)."""
@@ -134,6 +136,7 @@ def _checked(config: RunConfig, spec: str) -> RunConfig:
         reports=_number(config.reports, float, "reports", spec, 0.0, 100.0),
         passage=_number(config.passage, int, "passage", spec, 1, 3),
         precision=_choice(config.precision, "precision", spec, PRECISIONS),
+        reader=_switch(config.reader, "reader", spec),
     )
 
 
@@ -167,7 +170,8 @@ def run_from_cli(settings: Settings, args: argparse.Namespace) -> int:
     try:
         # `eval --llm` reaches `settings.llm` through the CLI's flag handling.
         base = _checked(RunConfig(DEFAULT, "hybrid", args.k or settings.k, settings.llm,
-                                  precision=settings.embed_precision), "--k")
+                                  precision=settings.embed_precision,
+                                  reader=settings.reader == "on"), "--k")
         configs = [base, *parse_compare(args.compare or [], base)]
         summary = run(settings, Path(args.testset), Path(args.docs), Path(args.out), configs)
     except AssistantError as exc:
@@ -273,6 +277,7 @@ def evaluate(
     todo = [q for q in testset.questions if q.id not in rows]
     if todo:
         assistant = Assistant.open(index_settings, retrieval_mode=config.retrieval, llm=config.llm,
+                                   reader="on" if config.reader else "off",
                                    tuning=config.tuning(), chunking=config.chunking())
         bar = tqdm(total=len(testset.questions), initial=len(testset.questions) - len(todo),
                    desc=config.name, unit="q", file=sys.stderr,

@@ -32,6 +32,7 @@ from index.common.types import Passage
 from index.embedding import Embedder
 from index.headlines import headlines
 from index.query import Query
+from index.reader import shared_reader
 from index.store import Store
 
 
@@ -67,6 +68,13 @@ class ExtractiveTuning:
     # embedded: the meaning term weighs 0.2, and embedding every sentence of five passages cost
     # ~100 ms an ask.
     sentence_pool: int = 12
+    # The reader (index/reader.py), where it is on: its probability that a sentence holds the
+    # answer is weighted into the sentence's score; a probability of `reader_vouch` or more
+    # vouches for the answer against the answerability model, and below `reader_min_probability`
+    # the answer is refused. Fitted by eval/fit_sentences.py (README: Evaluation).
+    reader_weight: float = 0.05
+    reader_vouch: float = 0.7
+    reader_min_probability: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -83,6 +91,8 @@ class _Candidate:
 PassageVectors = Callable[[Sequence[str]], Mapping[str, np.ndarray]]
 # Headlines of reports by report id (`index.headlines.headlines`); reports without one are left out.
 Headlines = Callable[[Sequence[str]], Mapping[str, Passage]]
+# The reader's logits for sentences (with their reports' titles) answering a question.
+ReaderScores = Callable[[str, Sequence[str], Sequence[str]], np.ndarray]
 
 
 class ExtractiveAnswerer(Answerer):
@@ -97,11 +107,13 @@ class ExtractiveAnswerer(Answerer):
         tuning: ExtractiveTuning = ExtractiveTuning(),
         passage_vectors: PassageVectors | None = None,
         headlines: Headlines | None = None,
+        reader: ReaderScores | None = None,
     ) -> None:
         self.embedder = embedder
         self.tuning = tuning
         self.passage_vectors = passage_vectors
         self.headlines = headlines
+        self.reader = reader
 
     def answer(self, query: Query, passages: Sequence[Passage]) -> Reply:
         """The best sentences (up to `max_sentences`) with their citations, or a refusal."""
@@ -116,13 +128,40 @@ class ExtractiveAnswerer(Answerer):
                              for c in candidates])
         bonus = t.type_weight * strength
         base = self.score(query, candidates, bonus)
-        scores = base + bonus
+        base[_restatements(question, [c.text for c in candidates])] = -np.inf
+        if not np.isfinite(base).any():
+            return Reply.refusal({"best_score": 0.0})
+        probability = self._read(query, candidates, base) if self.reader is not None else None
+        scores = base + bonus + (t.reader_weight * probability if probability is not None else 0.0)
         order = np.argsort(-scores, kind="stable")
         best = float(scores[order[0]])
         judged, p_answerable, vouched = self._answerability(question, candidates, base)
         stats = {"best_score": round(best, 4), "p_answerable": round(p_answerable, 4)}
+        if probability is not None:
+            p_reader = float(probability.max())
+            stats["p_reader"] = round(p_reader, 4)
+            vouched = vouched or p_reader >= t.reader_vouch
+            if p_reader < t.reader_min_probability:
+                return Reply.refusal(stats)
         if judged < t.min_score or (p_answerable < t.min_answerable and not vouched):
             return Reply.refusal(stats)
+        return self._reply(candidates, order, base, scores, stats)
+
+    def _read(self, query: Query, candidates: Sequence[_Candidate], base: np.ndarray) -> np.ndarray:
+        """The reader's probability that each pooled sentence (finite `base`) holds the answer;
+        0 for the others."""
+        pool = np.flatnonzero(np.isfinite(base))
+        logits = self.reader(query.text, [candidates[i].text for i in pool],
+                             [candidates[i].scored_by.title or "" for i in pool])
+        probability = np.zeros(len(candidates))
+        probability[pool] = 1.0 / (1.0 + np.exp(-np.clip(logits, -30.0, 30.0)))
+        return probability
+
+    def _reply(self, candidates: Sequence[_Candidate], order: np.ndarray, base: np.ndarray,
+               scores: np.ndarray, stats: dict[str, float]) -> Reply:
+        """The best sentence and those following it within `further_margin`, each cited."""
+        t = self.tuning
+        best = float(scores[order[0]])
         chosen = [int(order[0])]
         for i in order[1 : t.max_sentences]:
             if base[i] < t.min_score or scores[i] < best - t.further_margin:
@@ -222,6 +261,14 @@ def _candidates(passages: Sequence[Passage], headlines: Headlines | None = None)
             found.append(_Candidate(passage, key[1], key[2], text, passage))
     found.extend(_Candidate(h, h.start, h.end, h.text, firsts[doc_id]) for doc_id, h in heads.items())
     return found
+
+
+def _restatements(question: str, sentences: Sequence[str]) -> np.ndarray:
+    """Whether each sentence only restates the question (every word of it is the question's,
+    as a digest that prints the quiz does): never an answer, however well it matches."""
+    question_terms, *sentence_terms = tokenize([question, *sentences])
+    asked = set(question_terms)
+    return np.array([bool(terms) and set(terms) <= asked for terms in sentence_terms], dtype=bool)
 
 
 def _lexical_overlap(question: str, sentences: Sequence[str]) -> list[float]:
@@ -338,9 +385,11 @@ def answerable_probability(features: Sequence[float]) -> float:
 
 
 def make(_: str, settings: Settings, embedder: Embedder, store: Store | None = None) -> ExtractiveAnswerer:
-    """`extractive`, the offline default: needs no model besides the embedder. With the `store`
-    it reads passages' stored vectors instead of embedding them, and offers reports' headlines."""
+    """`extractive`, the offline default: needs no model besides the embedder and, unless
+    `settings.reader` is off, the shipped reader. With the `store` it reads passages' stored
+    vectors instead of embedding them, and offers reports' headlines."""
+    reader = shared_reader().scores if settings.reader == "on" else None
     if store is None:
-        return ExtractiveAnswerer(embedder)
+        return ExtractiveAnswerer(embedder, reader=reader)
     return ExtractiveAnswerer(embedder, passage_vectors=store.chunk_embeddings,
-                              headlines=functools.partial(headlines, store))
+                              headlines=functools.partial(headlines, store), reader=reader)

@@ -217,3 +217,23 @@ def test_a_headline_that_answers_is_cited(assistant, tmp_path) -> None:
     assert (headline["start"], headline["quote"]) == (0, "Acme Robotics names Priya Natarajan as chief executive")
     without = ExtractiveAnswerer(assistant.embedder).answer(assistant.query(question), answer.passages)
     assert "Priya Natarajan" not in without.answer
+
+
+@pytest.mark.parametrize("reader", ["on", "off"])
+def test_a_restated_question_is_never_chosen(reader: str) -> None:
+    """A digest that printed the quiz holds the question word for word: never an answer."""
+    from assistant.answerers.extractive import make
+    from assistant.config import Settings
+    from index.embedding import shared_embedder
+
+    question = "Which major change will soon be introduced to Netflix?"
+    text = ("Which major change will soon be introduced to Netflix? Take the quiz. "
+            "Netflix said on Tuesday it will end password sharing outside a household from "
+            "next month, a major change for its subscribers.")
+    passage = Passage(doc_id="digest", title="News quiz", source="quiz.txt", date=None,
+                      chunk_id="digest-0", start=0, end=len(text), text=text, score=1.0)
+    answerer = make("", Settings.load({"reader": reader}, environ={}), shared_embedder(cache=MODEL_CACHE))
+    reply = answerer.answer(Query.plain(question), [passage])
+    assert not reply.refused
+    assert "password sharing" in reply.answer
+    assert all(c.quote != question for c in reply.citations)

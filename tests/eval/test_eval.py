@@ -225,12 +225,16 @@ def test_parse_compare_tuning_keys() -> None:
     assert flat.chunking() == base.chunking()
     (bf16,) = parse_compare(["bf16=precision:bf16"], base)
     assert (bf16.precision, bf16.chunking(), bf16.tuning()) == ("bf16", base.chunking(), base.tuning())
+    (plain,) = parse_compare(["noreader=reader:off"], base)
+    assert (base.reader, plain.reader, plain.tuning(), plain.chunking()) == (
+        True, False, base.tuning(), base.chunking())
     for bad, reason in [("x=chunk:999", "chunk must be from 32 to 254"),
                         ("x=chunk:100,overlap:100", "overlap must be from 0 to 99"),
                         ("x=title:maybe", "title must be on or off"),
                         ("x=fusion:lots", "fusion must be a number"),
                         ("x=diversity:0", "diversity must be from 0.01 to 1"),
-                        ("x=precision:fp16", "precision must be one of auto, fp32, bf16, int8")]:
+                        ("x=precision:fp16", "precision must be one of auto, fp32, bf16, int8"),
+                        ("x=reader:maybe", "reader must be on or off")]:
         with pytest.raises(InputError, match=reason):
             parse_compare([bad], base)
 

@@ -1,0 +1,86 @@
+"""The shipped reader (index/reader/): small, loaded offline with no torch import, and it reads a
+question with a sentence: the sentence that answers outranks those that do not, and a sentence
+that only restates the question scores low."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from index.reader import READER_DIR, pair_text, shared_reader
+from tests.conftest import SAMPLE_REPORT
+
+# (question, the sentence of the sample report that answers it, sentences of it that do not)
+CASES = [
+    ("What did McKenzie expect?",
+     "In December, Central Command (CENTCOM) chief Gen. Frank McKenzie said that he expects an "
+     "increase in attacks by Iran-backed forces, who have been demanding that US forces leave Iraq.",
+     ["Kirby noted with concern that even though the US had shifted its mission from a combat to "
+      "an advisory role, “troops advising and assisting Iraqi forces are at risk” from Iran-backed militias.",
+      "No casualties were reported from the attacks, which have coincided with the second "
+      "anniversary of the US assassination of Quds Force chief Qassem Soleimani."]),
+    ("How many people were wounded in the rocket attack on Balad airbase?",
+     "In April, five people, including two foreign contractors and three Iraqi soldiers, were "
+     "wounded in a rocket attack on the US-made Balad airbase situated in Baghdad.",
+     ["In May, the Ain Al Asad military base in the Anbar province was targeted in a drone attack.",
+      "The US retaliated by launching airstrikes on Tuesday against rocket launching sites in Syria."]),
+    ("Who did the Pentagon blame for the attacks?",
+     "Pentagon Press Secretary John Kirby said on Wednesday that these attacks are “very much "
+     "typical” of attacks “by militia groups that are supported by Iran.”",
+     ["On Monday, coalition forces shot down two armed drones aimed at the military base in Baghdad.",
+      "No casualties were reported from the attacks, which have coincided with the second "
+      "anniversary of the US assassination of Quds Force chief Qassem Soleimani."]),
+    ("Who was killed in the January 2020 drone strike?",
+     "In January 2020, a US drone strike killed Soleimani and Abu Mahdi al-Muhandis, the deputy "
+     "commander of the Iran-backed militias in Iraq, collectively known as the Popular "
+     "Mobilisation Forces (PMF).",
+     ["The US retaliated by launching airstrikes on Tuesday against rocket launching sites in Syria.",
+      "In May, the Ain Al Asad military base in the Anbar province was targeted in a drone attack."]),
+]
+TITLE = "Military bases hosting American troops in Iraq and Syria were struck"
+
+
+def test_the_shipped_reader_fits_the_size_limit() -> None:
+    size = sum(p.stat().st_size for p in READER_DIR.iterdir())
+    assert size < 30 * 1024 * 1024
+    assert (READER_DIR / "reader.json").read_text(encoding="utf-8").strip()
+
+
+def test_the_cases_quote_the_sample_report() -> None:
+    text = SAMPLE_REPORT.read_text(encoding="utf-8")
+    for _, right, wrong in CASES:
+        assert right in text and all(w in text for w in wrong)
+
+
+@pytest.mark.parametrize("question, right, wrong", CASES)
+def test_the_sentence_that_answers_outranks_those_that_do_not(question, right, wrong) -> None:
+    scores = shared_reader().scores(question, [right, *wrong], [TITLE] * (1 + len(wrong)))
+    assert scores.shape == (1 + len(wrong),)
+    assert int(np.argmax(scores)) == 0, scores
+
+
+@pytest.mark.parametrize("question, right, _", CASES)
+def test_a_restated_question_scores_low(question, right, _) -> None:
+    restated, answer = shared_reader().scores(question, [question, right], ["", TITLE])
+    assert restated < answer
+    assert 1 / (1 + np.exp(-restated)) < 0.5
+
+
+def test_no_sentence_no_work() -> None:
+    assert shared_reader().scores("Who?", [], []).shape == (0,)
+
+
+@pytest.mark.fast
+def test_the_title_follows_the_sentence_unless_it_is_the_sentence() -> None:
+    assert pair_text("Kirby  said so.", "Bases  attacked") == "Kirby said so. | Bases attacked"
+    assert pair_text("Bases attacked", "Bases attacked") == "Bases attacked"
+    assert pair_text("Kirby said so.", "") == "Kirby said so."
+
+
+def test_reading_needs_no_torch() -> None:
+    code = ("import sys; from index.reader import Reader; Reader().scores('Who?', ['Kirby.'], ['']); "
+            "assert 'torch' not in sys.modules, 'torch was imported'")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
