@@ -73,6 +73,11 @@ def test_no_sentence_no_work() -> None:
     assert shared_reader().scores("Who?", [], []).shape == (0,)
 
 
+def test_a_question_longer_than_the_window_is_read() -> None:
+    scores = shared_reader().scores("Who said it? " * 200, ["Kirby said it.", "It rained."], ["", ""])
+    assert scores.shape == (2,) and np.isfinite(scores).all()
+
+
 @pytest.mark.fast
 def test_the_title_follows_the_sentence_unless_it_is_the_sentence() -> None:
     assert pair_text("Kirby  said so.", "Bases  attacked") == "Kirby said so. | Bases attacked"
