@@ -19,9 +19,10 @@ passages that do not hold it. The odd halves are held out. Prints one line per r
 and half.
 
 With `--reader` (the shipped model, or the one in DIR) the reader's weight, the probability at
-which it vouches for an answer and the one below which the answer is refused are chosen too: the setting with the highest mean
-answer_contains plus mean refusal_accuracy (over runs with unanswerable questions) among those
-keeping the floors and `--max-false-refusals` on every run's fitting half.
+which it vouches for an answer and the one below which the answer is refused are chosen too:
+the setting with the highest mean answer_contains plus mean refusal_accuracy (over runs with
+unanswerable questions) among those keeping the floors and `--max-false-refusals` on every
+run's fitting half.
 """
 
 from __future__ import annotations
