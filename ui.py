@@ -19,7 +19,7 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from assistant.uploads import delete_report, ingest_uploads, save_upload
 from index.common.errors import AssistantError
 from index.common.types import IngestReport, Passage
 from index.loaders import SUPPORTED_SUFFIXES
+from index.progress import IngestProgress
 
 SYSTEM_FONTS = ("system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial",
                 "sans-serif")
@@ -148,9 +149,12 @@ def render_sources_panel(turns: Sequence[tuple[int, str, Answer]]) -> str:
 
 
 def document_rows(assistant: Assistant) -> list[list[Any]]:
-    """The document table: one row per indexed report."""
-    return [[d.doc_id, d.title, d.source, d.date or "", d.date_source or "", d.chunks]
+    """The document table: one row per indexed report, then one per report being indexed (its
+    chunks column says how far it got)."""
+    rows = [[d.doc_id, d.title, d.source, d.date or "", d.date_source or "", d.chunks]
             for d in assistant.documents()]
+    return rows + [[d.doc_id, d.title, d.source, d.date or "", d.date_source or "",
+                    f"indexing {d.indexed_chars / max(d.chars, 1):.0%}"] for d in assistant.indexing()]
 
 
 def document_choices(assistant: Assistant) -> list[tuple[str, str]]:
@@ -158,10 +162,10 @@ def document_choices(assistant: Assistant) -> list[tuple[str, str]]:
     return [(f"{d.title} ({d.source})", d.doc_id) for d in assistant.documents()]
 
 
-def upload_files(assistant: Assistant, paths: Sequence[str], date: str | None = None
-                 ) -> list[list[str]]:
+def upload_files(assistant: Assistant, paths: Sequence[str], date: str | None = None,
+                 on_progress: Callable[[IngestProgress], None] | None = None) -> list[list[str]]:
     """Save and index uploaded files, `date` (YYYY-MM-DD, optional) being the publication date
-    of every one; one row (file, result, detail) per file.
+    of every one; one row (file, result, detail) per file. `on_progress` follows the indexing.
 
     The files Gradio received are removed once copied: they are in `settings.ui_upload_path`.
     A bad date fails every file and nothing is saved.
@@ -188,7 +192,7 @@ def upload_files(assistant: Assistant, paths: Sequence[str], date: str | None = 
             discard_received(assistant.settings.ui_upload_path, Path(p))
     sweep_abandoned(assistant.settings.ui_upload_path, UPLOAD_SWEEP_SECONDS)
     if saved:
-        rows.extend(_report_rows(ingest_uploads(assistant, saved, date=given)))
+        rows.extend(_report_rows(ingest_uploads(assistant, saved, date=given, on_progress=on_progress)))
     return rows
 
 
@@ -292,12 +296,14 @@ class ChatUI:
         return "That message has no answer to rate."
 
     def upload(self, files: list[str] | None, date: str | None = None,
-               chosen: list[str] | None = None) -> tuple[Any, ...]:
-        """Index uploaded files, dated `date` when given, and refresh the document list.
+               chosen: list[str] | None = None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
+        """Index uploaded files, dated `date` when given, and refresh the document list; the
+        upload shows files and chunks done while they are indexed (`progress`, from Gradio).
 
         `date` and `chosen` default to None: optional in Gradio's API (`/upload` as before).
         """
-        rows = upload_files(self.assistant, files or [], date)
+        rows = upload_files(self.assistant, files or [], date,
+                            lambda p: progress(p.fraction(), desc=f"Indexing: {p.describe()}"))
         return (rows, *self._document_updates(chosen), None)
 
     def delete(self, doc_id: str | None, chosen: list[str] | None = None) -> tuple[Any, ...]:

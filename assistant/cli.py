@@ -11,6 +11,7 @@ from typing import Any, Sequence
 from assistant import plugins
 from assistant.config import Settings
 from index.common.errors import AssistantError, InputError
+from index.common.types import IndexingInfo
 
 EXIT_OK, EXIT_FATAL, EXIT_PARTIAL = 0, 1, 2
 
@@ -88,7 +89,9 @@ def _cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
     from assistant.core import check_date
 
     given = check_date(args.date, "--date")  # before the model loads, naming the flag
-    report = _open(settings).ingest(args.paths, date=given)
+    # Files and chunks done on stderr: a bar on a terminal, else a line now and then (stdout
+    # keeps only the result, so `--json` stays exactly the SPEC's shape).
+    report = _open(settings).ingest(args.paths, date=given, progress=True)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:
@@ -167,14 +170,16 @@ def _cmd_docs(settings: Settings, args: argparse.Namespace) -> int:
         info = assistant.delete(args.doc_id)
         print(f"deleted {info.doc_id} {info.title} ({info.source})")
         return EXIT_OK
-    docs = assistant.documents()
+    docs, indexing = assistant.documents(), assistant.indexing()
     if args.json:
-        print(json.dumps({"documents": [d.to_dict() for d in docs]}, indent=2))
+        print(json.dumps({"documents": [d.to_dict() for d in docs],
+                          "indexing": [d.to_dict() for d in indexing]}, indent=2))
         return EXIT_OK
-    for d in docs:
+    for d in [*docs, *indexing]:
         when = f"{d.date} ({d.date_source})" if d.date and d.date_source else d.date or "-" * 10
-        print(f"{d.doc_id}  {when:21}  {d.chunks:4} chunks  {d.title}  ({d.source})")
-    print(f"{len(docs)} documents")
+        state = f"  indexing {d.indexed_chars / max(d.chars, 1):.0%}" if isinstance(d, IndexingInfo) else ""
+        print(f"{d.doc_id}  {when:21}  {d.chunks:4} chunks  {d.title}  ({d.source}){state}")
+    print(f"{len(docs)} documents" + (f", {len(indexing)} being indexed" if indexing else ""))
     return EXIT_OK
 
 

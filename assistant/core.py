@@ -15,10 +15,11 @@ from assistant.models import Answer, Turn
 from assistant.streaming import AnswerStream
 from index.chunking import ChunkingPolicy
 from index.common.errors import InputError
-from index.common.types import DocumentInfo, IngestReport, Passage
+from index.common.types import DocumentInfo, IndexingInfo, IngestReport, Passage
 from index.embedding import Embedder, shared_embedder
 from index.ingest import CHUNKS, DOCUMENTS, Ingestor, sync_keyword_indexes
 from index.keyword import KeywordIndex
+from index.progress import IngestProgress
 from index.query import Query
 from index.records import ChunkFilter
 from index.retrieval import RetrievalTuning, Retriever, make_retriever
@@ -100,20 +101,28 @@ class Assistant:
         progress: bool | None = None,
         source_of: Callable[[Path], str] | None = None,
         date: str | None = None,
+        on_progress: Callable[[IngestProgress], None] | None = None,
     ) -> IngestReport:
         """Index files and folders; unchanged files are skipped, changed ones replaced.
 
         `date` (YYYY-MM-DD) is the publication date of every file of this call; a file's sidecar
         (`NAME.EXT.meta.json`) date beats it. An unchanged file whose date changes is updated
-        without being embedded again.
+        without being embedded again. `progress` shows progress on stderr (None: on a terminal
+        only); `on_progress` gets files and chunks done after every batch.
         """
         date = check_date(date, "date")
         with self._write_lock:
-            return self._ingestor.ingest(paths, progress=progress, source_of=source_of, date=date)
+            return self._ingestor.ingest(paths, progress=progress, source_of=source_of, date=date,
+                                         on_progress=on_progress)
 
     def documents(self) -> list[DocumentInfo]:
         """Every indexed report."""
         return self.store.documents()
+
+    def indexing(self) -> list[IndexingInfo]:
+        """Reports being indexed now, by this process or another, and how far each got: their
+        chunks so far are stored, their records (`documents`) not yet."""
+        return self.store.indexing()
 
     def document_text(self, doc_id: str) -> str:
         """The extracted text of a report: what every `start`/`end` points into."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -15,6 +15,7 @@ from assistant.core import Assistant
 from index.common.errors import InputError, UnsupportedFileError
 from index.common.types import DocumentInfo, IngestReport
 from index.loaders import SUPPORTED_SUFFIXES, unsupported_reason
+from index.progress import IngestProgress
 
 # File systems limit a name to 255 bytes, not characters ("報" is 3 bytes in UTF-8); the
 # temporary `.NAME.XXXXXXXX.part` a file is written to first adds 15 bytes more.
@@ -115,10 +116,11 @@ def save_uploads(folder: Path, files: Iterable[tuple[str | None, BinaryIO]],
     return saved
 
 
-def ingest_uploads(assistant: Assistant, saved: Iterable[SavedUpload],
-                   date: str | None = None) -> IngestReport:
+def ingest_uploads(assistant: Assistant, saved: Iterable[SavedUpload], date: str | None = None,
+                   on_progress: Callable[[IngestProgress], None] | None = None) -> IngestReport:
     """Index saved uploads; each report's `source` is its sanitized file name, and `date`
-    (YYYY-MM-DD), when given, the publication date of every one.
+    (YYYY-MM-DD), when given, the publication date of every one. `on_progress` follows the
+    indexing (files and chunks done).
 
     A file that could not be indexed is removed: it would only sit in the uploads folder.
     """
@@ -126,6 +128,7 @@ def ingest_uploads(assistant: Assistant, saved: Iterable[SavedUpload],
     report = assistant.ingest(
         list(by_path), progress=False,
         source_of=lambda p: by_path.get(Path(p).resolve(), Path(p).name), date=date,
+        on_progress=on_progress,
     )
     failed = {f["path"] for f in report.failed}
     for path, name in by_path.items():

@@ -8,12 +8,14 @@ this packer works on sentence spans and the model's own tokenizer instead.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from itertools import islice
+from typing import Callable, Iterator, Sequence
 
-from index.common.text import sentence_spans
+from index.common.text import iter_sentence_spans
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
 TokenSplitter = Callable[[str, int], list[tuple[int, int]]]
+COUNT_SLICE = 2048  # sentences counted per call of the token counter
 
 
 @dataclass(frozen=True)
@@ -46,35 +48,56 @@ def chunk_text(
     Consecutive chunks share trailing sentences worth up to `policy.overlap_tokens`. A sentence
     longer than the window is cut at word-piece boundaries by `split_long`.
     """
-    units: list[tuple[int, int]] = []
-    spans = sentence_spans(text)
-    counts = count_tokens([text[s:e] for s, e in spans]) if spans else []
-    sizes: list[int] = []
-    for (s, e), n in zip(spans, counts):
-        if n <= policy.max_tokens:
-            units.append((s, e))
-            sizes.append(n)
-            continue
-        for ps, pe in split_long(text[s:e], policy.max_tokens):
-            units.append((s + ps, s + pe))
-            sizes.append(policy.max_tokens)
+    return list(iter_chunks(text, count_tokens, split_long, policy))
 
-    chunks: list[Chunk] = []
-    i = 0
-    while i < len(units):
-        j, total = i, 0
-        while j < len(units) and total + sizes[j] <= policy.max_tokens:
-            total += sizes[j]
+
+def iter_chunks(
+    text: str,
+    count_tokens: TokenCounter,
+    split_long: TokenSplitter,
+    policy: ChunkingPolicy = ChunkingPolicy(),
+) -> Iterator[Chunk]:
+    """`chunk_text`, one chunk at a time: only the sentences of the chunk being packed are held,
+    so a 40 MB report (a million sentences) is chunked in a few megabytes."""
+    units = _units(text, count_tokens, split_long, policy.max_tokens)
+    window: list[tuple[int, int, int]] = []  # (start, end, word pieces) from the chunk's first unit
+
+    def more() -> bool:
+        unit = next(units, None)
+        if unit is not None:
+            window.append(unit)
+        return unit is not None
+
+    index = 0
+    while window or more():
+        j, total = 0, 0
+        while (j < len(window) or more()) and total + window[j][2] <= policy.max_tokens:
+            total += window[j][2]
             j += 1
-        j = max(j, i + 1)
-        start, end = units[i][0], units[j - 1][1]
-        chunks.append(Chunk(index=len(chunks), start=start, end=end, text=text[start:end]))
-        if j >= len(units):
-            break
+        j = max(j, 1)
+        start, end = window[0][0], window[j - 1][1]
+        yield Chunk(index=index, start=start, end=end, text=text[start:end])
+        index += 1
+        if j >= len(window) and not more():
+            return
         # Step back over trailing sentences for the overlap, but always move forward.
         back, carried = j, 0
-        while back - 1 > i and carried + sizes[back - 1] <= policy.overlap_tokens:
+        while back - 1 > 0 and carried + window[back - 1][2] <= policy.overlap_tokens:
             back -= 1
-            carried += sizes[back]
-        i = back
-    return chunks
+            carried += window[back][2]
+        del window[:back]
+
+
+def _units(
+    text: str, count_tokens: TokenCounter, split_long: TokenSplitter, max_tokens: int
+) -> Iterator[tuple[int, int, int]]:
+    """`(start, end, word pieces)` of each sentence, a sentence longer than `max_tokens` cut into
+    pieces of that many; counted `COUNT_SLICE` sentences at a time."""
+    spans = iter_sentence_spans(text)
+    while batch := list(islice(spans, COUNT_SLICE)):
+        for (s, e), n in zip(batch, count_tokens([text[s:e] for s, e in batch])):
+            if n <= max_tokens:
+                yield s, e, n
+                continue
+            for ps, pe in split_long(text[s:e], max_tokens):
+                yield s + ps, s + pe, max_tokens

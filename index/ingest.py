@@ -1,37 +1,168 @@
-"""Incremental ingestion: load -> chunk -> embed -> store, then bring the keyword indexes in step."""
+"""Incremental ingestion: load -> chunk -> embed -> store, then bring the keyword indexes in step.
+
+Chunks flow through in batches of `BATCH_CHUNKS`: a worker thread loads and chunks the files in
+order and hands over batches, at most `PLAN_AHEAD` ahead, while the main thread embeds and
+stores them. Memory holds a batch, not a file's chunks: a 40 MB single-line report once peaked
+at 2.2 GB. A report spread over several batches is marked as being indexed meanwhile (see
+index/store.py), and its record is written with its last batch.
+"""
 
 from __future__ import annotations
 
+import queue
 import sys
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+import threading
+from dataclasses import dataclass, field, replace
 from operator import methodcaller
 from pathlib import Path
-from typing import Callable, Iterable, NamedTuple, Sequence
+from typing import Callable, Generator, Iterable, Iterator, NamedTuple, Sequence, TypeVar
 
-from index.chunking import Chunk, ChunkingPolicy, chunk_text
+import numpy as np
+
+from index.chunking import Chunk, ChunkingPolicy, iter_chunks
 from index.common.errors import DocumentError, UnsupportedFileError
-from index.common.types import DocumentInfo, IngestReport
+from index.common.types import DocumentInfo, IndexingInfo, IngestReport
 from index.embedding import MODEL_WINDOW, SPECIAL_TOKENS, Embedder
 from index.keyword import KeywordIndex, Stamp
 from index.loaders import LoadedDocument, discover, load_file
+from index.progress import IngestProgress, ProgressDisplay
 from index.records import StoredChunk
-from index.store import Store, stored_chunks, whole_document
+from index.store import ChunkPart, ChunkRows, Record, Store, stored_chunks, whole_document
 
-# Reports loaded and chunked together, in a worker thread, while the previous group embeds.
-GROUP_SIZE = 32
+BATCH_CHUNKS = 512  # chunks embedded and written together
+BATCH_FILES = 32  # files started in one batch at most (a batch holds their texts)
+PLAN_AHEAD = 2  # batches the worker thread may have ready before they are stored
+# Text stored (chunks and whole reports) before the keyword indexes are brought in step: what
+# they tokenize at once, so memory holds this much and not a whole run's or a whole report's.
+KEYWORD_FLUSH_CHARS = 16_000_000
 TITLE_MAX_TOKENS = 48
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class _Planned:
     doc: LoadedDocument
-    chunks: list[Chunk]
-    embed_texts: list[str]
     replaces: list[str]  # doc_ids of older versions of the same source
     # Chunk counts of what this replaces: those versions, and its own id when it is embedded
     # again because its title changed (a sidecar's). Empty for a new report.
     replaced_chunks: dict[str, int]
+
+
+@dataclass
+class _Part:
+    """Consecutive chunks of one report within a batch, with the texts to embed for them."""
+
+    plan: _Planned
+    first: bool  # holds the report's first chunk
+    chunks: list[Chunk] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+    last: bool = False  # holds its last chunk
+
+
+@dataclass
+class _Batch:
+    """What the worker thread hands over: outcomes of files that need no embedding ("failed",
+    "unchanged", "stale" (doc_id, chunks), "restamp": records of unchanged reports whose date or
+    title changed, with the new facts), then up to `BATCH_CHUNKS` chunks of reports to embed."""
+
+    outcome: dict[str, list] = field(
+        default_factory=lambda: {"failed": [], "unchanged": [], "stale": [], "restamp": []})
+    parts: list[_Part] = field(default_factory=list)
+    files: int = 0  # files it starts
+    chunks: int = 0
+
+    def add(self, part: _Part, chunk: Chunk, text: str) -> None:
+        if not self.parts or self.parts[-1] is not part:
+            self.parts.append(part)
+        part.chunks.append(chunk)
+        part.texts.append(text)
+        self.chunks += 1
+
+
+@dataclass
+class _Open:
+    """A report being written: its facts with the chunks so far, how far into its text they
+    reach, and the sum of their vectors (its record's vector is their mean)."""
+
+    plan: _Planned
+    info: DocumentInfo
+    indexed_chars: int = 0
+    vector_sum: np.ndarray | None = None
+    marked: bool = False  # has a marker in the store (spread over batches)
+    skip: bool = False  # the same content under another name was stored first in this run
+
+    def took(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> tuple[DocumentInfo, ChunkRows]:
+        """Count in a part's chunks; returns the facts as of them and their rows to store."""
+        if chunks:
+            self.info = replace(self.info, chunks=self.info.chunks + len(chunks))
+            self.indexed_chars = chunks[-1].end
+            total = vectors.sum(axis=0)
+            self.vector_sum = total if self.vector_sum is None else self.vector_sum + total
+        return self.info, [(f"{self.info.doc_id}:{c.index}", c.start, c.end, c.text) for c in chunks]
+
+    def mean(self) -> np.ndarray:
+        """The mean of its chunk vectors (for a single batch exactly `vectors.mean(axis=0)`)."""
+        return self.vector_sum / max(self.info.chunks, 1)
+
+
+@dataclass
+class _Run:
+    """How far an ingest got: files done of `files`, chunks stored, and the report it is in the
+    middle of, if it spans batches."""
+
+    files: int
+    files_done: int = 0
+    chunks: int = 0
+    open: _Open | None = None
+
+    def current(self) -> IndexingInfo:
+        """The open report as its marker shows it."""
+        assert self.open is not None
+        return IndexingInfo.of(self.open.info, self.open.indexed_chars)
+
+    def progress(self) -> IngestProgress:
+        """The numbers to show."""
+        shown = self.open is not None and not self.open.skip
+        return IngestProgress(self.files_done, self.files, self.chunks, self.current() if shown else None)
+
+
+def _ahead(items: Iterator[T], depth: int) -> Generator[T, None, None]:
+    """`items`, computed by a worker thread up to `depth` ahead of the caller. An exception
+    there is raised here; when the caller stops early the worker stops at its next item."""
+    ready: queue.Queue[tuple[bool, object]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(entry: tuple[bool, object]) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for item in items:
+                if not put((False, item)):
+                    return
+            put((True, None))
+        except BaseException as exc:  # handed to the caller, whatever it is
+            put((True, exc))
+
+    worker = threading.Thread(target=work, name="ingest-plan", daemon=True)
+    worker.start()
+    try:
+        while True:
+            finished, value = ready.get()
+            if finished:
+                if isinstance(value, BaseException):
+                    raise value
+                return
+            yield value  # type: ignore[misc]
+    finally:
+        stop.set()
+        worker.join()
 
 
 @dataclass(frozen=True)
@@ -88,15 +219,16 @@ def update_keyword_indexes(store: Store, changes: Sequence[KeywordChange], write
 
     When an index matched the store before and the store now holds exactly that plus our
     change (its row count moved by our rows, its change count by our writes alone), the index
-    is updated in place; otherwise (another process wrote meanwhile, an interrupted run) it is
-    rebuilt from the store.
+    is updated in place, if only to take the new stamp (an index none of whose rows changed,
+    while the other's did); otherwise (another process wrote meanwhile, an interrupted run) it
+    is rebuilt from the store.
     """
     nows = store_stamps(store, [change.level for change in changes])
     for change, now in zip(changes, nows):
         expected = Stamp(change.before.rows + len(change.added) - sum(change.removed.values()),
                          change.before.changes + writes)
         if change.keyword.stamp == change.before and now == expected:
-            if change.added or change.removed:
+            if change.added or change.removed or change.keyword.stamp != now:
                 change.keyword.update(change.added, change.removed, now)
         else:
             _rebuild_if_stale(store, change.keyword, change.level, now)
@@ -111,7 +243,7 @@ def embedded_text(title: str, text: str) -> str:
 def repair(store: Store) -> int:
     """Remove what an interrupted ingest left behind; cheap when nothing was interrupted."""
     expected = sum(d.chunks for d in store.documents())
-    if expected == store.count_chunks():
+    if expected == store.count_chunks() and not store.interrupted():
         return 0
     return store.remove_orphans()
 
@@ -131,6 +263,44 @@ def _keep_given_date(doc: LoadedDocument, stored: Sequence[DocumentInfo]) -> Loa
         return doc
     earlier = next((info for info in stored if info.date_source == "given"), None)
     return replace(doc, date=earlier.date, date_source="given") if earlier else doc
+
+
+class _KeywordPending:
+    """What a run stored since the keyword indexes were last brought in step with the store:
+    chunks and whole reports added, chunk counts and reports removed, from the store's stamps
+    and this process's write count at the start."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.before, self.before_documents = store_stamps(store, (CHUNKS, DOCUMENTS))
+        self.writes = store.own_changes()
+        self.added: list[StoredChunk] = []
+        self.added_documents: list[StoredChunk] = []
+        self.removed: dict[str, int] = {}
+        self.removed_documents: set[str] = set()
+        self.chars = 0
+
+    def add(self, chunks: Sequence[StoredChunk], document: StoredChunk | None = None) -> None:
+        self.added.extend(chunks)
+        self.chars += sum(len(c.text) for c in chunks)
+        if document is not None:
+            self.added_documents.append(document)
+            self.chars += len(document.text)
+
+    def remove(self, doc_id: str, chunks: int, record: bool = True) -> None:
+        """A report's `chunks` removed, and its record unless `record` is False (a report
+        embedded again keeps its record until the new one replaces it)."""
+        self.removed[doc_id] = chunks
+        if record:
+            self.removed_documents.add(doc_id)
+
+    def apply(self, keyword: KeywordIndex, documents: KeywordIndex) -> None:
+        """Update both indexes (see `update_keyword_indexes`)."""
+        update_keyword_indexes(self.store, (
+            KeywordChange(keyword, CHUNKS, self.before, self.added, self.removed),
+            KeywordChange(documents, DOCUMENTS, self.before_documents, self.added_documents,
+                          dict.fromkeys(self.removed_documents, 1)),
+        ), self.store.own_changes() - self.writes)
 
 
 class Ingestor:
@@ -159,138 +329,178 @@ class Ingestor:
         progress: bool | None = None,
         source_of: Callable[[Path], str] | None = None,
         date: str | None = None,
+        on_progress: Callable[[IngestProgress], None] | None = None,
     ) -> IngestReport:
         """Index files and folders (recursively). A bad file is reported and skipped.
 
         `source_of` names each file's `source` (default: its absolute path). `date` (YYYY-MM-DD)
         is the publication date the user gives every file of this call (a sidecar's beats it).
-        While one group of files is embedded, a worker thread loads and chunks the next one.
+        `progress` shows progress on stderr (`ProgressDisplay`; None: on a terminal only);
+        `on_progress` is called after every batch and file.
         """
         files, problems = discover(paths)
         report = IngestReport(failed=[{"path": p, "error": why} for p, why in problems])
-        before, before_documents = store_stamps(self.store, (CHUNKS, DOCUMENTS))
-        if self.keyword.stamp != before:
+        if self.keyword.stamp != store_stamps(self.store, (CHUNKS,))[0] or self.store.interrupted():
             # The store changed since this process last saw it (another process, or an ingest
             # that was interrupted): look for leftovers. Skipped otherwise: at 100,000 chunks
             # reading every record costs seconds.
-            if repair(self.store):
-                before, before_documents = store_stamps(self.store, (CHUNKS, DOCUMENTS))
-        writes_before = self.store.own_changes()
+            repair(self.store)
         self._written = set()
-        added: list[StoredChunk] = []
-        added_documents: list[StoredChunk] = []
-        removed: dict[str, int] = {}
+        pending = _KeywordPending(self.store)
         show = sys.stderr.isatty() if progress is None else progress
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(files), unit="file", disable=not show, file=sys.stderr)
+        display = ProgressDisplay(len(files)) if show else None
+        observers = [o for o in (display, on_progress) if o is not None]
         name = source_of or (lambda p: str(p.resolve()))
-        groups = [files[i : i + GROUP_SIZE] for i in range(0, len(files), GROUP_SIZE)]
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-plan")
+        run = _Run(files=len(files))
+        batches = _ahead(self._plan(files, [name(p) for p in files], date), PLAN_AHEAD)
         try:
-            pending = pool.submit(self._plan_group, groups[0], [name(p) for p in groups[0]], date) if groups else None
-            for i, group in enumerate(groups):
-                planned, outcome = pending.result()
-                if i + 1 < len(groups):
-                    nxt = groups[i + 1]
-                    pending = pool.submit(self._plan_group, nxt, [name(p) for p in nxt], date)
-                self._store_group(planned, outcome, report, added, added_documents, removed)
-                bar.update(len(group))
+            for batch in batches:
+                self._store_batch(batch, report, pending, run)
+                if pending.chars >= KEYWORD_FLUSH_CHARS:
+                    pending.apply(self.keyword, self.documents)
+                    pending = _KeywordPending(self.store)
+                for observe in observers:
+                    observe(run.progress())
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-            bar.close()
-            update_keyword_indexes(self.store, (
-                KeywordChange(self.keyword, CHUNKS, before, added, removed),
-                KeywordChange(self.documents, DOCUMENTS, before_documents, added_documents,
-                              dict.fromkeys(removed, 1)),
-            ), self.store.own_changes() - writes_before)
+            batches.close()  # stops the worker thread
+            if display is not None:
+                display.close()
+            if run.open is not None and run.open.marked:
+                # Given up: its marker now reads as a dead run's, whose chunks the next ingest removes.
+                self.store.mark_indexing(run.current(), alive=False)
+            pending.apply(self.keyword, self.documents)
         report.documents = self.store.count_documents()
         report.chunks = self.store.count_chunks()
         return report
 
-    def _plan_group(
-        self, files: Sequence[Path], sources: Sequence[str], date: str | None = None
-    ) -> tuple[list[_Planned], dict[str, list]]:
-        """Load and chunk a group (runs in the worker thread; reads the store, never writes).
-
-        Besides the plans to embed, `outcome` holds "failed", "unchanged", "stale" (doc_id, chunks)
-        and "restamp": records of unchanged reports whose date (or title) changed, with the new facts.
-        """
-        planned: list[_Planned] = []
-        outcome: dict[str, list] = {"failed": [], "unchanged": [], "stale": [], "restamp": []}
+    def _plan(self, files: Sequence[Path], sources: Sequence[str], date: str | None) -> Iterator[_Batch]:
+        """Load and chunk the files in order, in batches of up to `BATCH_CHUNKS` chunks (runs in
+        the worker thread; reads the store, never writes)."""
+        batch = _Batch()
         for path, source in zip(files, sources):
-            try:
-                doc = load_file(path, source=source, max_bytes=self.max_file_bytes, date=date)
-            except (DocumentError, UnsupportedFileError) as exc:
-                reason = exc.reason if isinstance(exc, DocumentError) else str(exc)
-                outcome["failed"].append({"path": source, "error": reason})
+            if batch.files >= BATCH_FILES:
+                yield batch
+                batch = _Batch()
+            batch.files += 1
+            plan = self._plan_file(path, source, date, batch.outcome)
+            if plan is None:
                 continue
-            existing = self.store.documents_by_source(source)
-            doc = _keep_given_date(doc, [info for info, _ in existing])
-            current = [info for info, digest in existing if digest == doc.content_hash]
-            stale = [(info.doc_id, info.chunks) for info, digest in existing if digest != doc.content_hash]
-            if current and self.policy.title and current[0].title != doc.title:
-                # The title is embedded with the chunks: a new one (a sidecar's) means embedding again.
-                stale.append((doc.doc_id, current[0].chunks))
-            elif current or (not existing and self._stored(doc.doc_id)):
-                outcome["stale"].extend(stale)  # left by an update that was interrupted
-                if current and _facts(current[0]) != _facts(doc):
-                    info = replace(current[0], title=doc.title, date=doc.date, date_source=doc.date_source)
-                    outcome["restamp"].append((info, doc))
-                else:
-                    outcome["unchanged"].append(source)
-                continue
-            chunks = self._chunk(doc)
-            planned.append(_Planned(doc, chunks, [self._embed_text(doc, c) for c in chunks],
-                                    [doc_id for doc_id, _ in stale if doc_id != doc.doc_id], dict(stale)))
-        return planned, outcome
+            part = _Part(plan, first=True)
+            for chunk in self._chunk(plan.doc):
+                if batch.chunks >= BATCH_CHUNKS:
+                    yield batch
+                    batch, part = _Batch(), _Part(plan, first=False)
+                batch.add(part, chunk, self._embed_text(plan.doc, chunk))
+            part.last = True  # in `batch`: every report has a chunk (a blank text fails to load)
+        yield batch
 
-    def _store_group(
-        self, planned: list[_Planned], outcome: dict[str, list], report: IngestReport,
-        added: list[StoredChunk], added_documents: list[StoredChunk], removed: dict[str, int],
-    ) -> None:
+    def _plan_file(
+        self, path: Path, source: str, date: str | None, outcome: dict[str, list]
+    ) -> _Planned | None:
+        """Load one file and decide what to do with it: a plan to embed it, or None with its
+        outcome recorded."""
+        try:
+            doc = load_file(path, source=source, max_bytes=self.max_file_bytes, date=date)
+        except (DocumentError, UnsupportedFileError) as exc:
+            reason = exc.reason if isinstance(exc, DocumentError) else str(exc)
+            outcome["failed"].append({"path": source, "error": reason})
+            return None
+        existing = self.store.documents_by_source(source)
+        doc = _keep_given_date(doc, [info for info, _ in existing])
+        current = [info for info, digest in existing if digest == doc.content_hash]
+        stale = [(info.doc_id, info.chunks) for info, digest in existing if digest != doc.content_hash]
+        if current and self.policy.title and current[0].title != doc.title:
+            # The title is embedded with the chunks: a new one (a sidecar's) means embedding again.
+            stale.append((doc.doc_id, current[0].chunks))
+        elif current or (not existing and self._stored(doc.doc_id)):
+            outcome["stale"].extend(stale)  # left by an update that was interrupted
+            if current and _facts(current[0]) != _facts(doc):
+                info = replace(current[0], title=doc.title, date=doc.date, date_source=doc.date_source)
+                outcome["restamp"].append((info, doc))
+            else:
+                outcome["unchanged"].append(source)
+            return None
+        return _Planned(doc, [doc_id for doc_id, _ in stale if doc_id != doc.doc_id], dict(stale))
+
+    def _store_batch(self, batch: _Batch, report: IngestReport, pending: _KeywordPending, run: _Run) -> None:
+        """Apply a batch's outcomes, then embed its chunks and write them, with the records of
+        the reports it completes, in one write."""
+        outcome = batch.outcome
         report.failed.extend(outcome["failed"])
         report.unchanged.extend(outcome["unchanged"])
+        run.files_done += len(outcome["failed"]) + len(outcome["unchanged"]) + len(outcome["restamp"])
         for doc_id, chunks in outcome["stale"]:
             self.store.delete_document(doc_id)
-            removed[doc_id] = chunks
+            pending.remove(doc_id, chunks)
         for info, doc in outcome["restamp"]:
             # Same text, new date: the stored vectors still hold, only the facts are rewritten.
-            added.extend(self.store.restamp_document(info, doc.text, doc.content_hash))
-            added_documents.append(whole_document(info, doc.text))
-            removed[info.doc_id] = info.chunks
+            pending.remove(info.doc_id, info.chunks)
+            pending.add(self.store.restamp_document(info, doc.text, doc.content_hash),
+                        whole_document(info, doc.text))
             report.updated.append(doc.source)
-        # The same content under two names within one run: the first one wins, as when sequential.
-        fresh = []
-        for plan in planned:
-            if plan.doc.doc_id in self._written and not plan.replaced_chunks:
-                report.unchanged.append(plan.doc.source)
-            else:
-                fresh.append(plan)
-                self._written.add(plan.doc.doc_id)
-        if not fresh:
+        writing: list[tuple[_Part, _Open]] = []
+        for part in batch.parts:
+            open_ = self._open(part, run, pending)
+            if part.last:
+                run.open = None
+                run.files_done += 1
+            if not open_.skip:
+                writing.append((part, open_))
+            elif part.last:
+                report.unchanged.append(part.plan.doc.source)
+        if not writing:
             return
-        vectors = self.embedder.embed_passages([t for p in fresh for t in p.embed_texts])
-        batch = []
+        vectors = self.embedder.embed_passages([t for part, _ in writing for t in part.texts])
+        parts: list[ChunkPart] = []
+        records: list[Record] = []
+        finished: list[tuple[_Planned, DocumentInfo]] = []
         offset = 0
-        for plan in fresh:
-            doc, n = plan.doc, len(plan.chunks)
-            info = DocumentInfo(
-                doc_id=doc.doc_id, title=doc.title, source=doc.source, date=doc.date,
-                date_source=doc.date_source, chunks=n, chars=len(doc.text),
-            )
-            rows = [(f"{doc.doc_id}:{c.index}", c.start, c.end, c.text) for c in plan.chunks]
-            batch.append((info, rows, vectors[offset : offset + n], doc.text, doc.content_hash))
-            offset += n
-            added.extend(stored_chunks(info, rows))
-            added_documents.append(whole_document(info, doc.text))
-        # Chunks first, the reports' records last: a record means "completely indexed".
-        self.store.add_documents(batch)
-        for plan in fresh:
+        for part, open_ in writing:
+            part_vectors = vectors[offset : offset + len(part.chunks)]
+            offset += len(part.chunks)
+            info, rows = open_.took(part.chunks, part_vectors)
+            parts.append((info, rows, part_vectors))
+            pending.add(stored_chunks(info, rows))
+            run.chunks += len(rows)
+            if part.last:
+                records.append((info, part.plan.doc.text, part.plan.doc.content_hash, open_.mean()))
+                finished.append((part.plan, info))
+        if run.open is not None and not run.open.marked and not run.open.skip:
+            # A report spread over batches is marked before its first chunks are written.
+            self.store.mark_indexing(IndexingInfo.of(run.open.info, 0))
+            run.open.marked = True
+        self.store.write_batch(parts, records, [part.plan.doc.doc_id for part, _ in writing if part.first])
+        for plan, info in finished:
+            pending.add([], whole_document(info, plan.doc.text))
+            if plan.doc.doc_id in plan.replaced_chunks:
+                pending.removed_documents.add(plan.doc.doc_id)  # its record was just replaced
             for old in plan.replaces:
                 self.store.delete_document(old)
-            removed.update(plan.replaced_chunks)
+                pending.remove(old, plan.replaced_chunks[old])
             (report.updated if plan.replaced_chunks else report.added).append(plan.doc.source)
+        if run.open is not None and run.open.marked:
+            self.store.mark_indexing(run.current())  # how far it got, and that it is alive
+
+    def _open(self, part: _Part, run: _Run, pending: _KeywordPending) -> _Open:
+        """The report a part belongs to, opened at its first part; a report continued in the
+        next batch stays `run.open`. The same content under two names within one run: the first
+        one wins, as when sequential."""
+        if not part.first:
+            assert run.open is not None and run.open.plan is part.plan
+            return run.open
+        doc = part.plan.doc
+        open_ = _Open(part.plan, DocumentInfo(
+            doc_id=doc.doc_id, title=doc.title, source=doc.source, date=doc.date,
+            date_source=doc.date_source, chunks=0, chars=len(doc.text)))
+        if doc.doc_id in self._written and not part.plan.replaced_chunks:
+            open_.skip = True
+        else:
+            self._written.add(doc.doc_id)
+            if doc.doc_id in part.plan.replaced_chunks:  # its old chunks go with its first write
+                pending.remove(doc.doc_id, part.plan.replaced_chunks[doc.doc_id], record=False)
+        if not part.last:
+            run.open = open_
+        return open_
 
     def _stored(self, doc_id: str) -> bool:
         """Whether a report of this content is stored already, or by this run (the same text
@@ -298,11 +508,11 @@ class Ingestor:
         250,000 reports a listing took 1.2 s."""
         return doc_id in self._written or bool(self.store.existing([doc_id]))
 
-    def _chunk(self, doc: LoadedDocument) -> list[Chunk]:
+    def _chunk(self, doc: LoadedDocument) -> Iterator[Chunk]:
         title_tokens = min(self.embedder.count_tokens([doc.title])[0], TITLE_MAX_TOKENS)
         room = MODEL_WINDOW - SPECIAL_TOKENS - (title_tokens + 1 if self.policy.title else 0)
         policy = replace(self.policy, max_tokens=min(self.policy.max_tokens, room))
-        return chunk_text(doc.text, self.embedder.count_tokens, self.embedder.split_by_tokens, policy)
+        return iter_chunks(doc.text, self.embedder.count_tokens, self.embedder.split_by_tokens, policy)
 
     def _embed_text(self, doc: LoadedDocument, chunk: Chunk) -> str:
         return embedded_text(doc.title, chunk.text) if self.policy.title else chunk.text

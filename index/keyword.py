@@ -30,7 +30,7 @@ import uuid
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -52,6 +52,7 @@ DELTA_SHARE = 0.1  # fold the delta into the main index when its tokens exceed t
 # word (about 1 ms a million), and a fold at 1,000,000 chunks takes seconds, so once in ~1,000 reports.
 DELTA_MAX_TOKENS = 2_000_000
 TF_CACHE = 256  # query words whose delta term frequencies are kept
+TOKENIZE_CHARS = 1_000_000  # text tokenized per bm25s call (`_token_ids`)
 K1, B = 1.5, 0.75  # bm25s defaults (method "lucene")
 
 
@@ -105,6 +106,12 @@ class _Rows:
         doc_ids, sources, date_ords = table["doc_ids"], table["sources"], table["date_ords"]
         return cls(table["ids"], [doc_ids[i] for i in which], [sources[i] for i in which],
                    [date_ords[i] for i in which])
+
+    def append(self, chunk: StoredChunk) -> None:
+        self.ids.append(chunk.chunk_id)
+        self.doc_ids.append(chunk.doc_id)
+        self.sources.append(chunk.source)
+        self.date_ords.append(date_ordinal(chunk.date))
 
     def to_dict(self) -> dict:
         return {"ids": self.ids, "doc_ids": self.doc_ids, "sources": self.sources,
@@ -218,34 +225,29 @@ class _Delta:
             cache[term] = tf
         return tf
 
-    def changed(self, vocab: dict[str, int], added: _Rows, words: Sequence[Sequence[str]],
-                removed: set[str]) -> "_Delta":
-        """This delta without the rows of `removed` reports and with `added` rows (`words` each)."""
+    def changed(self, vocab: dict[str, int], added: Sequence[StoredChunk], removed: set[str]) -> "_Delta":
+        """This delta without the rows of `removed` reports and with `added` chunks."""
         keep = np.array([d not in removed for d in self.rows.doc_ids], dtype=bool)
         kept_tokens = self.tokens[np.repeat(keep, self.lengths)] if len(keep) else self.tokens
         extra = dict(self.extra)
 
-        def ids(row_words: Sequence[str]) -> list[int]:
-            out = []
-            for w in row_words:
-                i = vocab.get(w)
-                out.append(i if i is not None else extra.setdefault(w, len(vocab) + len(extra)))
-            return out
+        def lookup(word: str) -> int:
+            i = vocab.get(word)
+            return i if i is not None else extra.setdefault(word, len(vocab) + len(extra))
 
-        new = [ids(row_words) for row_words in words]
+        new = list(_token_ids((_index_text(c) for c in added), lookup))
         lengths = np.concatenate([self.lengths[keep], [len(t) for t in new]]).astype(np.int64)
-        flat = np.fromiter((i for t in new for i in t), dtype=np.int32, count=sum(map(len, new)))
-        return _Delta(self.rows.keep(np.flatnonzero(keep).tolist()).extend(added),
-                      np.concatenate([kept_tokens, flat]).astype(np.int32),
+        return _Delta(self.rows.keep(np.flatnonzero(keep).tolist()).extend(_Rows.of(added)),
+                      np.concatenate([kept_tokens, *new]).astype(np.int32, copy=False),
                       np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64), extra)
 
 
 def _term_counts(tokens: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`(row, term, tf)` of every distinct term of every row, from the flat token ids and row
     offsets. Sorting `row << 32 | term` keys beats `np.unique`'s hashing by about 6x."""
-    rows = np.repeat(np.arange(len(offsets) - 1, dtype=np.int64), np.diff(offsets))
-    keys = (rows << 32) | tokens.astype(np.int64)
-    del rows
+    # Built in place: at 12,000,000 tokens each int64 temporary is 96 MB of an ingest's peak.
+    keys = np.repeat(np.arange(len(offsets) - 1, dtype=np.int64) << 32, np.diff(offsets))
+    keys |= tokens
     keys.sort()
     if len(keys) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
@@ -386,11 +388,18 @@ class KeywordIndex:
     # --- building ------------------------------------------------------------------------
 
     def rebuild(self, chunks: Iterable[StoredChunk], stamp: Stamp) -> None:
-        """Index `chunks` from scratch and save, replacing the old files atomically."""
-        chunks = list(chunks)
+        """Index `chunks` from scratch and save, replacing the old files atomically. The chunks
+        are read one at a time: only their facts and token ids are kept, not their texts."""
+        rows = _Rows()
         vocab: dict[str, int] = {}
-        lists = [_ids(words, vocab) for words in tokenize([_index_text(c) for c in chunks])]
-        self._save_all(_Main.build(_Rows.of(chunks), vocab, lists), stamp)
+
+        def texts() -> Iterator[str]:
+            for chunk in chunks:
+                rows.append(chunk)
+                yield _index_text(chunk)
+
+        lists = list(_token_ids(texts(), lambda word: vocab.setdefault(word, len(vocab))))
+        self._save_all(_Main.build(rows, vocab, lists), stamp)
 
     def update(self, added: Sequence[StoredChunk], removed_doc_ids: Iterable[str], stamp: Stamp) -> None:
         """Apply an ingest or deletion: `added` chunks in, every chunk of `removed_doc_ids` out.
@@ -400,8 +409,7 @@ class KeywordIndex:
         """
         removed = set(removed_doc_ids)
         main = self._main
-        words = tokenize([_index_text(c) for c in added]) if added else []
-        delta = self._delta.changed(main.vocab, _Rows.of(added), words, removed)
+        delta = self._delta.changed(main.vocab, added, removed)
         deleted = self._deleted | {main.rows.doc_ids[i] for i in main.rows_of(removed)}
         main_tokens = len(main.tokens)
         if (main_tokens < DELTA_MIN_TOKENS
@@ -415,7 +423,8 @@ class KeywordIndex:
         main = self._main
         keep = main.live(deleted)
         lengths = np.diff(main.offsets)
-        tokens = np.concatenate([main.tokens[np.repeat(keep, lengths)], delta.tokens])
+        live = main.tokens if keep.all() else main.tokens[np.repeat(keep, lengths)]  # no copy to drop nothing
+        tokens = np.concatenate([live, delta.tokens])
         vocab = main.vocab | delta.extra  # the delta's new words already hold the ids after main's
         rows = main.rows.keep(np.flatnonzero(keep).tolist()).extend(delta.rows)
         self._save_all(_Main.from_flat(rows, vocab, tokens, np.concatenate([lengths[keep], delta.lengths])), stamp)
@@ -495,9 +504,44 @@ class KeywordIndex:
         return [(rows.ids[int(i)], float(scores[i])) for i in top if scores[i] > 0.0]
 
 
-def _ids(words: Sequence[str], vocab: dict[str, int]) -> np.ndarray:
-    """Token ids of `words`, growing `vocab` with new words."""
-    return np.array([vocab.setdefault(w, len(vocab)) for w in words], dtype=np.int32)
+def _token_ids(texts: Iterable[str], lookup: Callable[[str], int]) -> Iterator[np.ndarray]:
+    """The token ids (`lookup` of each word) of each of `texts`, in order.
+
+    Texts are tokenized together up to `TOKENIZE_CHARS` at a time, and a longer text in pieces
+    of that size cut at a space: bm25s holds every word of a call as a string of its own, which
+    for a 40 MB report (or 65,000 chunks at once) was 700 MB.
+    """
+    batch: list[str] = []
+    size = 0
+    for text in texts:
+        if size + len(text) > TOKENIZE_CHARS and batch:
+            yield from _ids_of(tokenize(batch), lookup)
+            batch, size = [], 0
+        if len(text) <= TOKENIZE_CHARS:
+            batch.append(text)
+            size += len(text)
+            continue
+        pieces = [next(_ids_of(tokenize([piece]), lookup)) for piece in _pieces(text)]
+        yield np.concatenate(pieces).astype(np.int32)
+    if batch:
+        yield from _ids_of(tokenize(batch), lookup)
+
+
+def _ids_of(word_lists: Iterable[Sequence[str]], lookup: Callable[[str], int]) -> Iterator[np.ndarray]:
+    for words in word_lists:
+        yield np.fromiter(map(lookup, words), dtype=np.int32, count=len(words))
+
+
+def _pieces(text: str) -> Iterator[str]:
+    """`text` in pieces of at most `TOKENIZE_CHARS`, each cut after its last space or line break
+    (so no word is cut), or at the limit when it has none."""
+    start = 0
+    while len(text) - start > TOKENIZE_CHARS:
+        limit = start + TOKENIZE_CHARS
+        cut = max(text.rfind(" ", start, limit), text.rfind("\n", start, limit)) + 1 or limit
+        yield text[start:cut]
+        start = cut
+    yield text[start:]
 
 
 class _Scorer:

@@ -3,26 +3,48 @@
 Chroma is the single source of truth. A report's record (its full text and facts) is written
 after its chunks, so a record means "completely indexed"; chunks without a record are
 leftovers of an interrupted ingest and are removed by `remove_orphans`.
+
+A long report's record keeps the first `TEXT_PIECE_CHARS` of its text, and the rest is kept in
+pieces of that size beside it (written before the record, removed with it).
+
+A report whose chunks are written in several batches (a long one) has a marker meanwhile: who
+writes it and how far it got. `indexing` lists the live ones; a marker whose process is gone is
+an interrupted ingest's, and `remove_orphans` removes it with its chunks.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import socket
 import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Protocol, Sequence
+from typing import Any, Collection, Iterable, Iterator, Protocol, Sequence
 from urllib.parse import urlparse
 
 import numpy as np
 
 from index.common.errors import NotFoundError, StoreError
-from index.common.types import DocumentInfo
+from index.common.types import DocumentInfo, IndexingInfo
 from index.records import ChunkFilter, StoredChunk, date_ordinal
 
 PAGE = 2000  # records per Chroma get() call when scanning a collection
 FILTER_OVERFETCH = 4  # a filtered search looks at this many times k nearest chunks first
+# A record holds this much of its report's text, the rest is stored in pieces of this size:
+# Chroma's write of one 40 MB text peaked at 390 MB (10 MB: 120 MB; 1 MB: nothing measurable).
+TEXT_PIECE_CHARS = 1_000_000
+# A marker not renewed for this long is a dead run's, wherever it ran. An ingest renews its
+# marker with every batch it writes: seconds apart, a minute on a busy machine.
+MARKER_STALE_S = 600.0
+
+# `(chunk_id, start, end, text)` of each chunk of a report.
+ChunkRows = Sequence[tuple[str, int, int, str]]
+# A report's chunks to store: its facts, chunk rows and their vectors.
+ChunkPart = tuple[DocumentInfo, ChunkRows, np.ndarray]
+# A completely indexed report's record: facts, text, content hash, the mean of its chunk vectors.
+Record = tuple[DocumentInfo, str, str, np.ndarray]
 
 
 def chroma_where(chunk_filter: ChunkFilter) -> dict[str, Any] | None:
@@ -73,8 +95,14 @@ class Store(Protocol):
     `ChromaStore` is the real one; the fast tests use a small in-memory fake."""
 
     def add_documents(
-        self, batch: Sequence[tuple[DocumentInfo, Sequence[tuple[str, int, int, str]], np.ndarray, str, str]]
+        self, batch: Sequence[tuple[DocumentInfo, ChunkRows, np.ndarray, str, str]]
     ) -> None: ...
+    def write_batch(
+        self, parts: Sequence[ChunkPart], records: Sequence[Record] = (), fresh: Collection[str] = ()
+    ) -> None: ...
+    def mark_indexing(self, info: IndexingInfo, alive: bool = True) -> None: ...
+    def indexing(self) -> list[IndexingInfo]: ...
+    def interrupted(self) -> bool: ...
     def restamp_document(self, info: DocumentInfo, text: str, content_hash: str) -> list[StoredChunk]: ...
     def delete_document(self, doc_id: str) -> None: ...
     def remove_orphans(self, grace_s: float = 2.0) -> int: ...
@@ -110,6 +138,10 @@ class ChromaStore:
         self._docs = client.get_or_create_collection(f"{collection}__documents", metadata=cosine)
         # One tiny record per write, never deleted: its count is the store's change count.
         self._changes = client.get_or_create_collection(f"{collection}__changes", metadata=cosine)
+        # One marker per report being written in several batches (see the module's docstring).
+        self._markers = client.get_or_create_collection(f"{collection}__indexing", metadata=cosine)
+        # Long reports' texts after their first TEXT_PIECE_CHARS, piece by piece.
+        self._texts = client.get_or_create_collection(f"{collection}__texts", metadata=cosine)
         self.vector_store = ChromaVectorStore(chroma_collection=self._chunks)
         self._write_lock = threading.Lock()
         self._own_changes = 0
@@ -137,32 +169,94 @@ class ChromaStore:
             for i in range(0, len(nodes), PAGE):
                 self.vector_store.add(nodes[i : i + PAGE])
 
-    def add_documents(
-        self, batch: Sequence[tuple[DocumentInfo, Sequence[tuple[str, int, int, str]], np.ndarray, str, str]]
-    ) -> None:
-        """Store many reports at once: `(info, chunks, chunk vectors, text, content_hash)` each.
+    def add_documents(self, batch: Sequence[tuple[DocumentInfo, ChunkRows, np.ndarray, str, str]]) -> None:
+        """Store whole reports at once: `(info, chunks, chunk vectors, text, content_hash)` each."""
+        self.write_batch(
+            [(info, chunks, vectors) for info, chunks, vectors, _, _ in batch],
+            [(info, text, digest, vectors.mean(axis=0)) for info, _, vectors, text, digest in batch],
+            [info.doc_id for info, *_ in batch],
+        )
 
-        Old chunks of the same ids go first, then all chunks in pages, then all records: a record
-        still means "completely indexed". A few large Chroma calls instead of four per report.
+    def write_batch(
+        self, parts: Sequence[ChunkPart], records: Sequence[Record] = (), fresh: Collection[str] = ()
+    ) -> None:
+        """One write of an ingest's batch: the chunks of `parts`, then the `records` of the
+        reports they complete (dropping their markers).
+
+        Old chunks of the `fresh` reports (those whose first chunks these are: an earlier
+        version's, or an interrupted run's) go first. Chunks go in pages, then all records: a
+        record still means "completely indexed". A few large Chroma calls, not four per report.
         """
-        if not batch:
+        if not parts and not records:
             return
-        doc_ids = [info.doc_id for info, *_ in batch]
         with self._write_lock:
             self._changing()
-            self._chunks.delete(where={"document_id": {"$in": doc_ids}})
-        self._add_nodes([n for info, chunks, vectors, _, _ in batch for n in chunk_nodes(info, chunks, vectors)])
-        records = []
-        for info, _, vectors, text, digest in batch:
-            mean = vectors.mean(axis=0)
-            records.append((info, text, digest, mean / (np.linalg.norm(mean) or 1.0)))
+            if fresh:
+                self._chunks.delete(where={"document_id": {"$in": list(fresh)}})
+        self._add_nodes([n for info, chunks, vectors in parts for n in chunk_nodes(info, chunks, vectors)])
+        if not records:
+            return
+        pieces = [self._write_pieces(info.doc_id, text) for info, text, _, _ in records]
         with self._write_lock:
             self._docs.upsert(
                 ids=[info.doc_id for info, *_ in records],
-                documents=[text for _, text, _, _ in records],
-                embeddings=[vector.tolist() for *_, vector in records],
-                metadatas=[_record_meta(info, digest) for info, _, digest, _ in records],
+                documents=[text[:TEXT_PIECE_CHARS] for _, text, _, _ in records],
+                embeddings=[(mean / (np.linalg.norm(mean) or 1.0)).tolist() for *_, mean in records],
+                metadatas=[_record_meta(info, digest) | ({"text_pieces": n} if n else {})
+                           for (info, _, digest, _), n in zip(records, pieces)],
             )
+        self._unmark([info.doc_id for info, *_ in records])
+
+    def _write_pieces(self, doc_id: str, text: str) -> int:
+        """Store a report's text after its first TEXT_PIECE_CHARS, one piece per call; how many."""
+        starts = range(TEXT_PIECE_CHARS, len(text), TEXT_PIECE_CHARS)
+        for i, start in enumerate(starts):
+            with self._write_lock:
+                self._texts.upsert(ids=[f"{doc_id}:{i}"], documents=[text[start : start + TEXT_PIECE_CHARS]],
+                                   embeddings=[[1.0]], metadatas=[{"doc_id": doc_id}])
+        return len(starts)
+
+    def _whole_text(self, doc_id: str, head: str, meta: dict[str, Any] | None) -> str:
+        """A record's text (`head`) with its pieces, if it has any, read one at a time."""
+        pieces = int((meta or {}).get("text_pieces", 0))
+        if not pieces:
+            return head
+        rest = [self._texts.get(ids=[f"{doc_id}:{i}"], include=["documents"])["documents"]
+                for i in range(pieces)]
+        if any(len(piece) != 1 for piece in rest):
+            raise StoreError(f"the text of report {doc_id!r} is incomplete in the store")
+        return head + "".join(piece[0] for piece in rest)
+
+    # --- reports being indexed ---------------------------------------------------------------
+
+    def mark_indexing(self, info: IndexingInfo, alive: bool = True) -> None:
+        """Write or renew the marker of a report being written in several batches: before its
+        first chunks, then after each batch (how far it got); `alive=False` when its run gives
+        it up (an error), so that the next ingest removes its chunks. Not a change of the index:
+        no keyword index is built from markers."""
+        meta = _record_meta(info, "") | {"indexed_chars": info.indexed_chars, "owner": _owner(),
+                                         "heartbeat": time.time() if alive else 0.0}
+        with self._write_lock:
+            self._markers.upsert(ids=[info.doc_id], embeddings=[[1.0]], metadatas=[meta])
+
+    def _unmark(self, doc_ids: Collection[str]) -> None:
+        """Drop the markers of these reports (indexed, or removed as a dead run's)."""
+        if doc_ids:
+            with self._write_lock:
+                self._markers.delete(ids=list(doc_ids))
+
+    def indexing(self) -> list[IndexingInfo]:
+        """Reports being indexed now, by this process or another: their markers that are alive."""
+        return [IndexingInfo.of(_info(doc_id, meta), int(meta.get("indexed_chars", 0)))
+                for doc_id, meta, alive in self._scan_markers() if alive]
+
+    def interrupted(self) -> bool:
+        """Whether an ingest died while writing a report (its marker is left, not alive)."""
+        return any(not alive for *_, alive in self._scan_markers())
+
+    def _scan_markers(self) -> list[tuple[str, dict[str, Any], bool]]:
+        got = self._markers.get(include=["metadatas"])
+        return [(doc_id, meta, _alive(meta)) for doc_id, meta in zip(got["ids"], got["metadatas"])]
 
     def restamp_document(self, info: DocumentInfo, text: str, content_hash: str) -> list[StoredChunk]:
         """Rewrite a stored report's facts (title, date) on its record and chunks, keeping its
@@ -181,11 +275,12 @@ class ChromaStore:
         return stored_chunks(info, rows)
 
     def delete_document(self, doc_id: str) -> None:
-        """Remove a report's record first, then its chunks (one write, counted once)."""
+        """Remove a report's record first, then its chunks and text pieces (one write, counted once)."""
         with self._write_lock:
             self._changing()
             self._docs.delete(ids=[doc_id])
             self.vector_store.delete(ref_doc_id=doc_id)
+            self._texts.delete(where={"doc_id": doc_id})
 
     def delete_chunks_of(self, doc_id: str) -> None:
         """Remove a report's chunks (its record stays)."""
@@ -194,29 +289,37 @@ class ChromaStore:
             self.vector_store.delete(ref_doc_id=doc_id)
 
     def remove_orphans(self, grace_s: float = 2.0) -> int:
-        """Delete chunks whose report has no record (an interrupted ingest). Returns how many.
+        """Delete chunks and text pieces whose report has no record (an interrupted ingest),
+        then the markers of dead runs. Returns how many chunks.
 
         Another process sharing a Chroma server may be between writing a report's chunks and
-        its record: orphans are looked at again after `grace_s` and only those whose record
-        still does not exist are deleted.
+        its record: the chunks of a report with a live marker are kept, and other orphans are
+        looked at again after `grace_s` and only those whose record still does not exist are
+        deleted.
         """
-        known = set(self.document_ids())
+        markers = self._scan_markers()
+        dead = [doc_id for doc_id, _, alive in markers if not alive]
+        known = set(self.document_ids()) | {doc_id for doc_id, _, alive in markers if alive}
         orphans = [cid for cid, meta in self._scan_chunk_meta() if meta.get("doc_id") not in known]
         if orphans and grace_s > 0:
             time.sleep(grace_s)
-            known = set(self.document_ids())
+            known = set(self.document_ids()) | {info.doc_id for info in self.indexing()}
             still = []
             for i in range(0, len(orphans), PAGE):  # one id list per call: SQLite caps variables
                 got = self._chunks.get(ids=orphans[i : i + PAGE], include=["metadatas"])
                 still += [cid for cid, meta in zip(got["ids"], got["metadatas"])
                           if meta.get("doc_id") not in known]
             orphans = still
-        if not orphans:
-            return 0
-        with self._write_lock:
-            self._changing()
-            for i in range(0, len(orphans), PAGE):
-                self._chunks.delete(ids=orphans[i : i + PAGE])
+        if orphans:
+            with self._write_lock:
+                self._changing()
+                for i in range(0, len(orphans), PAGE):
+                    self._chunks.delete(ids=orphans[i : i + PAGE])
+        pieces = [pid for pid, meta in _paged(self._texts, ["metadatas"]) if meta.get("doc_id") not in known]
+        if pieces:
+            with self._write_lock:
+                self._texts.delete(ids=pieces)
+        self._unmark(dead)  # last: an interruption before this leaves them to be seen again
         return len(orphans)
 
     # --- reading -------------------------------------------------------------------------
@@ -257,18 +360,19 @@ class ChromaStore:
 
     def document_text(self, doc_id: str) -> str:
         """A report's extracted text: the text every offset points into."""
-        got = self._docs.get(ids=[doc_id], include=["documents"])
+        got = self._docs.get(ids=[doc_id], include=["documents", "metadatas"])
         if not got["ids"]:
             raise NotFoundError(f"no document with id {doc_id!r}")
-        return str(got["documents"][0])
+        return self._whole_text(doc_id, str(got["documents"][0]), got["metadatas"][0])
 
     def document_texts(self, doc_ids: Iterable[str]) -> dict[str, str]:
         """Full texts of reports by id in one read (ids no longer stored are left out)."""
         ids = list(dict.fromkeys(doc_ids))
         if not ids:
             return {}
-        got = self._docs.get(ids=ids, include=["documents"])
-        return {doc_id: str(text) for doc_id, text in zip(got["ids"], got["documents"])}
+        got = self._docs.get(ids=ids, include=["documents", "metadatas"])
+        return {doc_id: self._whole_text(doc_id, str(text), meta)
+                for doc_id, text, meta in zip(got["ids"], got["documents"], got["metadatas"])}
 
     def count_chunks(self) -> int:
         """How many chunks the collection holds."""
@@ -349,7 +453,7 @@ class ChromaStore:
     def iter_documents(self) -> Iterator[StoredChunk]:
         """Every report as one row spanning its whole text (for the report-level keyword index)."""
         for doc_id, text, meta in _paged(self._docs, ["documents", "metadatas"]):
-            yield whole_document(_info(doc_id, meta), str(text))
+            yield whole_document(_info(doc_id, meta), self._whole_text(doc_id, str(text), meta))
 
     def _scan_chunk_meta(self) -> Iterator[tuple[str, dict[str, Any]]]:
         for cid, meta in _paged(self._chunks, ["metadatas"]):
@@ -405,6 +509,28 @@ def _record_meta(info: DocumentInfo, content_hash: str) -> dict[str, Any]:
         "chars": info.chars,
         "content_hash": content_hash,
     }
+
+
+def _owner() -> str:
+    """Who writes a marker: this machine and process."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _alive(marker: dict[str, Any]) -> bool:
+    """Whether the run that wrote a marker is still going: renewed lately and, when it ran on
+    this machine, its process still exists (a run killed here is seen as dead at once)."""
+    if time.time() - float(marker.get("heartbeat", 0.0)) > MARKER_STALE_S:
+        return False
+    host, _, pid = str(marker.get("owner", "")).rpartition(":")
+    if host != socket.gethostname():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, ValueError):  # another user's process; an unreadable owner
+        return True
+    return True
 
 
 def _info(doc_id: str, meta: dict[str, Any]) -> DocumentInfo:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import replace
-from typing import Iterable, Iterator, Sequence
+from typing import Collection, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -17,7 +17,7 @@ from assistant.answerers.base import Answerer, Reply
 from assistant.citations import Claim, Support
 from index.common.errors import NotFoundError
 from index.common.text import sentence_spans, tokenize
-from index.common.types import DocumentInfo, Passage
+from index.common.types import DocumentInfo, IndexingInfo, Passage
 from index.query import Query
 from index.records import ChunkFilter, StoredChunk
 from index.store import whole_document
@@ -65,6 +65,8 @@ class MemoryStore:
     def __init__(self) -> None:
         self._chunks: dict[str, tuple[StoredChunk, np.ndarray]] = {}
         self._docs: dict[str, tuple[DocumentInfo, str, str]] = {}  # info, text, content hash
+        self._markers: dict[str, tuple[IndexingInfo, bool]] = {}  # doc_id: marker, alive
+        self.marked: list[tuple[IndexingInfo, bool]] = []  # every marker written, for tests
         self._writes = 0  # one process: every change is this object's own
 
     def changes(self) -> int:
@@ -77,15 +79,37 @@ class MemoryStore:
         return {doc_id for doc_id in doc_ids if doc_id in self._docs}
 
     def add_documents(self, batch: Sequence[tuple]) -> None:
-        """Chunks first, then the records, as the real store does."""
+        """Whole reports at once, as the real store does."""
+        self.write_batch(
+            [(info, chunks, vectors) for info, chunks, vectors, _, _ in batch],
+            [(info, text, digest, vectors.mean(axis=0)) for info, _, vectors, text, digest in batch],
+            [info.doc_id for info, *_ in batch],
+        )
+
+    def write_batch(self, parts: Sequence[tuple], records: Sequence[tuple] = (),
+                    fresh: Collection[str] = ()) -> None:
+        """Chunks first, then the records (dropping their markers), as the real store does."""
         self._writes += 1
-        for info, chunks, vectors, _, _ in batch:
-            self.delete_chunks_of(info.doc_id)
+        for doc_id in fresh:
+            self.delete_chunks_of(doc_id)
+        for info, chunks, vectors in parts:
             for (cid, start, end, text), vector in zip(chunks, vectors):
                 chunk = StoredChunk(cid, info.doc_id, info.title, info.source, info.date, start, end, text)
                 self._chunks[cid] = (chunk, np.asarray(vector, dtype=np.float32))
-        for info, _, _, text, digest in batch:
+        for info, text, digest, _ in records:
             self._docs[info.doc_id] = (info, text, digest)
+            self._markers.pop(info.doc_id, None)
+
+    def mark_indexing(self, info: IndexingInfo, alive: bool = True) -> None:
+        """A report being written in several batches; a marker not alive is an interrupted run's."""
+        self._markers[info.doc_id] = (info, alive)
+        self.marked.append((info, alive))
+
+    def indexing(self) -> list[IndexingInfo]:
+        return [info for info, alive in self._markers.values() if alive]
+
+    def interrupted(self) -> bool:
+        return not all(alive for _, alive in self._markers.values())
 
     def restamp_document(self, info: DocumentInfo, text: str, content_hash: str) -> list[StoredChunk]:
         """New facts for a stored report, its chunks and vectors kept."""
@@ -112,11 +136,13 @@ class MemoryStore:
             del self._chunks[cid]
 
     def remove_orphans(self, grace_s: float = 2.0) -> int:
-        """Remove chunks without a record."""
-        orphans = {chunk.doc_id for chunk, _ in self._chunks.values()} - set(self._docs)
+        """Remove chunks without a record or a live marker, then the markers not alive."""
+        live = {doc_id for doc_id, (_, alive) in self._markers.items() if alive}
+        orphans = {chunk.doc_id for chunk, _ in self._chunks.values()} - set(self._docs) - live
         before = len(self._chunks)
         for doc_id in orphans:
             self.delete_chunks_of(doc_id)
+        self._markers = {doc_id: marker for doc_id, marker in self._markers.items() if marker[1]}
         return before - len(self._chunks)
 
     def document_ids(self) -> list[str]:

@@ -90,8 +90,9 @@ def v1_router(assistant: Assistant) -> APIRouter:
 
     @router.get("/documents", response_model=DocumentsOut, tags=["documents"])
     def documents() -> dict[str, Any]:
-        """Every indexed report."""
-        return {"documents": [d.to_dict() for d in assistant.documents()]}
+        """Every indexed report, and those being indexed now."""
+        return {"documents": [d.to_dict() for d in assistant.documents()],
+                "indexing": [d.to_dict() for d in assistant.indexing()]}
 
     @router.post(
         "/documents", response_model=IngestReport, tags=["documents"],

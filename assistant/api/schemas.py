@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, StrictBool, StrictInt
 
 from assistant.config import MAX_K
-from index.common.types import DocumentInfo, Passage
+from index.common.types import DocumentInfo, IndexingInfo, Passage
 
 MAX_FILTER_ITEMS = 1000  # entries of `sources` / `doc_ids`
 MAX_HISTORY_TURNS = 100
@@ -85,3 +85,6 @@ class DocumentsOut(BaseModel):
     """`GET /v1/documents`."""
 
     documents: list[DocumentInfo]
+    # Reports being indexed now (a long one, written in batches): `chunks` stored so far, its
+    # text done up to `indexed_chars` of `chars`. Listed here, not in `documents`, until indexed.
+    indexing: list[IndexingInfo] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Sequence
+from typing import Iterator, Sequence
 
 _LINE = re.compile(r"[^\n]+")
 # Punkt does not split after a closing quote that follows the full stop (”.” / ."), which news
@@ -33,14 +33,20 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
 
     Line breaks always end a sentence: headlines and datelines have no full stop.
     """
+    return list(iter_sentence_spans(text, start, end))
+
+
+def iter_sentence_spans(text: str, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int]]:
+    """`sentence_spans`, one at a time: a 40 MB report's million spans are never all held."""
     end = len(text) if end is None else end
-    spans: list[tuple[int, int]] = []
     tokenizer = _punkt()
     for line in _LINE.finditer(text, start, end):
         for base, block_end in _blocks(text, line.start(), line.end()):
             for s, e in tokenizer.span_tokenize(text[base:block_end]):
-                spans.extend(_split_after_quotes(text, base + s, base + e))
-    return [(s, e) for s, e in (_strip(text, s, e) for s, e in spans) if e > s]
+                for part in _split_after_quotes(text, base + s, base + e):
+                    s2, e2 = _strip(text, *part)
+                    if e2 > s2:
+                        yield s2, e2
 
 
 def _blocks(text: str, start: int, end: int) -> list[tuple[int, int]]:

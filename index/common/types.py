@@ -1,4 +1,5 @@
-"""Results shared by both layers, in the shapes of SPEC.md: Passage, DocumentInfo, IngestReport."""
+"""Results shared by both layers, in the shapes of SPEC.md: Passage, DocumentInfo, IngestReport
+(and IndexingInfo: a report being indexed, as `docs list` and `GET /v1/documents` show it)."""
 
 from __future__ import annotations
 
@@ -42,6 +43,19 @@ class DocumentInfo:
     def to_dict(self) -> dict[str, Any]:
         """JSON shape used by `docs list --json` and `GET /v1/documents`."""
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class IndexingInfo(DocumentInfo):
+    """A report being indexed (written in several batches): `chunks` are those stored so far,
+    covering its text up to `indexed_chars` of `chars`."""
+
+    indexed_chars: int = field(kw_only=True)
+
+    @classmethod
+    def of(cls, info: DocumentInfo, indexed_chars: int) -> "IndexingInfo":
+        """`info` (its chunks so far) indexed up to `indexed_chars`."""
+        return cls(**asdict(info), indexed_chars=indexed_chars)
 
 
 @dataclass
