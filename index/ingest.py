@@ -389,7 +389,8 @@ class Ingestor:
             for chunk in self._chunk(plan.doc):
                 if batch.chunks >= BATCH_CHUNKS:
                     yield batch
-                    batch, part = _Batch(), _Part(plan, first=False)
+                    # A report whose first chunk did not fit starts in the next batch.
+                    batch, part = _Batch(), _Part(plan, first=not part.chunks)
                 batch.add(part, chunk, self._embed_text(plan.doc, chunk))
             part.last = True  # in `batch`: every report has a chunk (a blank text fails to load)
         yield batch

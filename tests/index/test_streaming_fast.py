@@ -75,6 +75,24 @@ def test_a_report_over_many_batches_is_stored_as_in_one(tmp_path: Path, monkeypa
     assert chunks == sorted(chunks) and seen[-1][0] == IngestProgress(2, 2, batched.health()["chunks"])
 
 
+@pytest.mark.parametrize("batch", [1, 2, 3])
+def test_reports_starting_on_a_batch_boundary_are_stored_as_in_one(tmp_path: Path, monkeypatch,
+                                                                   batch: int) -> None:
+    folder = tmp_path / "short"
+    folder.mkdir()
+    for i in range(7):  # one chunk each: every report but the first starts a full batch
+        (folder / f"r{i}.txt").write_text(f"Report {i}.\n{LINES[i]}\n")
+    whole = _assistant(tmp_path / "whole")
+    whole.ingest([folder], progress=False)
+
+    monkeypatch.setattr(index.ingest, "BATCH_CHUNKS", batch)
+    batched = _assistant(tmp_path / "batched")
+    report = batched.ingest([folder], progress=False)
+
+    assert len(report.added) == 7 and not report.failed
+    assert _index(batched) == _index(whole)
+
+
 def test_an_ingest_failing_mid_report_is_repaired_by_the_next(tmp_path: Path, monkeypatch) -> None:
     folder = _folder(tmp_path)
     clean = _assistant(tmp_path / "clean")
