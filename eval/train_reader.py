@@ -1,7 +1,7 @@
 """Train the reader (`index/reader.py`) on a development-set build and ship it.
 
     python -m eval.train_reader TRAIN_BUILD [TRAIN_BUILD ...] [--hold-out-every 4]
-        [--check CHECK_BUILD] [--out index/reader] [--epochs 1.5] [--max-length 96] [--minutes 80]
+        [--check CHECK_BUILD] [--out index/reader] [--epochs 3] [--max-length 96] [--minutes 80]
         [--seed 0] [--keep-torch DIR] [--export-only DIR]
 
 A cross-encoder initialised from all-MiniLM-L6-v2's weights (the embedder's model: shipped in
@@ -197,7 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("builds", nargs="+", type=Path, help="development-set builds to train on")
     parser.add_argument("--check", type=Path, help="a build to score the exported model on")
     parser.add_argument("--out", type=Path, default=READER_DIR)
-    parser.add_argument("--epochs", type=float, default=1.5)
+    parser.add_argument("--epochs", type=float, default=3.0)
     parser.add_argument("--max-length", type=int, default=96)
     parser.add_argument("--questions-per-batch", type=int, default=2)
     parser.add_argument("--lr", type=float, default=5e-5)
