@@ -5,6 +5,11 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+# Input shapes whose compiled kernels OpenVINO's CPU plugin keeps, per compiled model. Its
+# default (5,000) let memory grow with every new (batch, length) shape: an embedder that read
+# thousands of passages grew without bound, as would a long-running server's reader.
+RUNTIME_CACHE_SHAPES = 64
+
 
 @lru_cache(maxsize=1)
 def cpu_flags() -> frozenset[str]:

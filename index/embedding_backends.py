@@ -27,7 +27,7 @@ from typing import Callable, Protocol, Sequence
 import numpy as np
 
 from index.common.errors import ConfigError
-from index.cpu import native_float_precision
+from index.cpu import RUNTIME_CACHE_SHAPES, native_float_precision
 
 BACKENDS = ("auto", "openvino", "torch")
 CALIBRATION = Path(__file__).with_name("calibration.txt")
@@ -144,6 +144,10 @@ class OpenVINOBackend:
                 self._compiled[threads] = self._core.compile_model(self._model, "CPU", {
                     "INFERENCE_PRECISION_HINT": self._precision,
                     "INFERENCE_NUM_THREADS": threads,
+                    # Kernels are cached per input shape, and passages come in thousands of
+                    # shapes: at the default (5,000) an ingest of 4,498 reports grew to 5.6 GB.
+                    # 64 keeps it flat (0.93 against 1.85 GB for 10,000 passages), as fast.
+                    "CPU_RUNTIME_CACHE_CAPACITY": RUNTIME_CACHE_SHAPES,
                     **streams,
                 })
             return self._compiled[threads]

@@ -20,7 +20,7 @@ from typing import Sequence
 import numpy as np
 
 from index.common.errors import ConfigError
-from index.cpu import native_float_precision
+from index.cpu import RUNTIME_CACHE_SHAPES, native_float_precision
 
 READER_DIR = Path(__file__).with_name("reader")
 MODEL_FILE = "model.xml"
@@ -71,7 +71,8 @@ class Reader:
         precision = {"bf16": "bf16", "fp32": "f32"}[native_float_precision()]
         self._compiled = core.compile_model(core.read_model(str(xml)), "CPU", {
             "PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": threads,
-            "INFERENCE_PRECISION_HINT": precision})
+            "INFERENCE_PRECISION_HINT": precision,
+            "CPU_RUNTIME_CACHE_CAPACITY": RUNTIME_CACHE_SHAPES})
         self._lock = threading.Lock()
 
     def scores(self, question: str, sentences: Sequence[str], titles: Sequence[str]) -> np.ndarray:
