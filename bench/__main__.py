@@ -294,10 +294,10 @@ def plot(results: dict[str, Any], path: Path) -> None:
     server = results.get("chroma_server")
     if rows:
         x = [r["chunks"] for r in rows]
-        for op, colour in (("retrieve", "#27a"), ("ask", "#a52")):
+        for op, colour in (("retrieve", "#27a"), ("ask", "#a52"), ("ask_as_of", "#a2a")):
             middle.plot(x, [r[op]["p50_ms"] for r in rows], "o-", color=colour, label=f"{op} p50")
             middle.plot(x, [r[op]["p95_ms"] for r in rows], "s--", color=colour, label=f"{op} p95")
-            if server:
+            if server and op in server:
                 middle.plot([server["chunks"]], [server[op]["p95_ms"]], "D", color=colour, mfc="none",
                             label=f"{op} p95, chroma run")
         middle.set_xscale("log")

@@ -4,10 +4,11 @@ over whole reports).
 Every retriever returns `Passage`s, best first, through the same small interface. After the
 first stage, one news-aware selection step (`select`) is shared by all three:
 
-- time (`time_factor`): with a `Query.as_of`, dated reports lose a little with age; dated
-  reports outside the question's time frame ("last week", see assistant/timeframe.py) lose
-  more (when most candidates are dated: `dated_enough`). Undated reports keep their
-  score: a report never wins only because it carries a date.
+- time (`time_factor`): with a `Query.as_of`, dated reports lose with age by a prior fitted on
+  real dated news (`RECENCY_PRIOR`); dated reports outside the question's time frame ("last
+  week", see assistant/timeframe.py) lose more. Both grow with the share of dated candidates
+  (`time_strength`). Undated reports keep their score: a report never wins only because it
+  carries a date.
 - diversity: each further passage of a report already chosen counts `same_doc_decay` times less,
   so the k passages are not k slices of one article when others are relevant (they still are
   when nothing else is).
@@ -21,6 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Protocol, Sequence
+
+import numpy as np
 
 from index.common.errors import ConfigError
 from index.common.types import Passage
@@ -36,45 +39,64 @@ RRF_K = 60  # the constant of Cormack et al. (2009); larger flattens the rank cu
 CANDIDATES = 4  # each first-stage retriever returns k * CANDIDATES candidates for fusion
 
 
+# A dated report's score factor by its age in days at `as_of`, interpolated in log(1 + age)
+# and flat beyond the last knot. Fitted, with `window_boost`, by conditional logit on the fused
+# report scores of the RealTimeQA 2023 and 2024 dated builds (`python -m eval.fit_time`;
+# README: Dated news, year by year).
+RECENCY_PRIOR: tuple[tuple[int, float], ...] = (
+    (0, 1.0), (3, 1.0), (7, 0.75), (14, 0.63), (30, 0.58), (90, 0.58), (365, 0.53))
+
+
 @dataclass(frozen=True)
 class RetrievalTuning:
-    """Weights of the news-aware selection, tuned on the generated news set (README)."""
+    """Weights of the news-aware selection (README: Evaluation)."""
 
     candidates: int = CANDIDATES  # first-stage depth: k * candidates, at least min_candidates
     min_candidates: int = 20
-    recency_weight: float = 0.2  # a dated report loses up to 1/(1 + this) with age (`time_factor`)
-    recency_half_life_days: float = 30.0
-    window_boost: float = 0.25  # a dated report outside the question's time frame scores / (1 + this)
+    recency_weight: float = 1.0  # strength of RECENCY_PRIOR: its log factor times this; 0 = off
+    recency_prior: tuple[tuple[int, float], ...] = RECENCY_PRIOR
+    window_boost: float = 0.1  # a dated report outside the question's time frame scores / (1 + this)
     window_slack_days: int = 1  # a report the day after the frame still covers it
     same_doc_decay: float = 0.5  # each further passage of one report is worth this much less
     duplicate_threshold: float = DUPLICATE_THRESHOLD  # shingle Jaccard of near-copies; > 1 = off
     dense_weight: float = 1.0  # weight of the dense ranking in hybrid fusion (chunk BM25's is 1)
     document_weight: float = 1.0  # weight of the whole-report BM25 ranking in hybrid fusion
     passage_chunks: int = 1  # consecutive chunks in one passage (1-3; see `widen`)
-    min_dated_share: float = 0.5  # time preferences apply when this share of candidates is dated
+    min_dated_share: float = 0.5  # time preferences start above this share of dated candidates
 
 
-def dated_enough(candidates: Sequence[tuple[StoredChunk, float]], share: float) -> bool:
-    """True when at least `share` of the candidates' reports carry a publication date.
+def time_strength(candidates: Sequence[tuple[StoredChunk, float]], min_share: float) -> float:
+    """How strongly time preferences apply (0-1): 0 up to `min_share` of the candidates' reports
+    dated, rising linearly to 1 when all are.
 
-    Time preferences compare dated reports with each other; among mostly undated ones they only
-    move the few dated ones down. On the RealTimeQA 2023-24 development set with the true dates
-    of 22% of its reports, recency and time-frame preferences cost hit@5 0.882 -> 0.853; with
-    every report dated they gain 0.893 -> 0.904 (README: Evaluation).
+    Time preferences compare dated reports with each other. Among partly undated ones they also
+    move dated reports below undated ones (an undated report keeps its score), so an old dated
+    report that answers loses to an undated one that does not; the ramp weighs that against
+    what the dated ones gain (README: Evaluation, dated news, the half-dated build).
     """
     reports = {chunk.doc_id: chunk.date for chunk, _ in candidates}
-    return bool(reports) and sum(day is not None for day in reports.values()) >= share * len(reports)
+    if not reports or min_share >= 1.0:
+        return 0.0
+    share = sum(day is not None for day in reports.values()) / len(reports)
+    return max(0.0, (share - min_share) / (1.0 - min_share))
 
 
-def time_factor(query: Query, day: str | None, tuning: RetrievalTuning) -> float:
+def recency_factor(age_days: int, prior: Sequence[tuple[int, float]]) -> float:
+    """The prior's factor for a report `age_days` old (linear in log(1 + age) between knots)."""
+    ages, factors = zip(*prior)
+    return float(np.interp(np.log1p(max(age_days, 0)), np.log1p(ages), factors))
+
+
+def time_factor(query: Query, day: str | None, tuning: RetrievalTuning, strength: float = 1.0) -> float:
     """The multiplier (at most 1) of a passage's score for a report published on `day`.
 
     A time preference only ever lowers a dated report: one outside the question's time frame,
     or, with no frame or outside it, one published long before `as_of`. An undated report keeps
-    its score, as does a dated one of the right time, so no report wins merely because it carries a date (daily digests and
-    photo galleries dated "this week" beat the undated article that answers, otherwise).
+    its score, as does a dated one of the right time, so no report wins merely because it
+    carries a date (daily digests and photo galleries dated "this week" beat the undated
+    article that answers, otherwise). `strength` (see `time_strength`) scales the log factor.
     """
-    if not day:
+    if not day or strength <= 0.0:
         return 1.0
     try:
         published = date.fromisoformat(day)
@@ -84,12 +106,11 @@ def time_factor(query: Query, day: str | None, tuning: RetrievalTuning) -> float
         return 1.0  # of the time asked about: age since then does not count against it
     factor = 1.0
     if query.as_of is not None and tuning.recency_weight:
-        age = max((query.as_of - published).days, 0)
-        fresh = 1.0 + tuning.recency_weight * 0.5 ** (age / tuning.recency_half_life_days)
-        factor *= fresh / (1.0 + tuning.recency_weight)
+        age = (query.as_of - published).days
+        factor *= recency_factor(age, tuning.recency_prior) ** tuning.recency_weight
     if query.has_window:
         factor /= 1.0 + tuning.window_boost
-    return factor
+    return min(1.0, factor ** strength)
 
 
 class Retriever(Protocol):
@@ -118,8 +139,10 @@ class _Selecting:
         # few outscored relevant ones (tune split, every report dated: hit@5 0.790 with it, 0.897
         # without).
         candidates = self.ranked(query, n, query.chunk_filter)
-        if dated_enough(candidates, t.min_dated_share):
-            candidates = [(chunk, score * time_factor(query, chunk.date, t)) for chunk, score in candidates]
+        strength = time_strength(candidates, t.min_dated_share)
+        if strength > 0.0:
+            candidates = [(chunk, score * time_factor(query, chunk.date, t, strength))
+                          for chunk, score in candidates]
         candidates.sort(key=lambda pair: -pair[1])
         chosen = select(candidates, k, self.store, t)
         if t.passage_chunks > 1:

@@ -130,7 +130,7 @@ def test_bench_runs_small(tmp_path: Path) -> None:
     assert results["ingestion"]["project"]["documents"] == 6
     assert results["ingestion"]["project"]["coverage"]["mean"] > 0.99
     row = results["queries"][0]
-    assert row["chunks"] >= 60 and row["retrieve"]["n"] == 3
+    assert row["chunks"] >= 60 and row["retrieve"]["n"] == 3 and row["ask_as_of"]["n"] == 3
     assert row["add_delete"]["ingest_one_s"] > 0 and row["add_delete"]["delete_one_s"] > 0
     # The same store again through a real `chroma run` over its folder: same size, same questions.
     served = results["chroma_server"]

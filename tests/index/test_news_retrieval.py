@@ -14,7 +14,7 @@ from assistant.config import Settings
 from index.dedup import DuplicateFinder, jaccard, shingles
 from index.query import Query
 from index.records import ChunkFilter, StoredChunk
-from index.retrieval import RetrievalTuning, select, time_factor
+from index.retrieval import RECENCY_PRIOR, RetrievalTuning, recency_factor, select, time_factor, time_strength
 from index.store import chroma_where
 
 FIRE = ("A fire tore through a warehouse on Mill Lane in Dunmore, injuring {n} people. About 40 "
@@ -168,14 +168,25 @@ def test_a_filtered_search_matches_chromas_own_filter(news) -> None:
         assert ours == chromas and ours
 
 
-def test_time_preferences_need_mostly_dated_candidates() -> None:
-    from index.retrieval import dated_enough
+def test_time_preferences_grow_with_the_share_of_dated_candidates() -> None:
+    dated = [(_chunk(doc, 0, "2024-01-01"), 1.0) for doc in "abcd"]
+    undated = [(_chunk(doc, 0), 1.0) for doc in "wxyz"]
+    assert time_strength(dated[:2] + undated, 0.5) == 0.0  # a third dated
+    assert time_strength(dated + undated, 0.5) == 0.0  # half
+    assert time_strength(dated[:3] + undated[:1], 0.5) == pytest.approx(0.5)  # three quarters
+    assert time_strength(dated + [(_chunk("a", 1, "2024-01-01"), 0.9)], 0.5) == 1.0  # reports, not chunks
+    assert time_strength([], 0.5) == 0.0 and time_strength(dated, 1.0) == 0.0
 
-    mostly_undated = [(_chunk("a", 0, "2024-01-01"), 1.0), (_chunk("b", 0), 0.9), (_chunk("c", 0), 0.8)]
-    assert not dated_enough(mostly_undated, 0.5)
-    assert dated_enough(mostly_undated[:2], 0.5)  # one report of two is dated
-    assert dated_enough([(_chunk("a", i, "2024-01-01"), 1.0) for i in range(3)] + mostly_undated[1:2], 0.5)
-    assert not dated_enough([], 0.5)
+
+def test_an_undated_report_keeps_its_score_when_dated_ones_lose_theirs(news) -> None:
+    question = "What causes warehouse fires in Dunmore, according to inspectors?"
+    plain, later = ({p.source: p.score for p in reversed(news.retrieve(question, k=6, as_of=as_of))}
+                    for as_of in (None, "2025-05-14"))  # reversed: each report's best passage
+    assert later["undated-note.txt"] == pytest.approx(plain["undated-note.txt"])
+    dated = (set(plain) & set(later)) - {"undated-note.txt"}
+    assert "fire-2023.txt" in dated and all(later[source] < plain[source] for source in dated)
+    assert sorted(later, key=later.get).index("undated-note.txt") >= sorted(plain, key=plain.get).index(
+        "undated-note.txt")
 
 
 # --- selection without a store: diversity and duplicates ----------------------------------
@@ -227,16 +238,29 @@ def test_shingles_separate_copies_from_stories_of_the_same_mould() -> None:
     assert finder.is_duplicate("other", ["one"]) is None
 
 
+def test_the_recency_prior_falls_with_age_and_is_flat_beyond_its_last_knot() -> None:
+    ages = [0, 1, 3, 5, 7, 10, 14, 30, 60, 90, 200, 365, 1000, 10_000]
+    factors = [recency_factor(age, RECENCY_PRIOR) for age in ages]
+    assert factors[0] == 1.0 and all(a >= b for a, b in zip(factors, factors[1:]))
+    assert factors[-1] == factors[-3] == RECENCY_PRIOR[-1][1] < 1.0
+    assert recency_factor(-3, RECENCY_PRIOR) == 1.0  # dated after as_of (a clock skew): not above 1
+    assert recency_factor(10, ((0, 1.0), (100, 0.5))) == pytest.approx(1 - 0.5 * (2.3979 / 4.6151), abs=1e-3)
+
+
 def test_time_preference_lowers_old_and_out_of_frame_reports_never_undated_ones() -> None:
     tuning = RetrievalTuning()
     plain = Query.plain("q")
     prefer = replace(plain, as_of=date(2024, 5, 15))
-    factor = lambda q, day: time_factor(q, day, tuning)  # noqa: E731
+    factor = lambda q, day, strength=1.0: time_factor(q, day, tuning, strength)  # noqa: E731
     assert factor(prefer, None) == 1.0  # undated: never below a dated report of the right time
     assert factor(prefer, "2024-05-15") == 1.0
     assert 1.0 > factor(prefer, "2024-04-15") > factor(prefer, "2020-01-01") > 0
+    assert factor(prefer, "2020-01-01") < factor(prefer, "2020-01-01", 0.5) < factor(prefer, "2020-01-01", 0.0) == 1
+    assert factor(prefer, "2020-01-01", 0.5) == pytest.approx(factor(prefer, "2020-01-01") ** 0.5)
     framed = replace(prefer, window_start=date(2024, 5, 6), window_end=date(2024, 5, 12))
     assert factor(framed, None) >= factor(framed, "2024-05-08") > factor(framed, "2024-05-01")
     assert factor(framed, "2024-05-13") == 1.0  # the day after the frame still covers it
     assert factor(framed, "2024-05-14") <= 1 / (1 + tuning.window_boost)
     assert factor(plain, "1999-01-01") == 1.0  # no as_of, no frame: no preference
+    off = replace(tuning, recency_weight=0.0)
+    assert time_factor(prefer, "2020-01-01", off) == 1.0
