@@ -33,7 +33,7 @@ from index.retrieval import RetrievalTuning
 DEFAULT = "default"
 RETRIEVAL_MODES = ("hybrid", "dense", "bm25")
 COMPARE_KEYS = ("retrieval", "k", "llm", "chunk", "overlap", "title", "fusion", "diversity",
-                "dedup", "recency", "timeframe", "precision", "reports", "passage", "reader")
+                "dedup", "recency", "timeframe", "dated", "precision", "reports", "passage", "reader")
 COMPARE_HELP = (
     "also run these configurations side by side, each NAME=KEY:VALUE[,KEY:VALUE...] with keys "
     "retrieval (hybrid|dense|bm25), k (1-50), llm (an ASSISTANT_LLM spec), chunk (word pieces "
@@ -42,7 +42,8 @@ COMPARE_HELP = (
     "(worth of each further passage of one report, 0-1; 1 = off), dedup (on|off: near-copies "
     "cited once), recency (strength of the fitted recency prior against as_of: 1 = as fitted, 2 = twice its "
     "log factor, 0 = off), timeframe (how "
-    "much reports outside the question's time frame lose; 0 = off), precision (auto|fp32|bf16|int8: of the "
+    "much reports outside the question's time frame lose; 0 = off), dated (share of dated "
+    "candidates above which time preferences start, growing to full when all are; 1 = never), precision (auto|fp32|bf16|int8: of the "
     "embedding model), reports (weight of the whole-report BM25 ranking in hybrid fusion; 0 = "
     "off), passage (consecutive chunks per passage, 1-3) and reader (on|off: the extractive answerer's "
     "cross-encoder), e.g. dense=retrieval:dense k3=k:3 small=chunk:128,overlap:20 "
@@ -72,6 +73,7 @@ class RunConfig:
     dedup: bool = True
     recency: float = _TUNING.recency_weight
     timeframe: float = _TUNING.window_boost
+    dated: float = _TUNING.min_dated_share
     precision: str = "auto"  # of the embedding model (ASSISTANT_EMBED_PRECISION)
     reports: float = _TUNING.document_weight
     passage: int = _TUNING.passage_chunks
@@ -90,7 +92,7 @@ class RunConfig:
         return replace(
             _TUNING, dense_weight=self.fusion, same_doc_decay=self.diversity,
             duplicate_threshold=_TUNING.duplicate_threshold if self.dedup else 2.0,
-            recency_weight=self.recency, window_boost=self.timeframe,
+            recency_weight=self.recency, window_boost=self.timeframe, min_dated_share=self.dated,
             document_weight=self.reports, passage_chunks=self.passage,
         )
 
@@ -134,6 +136,7 @@ def _checked(config: RunConfig, spec: str) -> RunConfig:
         diversity=_number(config.diversity, float, "diversity", spec, 0.01, 1.0),
         recency=_number(config.recency, float, "recency", spec, 0.0, 100.0),
         timeframe=_number(config.timeframe, float, "timeframe", spec, 0.0, 100.0),
+        dated=_number(config.dated, float, "dated", spec, 0.0, 1.0),
         reports=_number(config.reports, float, "reports", spec, 0.0, 100.0),
         passage=_number(config.passage, int, "passage", spec, 1, 3),
         precision=_choice(config.precision, "precision", spec, PRECISIONS),

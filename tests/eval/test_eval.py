@@ -216,11 +216,12 @@ def test_parse_compare() -> None:
 def test_parse_compare_tuning_keys() -> None:
     base = RunConfig(DEFAULT, "hybrid", 5, "extractive")
     small, flat = parse_compare(["small=chunk:96,overlap:0,title:off",
-                                 "flat=fusion:2,diversity:1,dedup:off,recency:0,timeframe:0"], base)
+                                 "flat=fusion:2,diversity:1,dedup:off,recency:0,timeframe:0,dated:1"], base)
     assert (small.chunking().max_tokens, small.chunking().overlap_tokens, small.chunking().title) == (96, 0, False)
     assert small.tuning() == base.tuning()  # chunking alone: the same ranking settings
     tuning = flat.tuning()
-    assert (tuning.dense_weight, tuning.same_doc_decay, tuning.recency_weight, tuning.window_boost) == (2.0, 1.0, 0.0, 0.0)
+    assert (tuning.dense_weight, tuning.same_doc_decay, tuning.recency_weight, tuning.window_boost,
+            tuning.min_dated_share) == (2.0, 1.0, 0.0, 0.0, 1.0)
     assert tuning.duplicate_threshold > 1.0  # near-copies no longer merged
     assert flat.chunking() == base.chunking()
     (bf16,) = parse_compare(["bf16=precision:bf16"], base)
