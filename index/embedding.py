@@ -13,7 +13,7 @@ import numpy as np
 
 from index.common.errors import ConfigError
 from index.cpu import cpu_has_int8, native_float_precision
-from index.embedding_backends import EmbeddingBackend, make_backend, resolve_backend
+from index.embedding_backends import LENGTH_STEP, EmbeddingBackend, make_backend, resolve_backend
 
 # The model's position window; sentence-transformers silently truncates beyond it.
 MODEL_WINDOW = 256
@@ -26,22 +26,23 @@ QUERY_CACHE = 256  # recent single texts (questions) kept embedded: retrieval an
 # 4,096 (about 16 passages) gives 27.3k pieces/s with OpenVINO and 19.0k with PyTorch, against
 # 23.8k and 13.7k at 16,384: small batches stay in the CPU's caches.
 TOKEN_BUDGET = 4096
-PADDING_SLACK = 1.25  # a batch may pad its shortest text to at most this times its length (+8)
 
 
 def _length_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
-    """Indices grouped into batches of similar length, longest first."""
-    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    """Indices grouped into batches of one padded length (`LENGTH_STEP` buckets), longest
+    first: full batches of `TOKEN_BUDGET` padded word pieces (at most `batch_size` texts), the
+    rest of a bucket in batches of a power of two texts (no padded rows), so the model sees at
+    most ~60 input shapes (see `LENGTH_STEP`)."""
+    buckets: dict[int, list[int]] = {}
+    for i in sorted(range(len(lengths)), key=lambda i: -lengths[i]):
+        buckets.setdefault(-(-lengths[i] // LENGTH_STEP) * LENGTH_STEP, []).append(i)
     batches: list[list[int]] = []
-    for i in order:
-        if batches:
-            batch = batches[-1]
-            longest = lengths[batch[0]]
-            if (len(batch) < batch_size and longest * (len(batch) + 1) <= TOKEN_BUDGET
-                    and longest <= PADDING_SLACK * lengths[i] + 8):
-                batch.append(i)
-                continue
-        batches.append([i])
+    for padded, members in buckets.items():
+        full = max(1, min(batch_size, TOKEN_BUDGET // padded))
+        while members:
+            size = full if len(members) >= full else 1 << (len(members).bit_length() - 1)
+            batches.append(members[:size])
+            members = members[size:]
     return batches
 
 
@@ -141,8 +142,8 @@ class Embedder:
         """Unit vectors (float32) for `texts`, computed in batches of similar length.
 
         A batch is padded to its longest text: a question, 50 short sentences and 5 passages
-        in one batch would all be padded to 256 word pieces. Batches here are cut so that
-        padding stays small and no batch holds more than `TOKEN_BUDGET` padded word pieces.
+        in one batch would all be padded to 256 word pieces. Batches here hold texts of one
+        `LENGTH_STEP` bucket, at most `TOKEN_BUDGET` padded word pieces each.
         """
         return self._embed(texts, self._backend)
 

@@ -23,6 +23,7 @@ from index.chunking import Chunk, ChunkingPolicy, iter_chunks
 from index.common.errors import DocumentError, UnsupportedFileError
 from index.common.types import DocumentInfo, IndexingInfo, IngestReport
 from index.embedding import MODEL_WINDOW, SPECIAL_TOKENS, Embedder
+from index.heap import return_large_blocks
 from index.keyword import KeywordIndex, Stamp
 from index.loaders import LoadedDocument, discover, load_file
 from index.progress import IngestProgress, ProgressDisplay
@@ -322,6 +323,7 @@ class Ingestor:
         self.policy = policy
         self.max_file_bytes = max_file_bytes
         self._written: set[str] = set()  # ids of the reports this run has stored
+        return_large_blocks()  # folds' arrays given back to the system, not kept in the heap
 
     def ingest(
         self,

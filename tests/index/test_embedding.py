@@ -8,8 +8,9 @@ import pytest
 
 from index.common.errors import ConfigError
 from index.cpu import cpu_has_bf16, cpu_has_int8, native_float_precision
-from index.embedding import Embedder, resolve_precision
-from index.embedding_backends import converted_model, quantized_model, resolve_backend
+from index.embedding import TOKEN_BUDGET, Embedder, _length_batches, model_path, resolve_precision
+from index.embedding_backends import (
+    LENGTH_STEP, OpenVINOBackend, converted_model, quantized_model, resolve_backend)
 from tests.conftest import MODEL_CACHE
 
 SENTENCES = [
@@ -71,6 +72,31 @@ def test_batching_does_not_change_vectors(embedders: tuple[Embedder, Embedder]) 
     together = bf16.embed(SENTENCES)
     alone = np.stack([bf16.embed([s])[0] for s in SENTENCES])
     assert ((together * alone).sum(axis=1)).min() > 0.99
+
+
+def test_batches_come_in_few_shapes() -> None:
+    """OpenVINO keeps compiled kernels per input shape: 20,000 texts of every length, embedded
+    512 at a time as ingest does, must reach the model in a few dozen shapes."""
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(3, 257, size=20_000).tolist()
+    shapes = set()
+    for start in range(0, len(lengths), 512):
+        part = lengths[start : start + 512]
+        batches = _length_batches(part, 128)
+        assert sorted(i for batch in batches for i in batch) == list(range(len(part)))
+        for batch in batches:
+            padded = -(-max(part[i] for i in batch) // LENGTH_STEP) * LENGTH_STEP
+            assert all(part[i] > padded - LENGTH_STEP for i in batch)  # one bucket: little padding
+            assert len(batch) * padded <= TOKEN_BUDGET or len(batch) == 1
+            shapes.add((len(batch), padded))
+    assert len(shapes) <= 64
+
+
+def test_openvino_pads_to_the_length_bucket() -> None:
+    backend = OpenVINOBackend(model_path(), "fp32", 256, MODEL_CACHE)
+    assert backend._inputs(["ok"])["input_ids"].shape == (1, LENGTH_STEP)
+    assert backend._inputs(["word " * 40, "ok"])["attention_mask"].shape == (2, 2 * LENGTH_STEP)
+    assert backend._inputs(["word " * 1000])["input_ids"].shape == (1, 256)
 
 
 def test_precision_knob() -> None:

@@ -22,9 +22,13 @@ def test_term_counts_give_each_rows_distinct_terms_and_frequencies() -> None:
     assert df[int(rows[0][0])] == sum(int(rows[0][0]) in r for r in rows)
 
 
-def test_numpy_matrix_ranks_and_scores_like_bm25s_own_index() -> None:
-    """`_bm25` builds bm25s' score matrix with numpy; bm25s' own `index` gives the same one."""
+@pytest.mark.parametrize("block_tokens", [keyword_module.BUILD_BLOCK_TOKENS, 7, 100])
+def test_numpy_matrix_ranks_and_scores_like_bm25s_own_index(monkeypatch, block_tokens: int) -> None:
+    """`_bm25` builds bm25s' score matrix with numpy, block by block of rows; bm25s' own `index`
+    gives the same one."""
     import bm25s
+
+    monkeypatch.setattr(keyword_module, "BUILD_BLOCK_TOKENS", block_tokens)
 
     rng = np.random.default_rng(3)
     vocab = {f"w{i}": i for i in range(40)}
