@@ -293,10 +293,11 @@ def plot(results: dict[str, Any], path: Path) -> None:
     rows = results.get("queries", [])
     server = results.get("chroma_server")
     if rows:
-        x = [r["chunks"] for r in rows]
         for op, colour in (("retrieve", "#27a"), ("ask", "#a52"), ("ask_as_of", "#a2a")):
-            middle.plot(x, [r[op]["p50_ms"] for r in rows], "o-", color=colour, label=f"{op} p50")
-            middle.plot(x, [r[op]["p95_ms"] for r in rows], "s--", color=colour, label=f"{op} p95")
+            timed = [r for r in rows if op in r]  # rows kept from runs before `ask_as_of` lack it
+            x = [r["chunks"] for r in timed]
+            middle.plot(x, [r[op]["p50_ms"] for r in timed], "o-", color=colour, label=f"{op} p50")
+            middle.plot(x, [r[op]["p95_ms"] for r in timed], "s--", color=colour, label=f"{op} p95")
             if server and op in server:
                 middle.plot([server["chunks"]], [server[op]["p95_ms"]], "D", color=colour, mfc="none",
                             label=f"{op} p95, chroma run")

@@ -62,7 +62,7 @@ class RetrievalTuning:
     dense_weight: float = 1.0  # weight of the dense ranking in hybrid fusion (chunk BM25's is 1)
     document_weight: float = 1.0  # weight of the whole-report BM25 ranking in hybrid fusion
     passage_chunks: int = 1  # consecutive chunks in one passage (1-3; see `widen`)
-    min_dated_share: float = 0.5  # time preferences start above this share of dated candidates
+    min_dated_share: float = 0.8  # time preferences start above this share of dated candidates
 
 
 def time_strength(candidates: Sequence[tuple[StoredChunk, float]], min_share: float) -> float:
