@@ -154,10 +154,7 @@ class _Main:
     def from_flat(cls, rows: _Rows, vocab: dict[str, int], tokens: np.ndarray, lengths: np.ndarray) -> "_Main":
         """The index of rows whose token ids are `tokens`, `lengths[i]` of them for row i."""
         offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-        df = np.zeros(len(vocab), dtype=np.int64)
-        for _, _, term, _ in _block_term_counts(tokens, offsets):
-            df += np.bincount(term, minlength=len(vocab))
-        retriever = _bm25(vocab, tokens, offsets, df) if rows.ids else None
+        retriever, df = _bm25(vocab, tokens, offsets)
         return cls(rows, vocab, tokens, offsets, retriever, df, int(lengths.sum()))
 
     @cached_property
@@ -276,47 +273,56 @@ def _block_term_counts(tokens: np.ndarray, offsets: np.ndarray) -> Iterator[tupl
         first = end
 
 
-def _bm25(vocab: dict[str, int], tokens: np.ndarray, offsets: np.ndarray, df: np.ndarray):
+def _bm25(vocab: dict[str, int], tokens: np.ndarray, offsets: np.ndarray) -> tuple[object | None, np.ndarray]:
     """A bm25s index (Lucene variant, its defaults) of the rows whose token ids are `tokens`
-    (row i's from `offsets[i]`), `df` the document frequency of each vocabulary token.
+    (row i's from `offsets[i]`; None when there are no rows), and the document frequency of
+    each vocabulary token.
 
     bm25s' own `index` scores row by row in Python from lists of ids (a minute at 1,000,000
     chunks, and twice the memory of the tokens); this computes the same matrix with numpy from
     the cached flat arrays, in seconds, and hands it to bm25s for retrieval and saving. Rows are
-    scored block by block (`_block_term_counts`), straight into the matrix's row-major arrays:
-    scored at once, the temporaries of 9 million tokens took 300 MB more of an ingest's peak.
+    counted block by block (`_block_term_counts`), straight into the matrix's row-major arrays:
+    counted at once, the temporaries of 9 million tokens took 300 MB more of an ingest's peak.
+    One pass: each entry's term-frequency part is kept, and multiplied by its term's idf once
+    the document frequencies are whole.
     """
     import bm25s
     import scipy.sparse as sp
 
     lengths = np.diff(offsets)
     n = len(lengths)
-    idf = np.zeros(len(vocab), dtype=np.float32)
-    seen = df > 0
-    idf[seen] = np.log(1 + (n - df[seen] + 0.5) / (df[seen] + 0.5))
+    df = np.zeros(len(vocab), dtype=np.int64)
+    if n == 0:
+        return None, df
     mean_length = float(lengths.mean()) or 1.0
     data: list[np.ndarray] = []
     indices: list[np.ndarray] = []
     per_row = np.zeros(n, dtype=np.int64)
     for first, row, term, tf in _block_term_counts(tokens, offsets):
+        df += np.bincount(term, minlength=len(vocab))
         tf32 = tf.astype(np.float32)
         norm = (K1 * ((1 - B) + B * lengths[first + row] / mean_length)).astype(np.float32)
-        data.append(idf[term] * (tf32 / (norm + tf32)))
+        data.append(tf32 / (norm + tf32))
         indices.append(term.astype(np.int32))
         counts = np.bincount(row)
         per_row[first : first + len(counts)] = counts
+    idf = np.zeros(len(vocab), dtype=np.float32)
+    seen = df > 0
+    idf[seen] = np.log(1 + (n - df[seen] + 0.5) / (df[seen] + 0.5))
+    scores, columns = np.concatenate(data), np.concatenate(indices)
+    del data, indices
+    scores *= idf[columns]
     indptr = np.concatenate([[0], np.cumsum(per_row)])
     # `_term_counts` orders each row's terms, so these are the row-major arrays as they are.
-    matrix = sp.csr_matrix((np.concatenate(data), np.concatenate(indices), indptr),
-                           shape=(n, len(vocab))).tocsc()
-    del data, indices
+    matrix = sp.csr_matrix((scores, columns, indptr), shape=(n, len(vocab))).tocsc()
+    del scores, columns
     retriever = bm25s.BM25(k1=K1, b=B)
     retriever.scores = {"data": matrix.data, "indices": matrix.indices, "indptr": matrix.indptr,
                         "num_docs": n}
     retriever.vocab_dict = dict(vocab) | {"": len(vocab)}  # bm25s' empty token, as its index() adds
     retriever.unique_token_ids_set = set(retriever.vocab_dict.values())
     retriever.nonoccurrence_array = None
-    return retriever
+    return retriever, df
 
 
 class KeywordIndex:
