@@ -24,8 +24,10 @@ COUNT_SLICE = 512  # texts counted per hold of the tokenizer's lock
 QUERY_CACHE = 256  # recent single texts (questions) kept embedded: retrieval and answer share them
 # Padded word pieces per forward pass. Measured on 512 passages of ~200 pieces, 2 threads, bf16:
 # 4,096 (about 16 passages) gives 27.3k pieces/s with OpenVINO and 19.0k with PyTorch, against
-# 23.8k and 13.7k at 16,384: small batches stay in the CPU's caches.
-TOKEN_BUDGET = 4096
+# 23.8k and 13.7k at 16,384: small batches stay in the CPU's caches. 1,024 (4 passages of 256)
+# embeds real chunks as fast as 4,096 (int8, 3 x 1,536 chunks interleaved: 45.2 s against 48.2)
+# and OpenVINO's buffers for it are 105 MB smaller (4,000 chunks: 374 MB peak against 479).
+TOKEN_BUDGET = 1024
 
 
 def _length_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
@@ -112,10 +114,12 @@ class Embedder:
         self.precision = resolve_precision(precision, backend)
         directory = model_path()
         exact = self.precision if self.precision != "int8" else native_float_precision()
-        self._backend = make_backend(backend, directory, exact, MODEL_WINDOW, cache)
-        self._bulk_backend: EmbeddingBackend | None = None  # loaded by the first embed_passages
-        self._make_bulk = lambda: make_backend(backend, directory, self.precision, MODEL_WINDOW, cache)
-        self.backend = self._backend.name
+        # Each model is read on first use: an ingest never embeds a question, and the float
+        # model's weights were 50 MB of its peak (154 MB more once compiled).
+        self._backends: dict[str, EmbeddingBackend] = {}
+        self._make = lambda precision: make_backend(backend, directory, precision, MODEL_WINDOW, cache)
+        self._exact = exact
+        self.backend = backend
         # Counting and splitting have a tokenizer of their own (no padding, no truncation), so
         # ingestion can chunk the next files while this one is embedding.
         self._counter = Tokenizer.from_file(str(directory / "tokenizer.json"))
@@ -125,7 +129,7 @@ class Embedder:
         self.batch_size = batch_size
         self.threads = threads or default_threads()
         self.dimension = int(json.loads((directory / "config.json").read_text())["hidden_size"])
-        self._bulk_lock = threading.Lock()
+        self._load_lock = threading.Lock()
         # Retrieval and the answerer both embed the question: the second time is a cache hit.
         self._embed_one = lru_cache(maxsize=QUERY_CACHE)(self._embed_uncached)
 
@@ -145,20 +149,22 @@ class Embedder:
         in one batch would all be padded to 256 word pieces. Batches here hold texts of one
         `LENGTH_STEP` bucket, at most `TOKEN_BUDGET` padded word pieces each.
         """
-        return self._embed(texts, self._backend)
+        return self._embed(texts, self._loaded(self._exact))
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         """As `embed`, for the passages being indexed: in int8 precision, on the quantized model."""
         return self._embed(texts, self._passage_backend())
 
     def _passage_backend(self) -> EmbeddingBackend:
-        """The model that `embed_passages` runs on, loaded on first use."""
-        if self.precision != "int8":
-            return self._backend
-        with self._bulk_lock:
-            if self._bulk_backend is None:
-                self._bulk_backend = self._make_bulk()
-            return self._bulk_backend
+        """The model that `embed_passages` runs on: the quantized one in int8."""
+        return self._loaded(self.precision)
+
+    def _loaded(self, precision: str) -> EmbeddingBackend:
+        """The model in `precision`, loaded on first use."""
+        with self._load_lock:
+            if precision not in self._backends:
+                self._backends[precision] = self._make(precision)
+            return self._backends[precision]
 
     def _embed(self, texts: Sequence[str], backend: EmbeddingBackend) -> np.ndarray:
         if not texts:

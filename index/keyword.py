@@ -27,7 +27,7 @@ import os
 import shutil
 import threading
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
@@ -325,6 +325,18 @@ def _bm25(vocab: dict[str, int], tokens: np.ndarray, offsets: np.ndarray) -> tup
     return retriever, df
 
 
+def _mapped(folder: Path, has_rows: bool) -> tuple[object | None, np.ndarray]:
+    """The bm25s index (None without rows) and the cached token ids saved in `folder`,
+    memory-mapped: read only by searches, updates and `best_chunks`, at 1,000,000 chunks they
+    are ~1 GB that a process need not hold. The mappings outlive the folder's renaming."""
+    retriever = None
+    if has_rows:
+        import bm25s
+
+        retriever = bm25s.BM25.load(str(folder / "bm25"), mmap=True, show_progress=False)
+    return retriever, np.load(folder / TOKENS_FILE, mmap_mode="r")
+
+
 class KeywordIndex:
     """BM25 over chunk texts (title included), with the facts needed to filter results."""
 
@@ -345,14 +357,7 @@ class KeywordIndex:
             state = json.loads((self.path / STATE_FILE).read_text())
             main_state = json.loads((self.path / MAIN_FILE).read_text())
             rows = _Rows.from_table(main_state["rows"], np.load(self.path / ROWS_FILE))
-            retriever = None
-            if rows.ids:
-                import bm25s
-
-                # Memory-mapped, as are the cached tokens (read only by updates and
-                # `best_chunks`): at 1,000,000 chunks they are ~1 GB that a server need not hold.
-                retriever = bm25s.BM25.load(str(self.path / "bm25"), mmap=True, show_progress=False)
-            tokens = np.load(self.path / TOKENS_FILE, mmap_mode="r")
+            retriever, tokens = _mapped(self.path, bool(rows.ids))
             offsets = np.load(self.path / OFFSETS_FILE)
             vocab = main_state["vocab"]
             df = np.load(self.path / DF_FILE)
@@ -397,6 +402,10 @@ class KeywordIndex:
         np.save(tmp / ROWS_FILE, row_entry)
         (tmp / MAIN_FILE).write_text(json.dumps({"rows": table, "vocab": main.vocab}))
         (tmp / STATE_FILE).write_text(self._state(_Delta.empty(), None, set(), stamp))
+        # The built arrays give way to the saved ones, mapped as a loading process maps them:
+        # held through an ingest, each fold's copies grew its peak by ~3 KB a chunk.
+        retriever, tokens = _mapped(tmp, main.retriever is not None)
+        main = replace(main, retriever=retriever, tokens=tokens)
         with self._lock:
             old = self.path.with_name(self.path.name + ".old")
             shutil.rmtree(old, ignore_errors=True)

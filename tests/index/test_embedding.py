@@ -117,6 +117,8 @@ def test_int8_passages_match_fp32_and_questions_stay_exact(reference: Embedder) 
     int8 = Embedder("int8", backend="openvino", cache=MODEL_CACHE)
     floating = Embedder(native_float_precision(), backend="openvino", cache=MODEL_CACHE)
     sentences = [s for s in SENTENCES if len(s.split()) > 3]
+    int8.embed_passages(sentences)
+    assert list(int8._backends) == ["int8"]  # an ingest never loads the question model
     for texts in (sentences, sentences * 40):  # one thread, and past SMALL_INPUT_TOKENS: two
         a, b = reference.embed(sentences), int8.embed_passages(texts)[: len(sentences)]
         np.testing.assert_allclose(np.linalg.norm(b, axis=1), 1.0, atol=1e-5)

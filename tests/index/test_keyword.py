@@ -124,3 +124,25 @@ def test_a_swap_of_reports_that_keeps_every_count_is_still_seen(tmp_path) -> Non
     assert store.count_chunks() == 2 and sync_keyword_indexes(store, [(index, CHUNKS)]) == [True]
     assert index.search("flood", 2)[0][0] == "c:0" and index.search("wheat", 2) == []
 
+
+
+def test_a_built_index_reads_its_saved_files_not_copies_in_memory(tmp_path) -> None:
+    """After a rebuild or a fold, the main index's tokens and score matrix are the saved files,
+    memory-mapped, as in a process that loads them: an ingest does not hold every fold's arrays.
+    Searches keep working after the next fold replaces (and deletes) those files."""
+    from index.keyword import KeywordIndex, Stamp
+    from index.records import StoredChunk
+
+    def chunk(i: int, text: str) -> StoredChunk:
+        return StoredChunk(f"n{i}:0", f"n{i}", "T", "s", None, 0, len(text), text)
+
+    index = KeywordIndex(tmp_path / "kw")
+    index.rebuild([chunk(0, "harbour crane strike"), chunk(1, "wheat harvest")], Stamp(2, "a"))
+    first = index._main
+    assert isinstance(first.tokens, np.memmap)
+    assert all(isinstance(first.retriever.scores[k], np.memmap) for k in ("data", "indices", "indptr"))
+    index.update([chunk(2, "harbour flood barrier")], [], Stamp(3, "b"))  # small: folded at once
+    assert index._main is not first and isinstance(index._main.tokens, np.memmap)
+    assert {cid for cid, _ in index.search("harbour", 5)} == {"n0:0", "n2:0"}
+    # The replaced index's files are gone, its mapping still reads (a search in flight).
+    assert KeywordIndex._search_main(first, None, ["wheat"], 2, None)[0][0] == "n1:0"
