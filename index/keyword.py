@@ -508,17 +508,16 @@ class KeywordIndex:
         scorer = _Scorer(main, delta, words)
         best: dict[str, tuple[str, float]] = {}
 
-        def consider(doc_id: str, chunk_id: str, score: float) -> None:
-            if score > 0 and (doc_id not in best or score > best[doc_id][1]):
-                best[doc_id] = (chunk_id, score)
+        def consider(rows: _Rows, tokens: np.ndarray, offsets: np.ndarray, chosen: list[int]) -> None:
+            for i, score in zip(chosen, scorer.score_rows(tokens, offsets, chosen).tolist()):
+                doc_id = rows.doc_ids[i]
+                if score > 0 and (doc_id not in best or score > best[doc_id][1]):
+                    best[doc_id] = (rows.ids[i], score)
 
-        for doc_id in wanted:
-            for i in main.rows_by_doc.get(doc_id, ()):
-                if alive is None or alive[i]:
-                    consider(doc_id, main.rows.ids[i], scorer.score_ids(main.tokens[main.offsets[i] : main.offsets[i + 1]]))
-        for i, doc_id in enumerate(delta.rows.doc_ids):
-            if doc_id in wanted:
-                consider(doc_id, delta.rows.ids[i], scorer.score_ids(delta.tokens[delta.offsets[i] : delta.offsets[i + 1]]))
+        consider(main.rows, main.tokens, main.offsets,
+                 [i for d in wanted for i in main.rows_by_doc.get(d, ()) if alive is None or alive[i]])
+        consider(delta.rows, delta.tokens, delta.offsets,
+                 [i for i, d in enumerate(delta.rows.doc_ids) if d in wanted])
         return best
 
     @staticmethod
@@ -610,15 +609,25 @@ class _Scorer:
     def _norm(self, lengths: np.ndarray | int) -> np.ndarray | float:
         return K1 * (1 - B + B * lengths / self.avgdl)
 
-    def score_ids(self, tokens: np.ndarray) -> float:
-        """The score of one row given as token ids."""
-        norm = self._norm(len(tokens))
-        total = 0.0
-        for i in self.ids:
-            tf = int(np.count_nonzero(tokens == i)) if i >= 0 else 0
-            if tf:
-                total += self.idf[i] * tf / (tf + norm)
-        return total
+    def score_rows(self, tokens: np.ndarray, offsets: np.ndarray, rows: Sequence[int]) -> np.ndarray:
+        """The scores of `rows` of the flat token ids `tokens` (row i's from `offsets[i]`), all
+        at once: row by row, a question whose candidates held one 30,000-chunk report spent
+        0.16 s here (0.4 s with the tokens memory-mapped), and over a second during an ingest."""
+        chosen = np.asarray(rows, dtype=np.int64)
+        starts, lengths = offsets[chosen], offsets[chosen + 1] - offsets[chosen]
+        if not len(chosen) or not lengths.sum():
+            return np.zeros(len(chosen))
+        # Each chosen row's token positions, then which row each position belongs to.
+        row_of = np.repeat(np.arange(len(chosen)), lengths)
+        positions = np.arange(int(lengths.sum()), dtype=np.int64) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+        ids = np.asarray(tokens)[positions]
+        norm = self._norm(lengths)
+        scores = np.zeros(len(chosen))
+        for i in self.ids:  # a repeated query word counts again, as in bm25s
+            if i >= 0:
+                tf = np.bincount(row_of[ids == i], minlength=len(chosen))
+                scores += self.idf[i] * tf / (tf + norm)
+        return scores
 
     def delta_hits(self, chunk_filter: ChunkFilter | None) -> list[tuple[str, float]]:
         """`(chunk_id, score)` of every delta row with a positive score that passes the filter."""

@@ -146,3 +146,29 @@ def test_a_built_index_reads_its_saved_files_not_copies_in_memory(tmp_path) -> N
     assert {cid for cid, _ in index.search("harbour", 5)} == {"n0:0", "n2:0"}
     # The replaced index's files are gone, its mapping still reads (a search in flight).
     assert KeywordIndex._search_main(first, None, ["wheat"], 2, None)[0][0] == "n1:0"
+
+
+def test_best_chunks_agree_with_search_scores(tmp_path) -> None:
+    """`best_chunks` scores a few reports' rows from the cached tokens, all at once; each
+    report's best chunk and score are those a full search ranks first for it."""
+    from index.keyword import KeywordIndex, Stamp
+    from index.records import StoredChunk
+
+    rng = np.random.default_rng(11)
+    words = [f"w{i}" for i in range(25)]
+    chunks = [StoredChunk(f"r{r}:{c}", f"r{r}", "T", "s", None, 0, 9,
+                          " ".join(rng.choice(words, int(rng.integers(0, 20)))))
+              for r in range(12) for c in range(int(rng.integers(1, 9)))]
+    index = KeywordIndex(tmp_path / "kw")
+    index.rebuild(chunks, Stamp(len(chunks), "x"))
+    for query in ("w1 w2", "w3 w3 w17", "w24 w0 w5 nothing"):
+        expected: dict[str, tuple[str, float]] = {}
+        for chunk_id, score in index.search(query, len(chunks)):
+            doc_id = chunk_id.split(":")[0]
+            if doc_id not in expected or score > expected[doc_id][1] + 1e-6:
+                expected[doc_id] = (chunk_id, score)
+        wanted = [f"r{r}" for r in range(0, 12, 2)]
+        best = index.best_chunks(query, wanted)
+        assert set(best) == {d for d in expected if d in wanted}
+        for doc_id, (chunk_id, score) in best.items():
+            assert score == pytest.approx(expected[doc_id][1], rel=1e-5)
