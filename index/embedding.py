@@ -153,11 +153,7 @@ class Embedder:
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         """As `embed`, for the passages being indexed: in int8 precision, on the quantized model."""
-        return self._embed(texts, self._passage_backend())
-
-    def _passage_backend(self) -> EmbeddingBackend:
-        """The model that `embed_passages` runs on: the quantized one in int8."""
-        return self._loaded(self.precision)
+        return self._embed(texts, self._loaded(self.precision))
 
     def _loaded(self, precision: str) -> EmbeddingBackend:
         """The model in `precision`, loaded on first use."""

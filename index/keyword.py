@@ -508,16 +508,16 @@ class KeywordIndex:
         scorer = _Scorer(main, delta, words)
         best: dict[str, tuple[str, float]] = {}
 
-        def consider(rows: _Rows, tokens: np.ndarray, offsets: np.ndarray, chosen: list[int]) -> None:
-            for i, score in zip(chosen, scorer.score_rows(tokens, offsets, chosen).tolist()):
+        def consider(rows: _Rows, chosen: list[int], scores: np.ndarray) -> None:
+            for i, score in zip(chosen, scores.tolist()):
                 doc_id = rows.doc_ids[i]
                 if score > 0 and (doc_id not in best or score > best[doc_id][1]):
                     best[doc_id] = (rows.ids[i], score)
 
-        consider(main.rows, main.tokens, main.offsets,
-                 [i for d in wanted for i in main.rows_by_doc.get(d, ()) if alive is None or alive[i]])
-        consider(delta.rows, delta.tokens, delta.offsets,
-                 [i for i, d in enumerate(delta.rows.doc_ids) if d in wanted])
+        chosen = [i for d in wanted for i in main.rows_by_doc.get(d, ()) if alive is None or alive[i]]
+        consider(main.rows, chosen, scorer.score_rows(main.tokens, main.offsets, chosen))
+        chosen = [i for i, d in enumerate(delta.rows.doc_ids) if d in wanted]
+        consider(delta.rows, chosen, scorer.delta_scores()[chosen])
         return best
 
     @staticmethod
@@ -606,9 +606,6 @@ class _Scorer:
             df = (int(main.df[i]) if i < len(main.df) else 0) + int(np.count_nonzero(tf))
             self.idf[i] = math.log(1 + (n - df + 0.5) / (df + 0.5))
 
-    def _norm(self, lengths: np.ndarray | int) -> np.ndarray | float:
-        return K1 * (1 - B + B * lengths / self.avgdl)
-
     def score_rows(self, tokens: np.ndarray, offsets: np.ndarray, rows: Sequence[int]) -> np.ndarray:
         """The scores of `rows` of the flat token ids `tokens` (row i's from `offsets[i]`), all
         at once: row by row, a question whose candidates held one 30,000-chunk report spent
@@ -621,23 +618,27 @@ class _Scorer:
         row_of = np.repeat(np.arange(len(chosen)), lengths)
         positions = np.arange(int(lengths.sum()), dtype=np.int64) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
         ids = np.asarray(tokens)[positions]
-        norm = self._norm(lengths)
-        scores = np.zeros(len(chosen))
+        return self._sum(lambda i: np.bincount(row_of[ids == i], minlength=len(chosen)), lengths)
+
+    def delta_scores(self) -> np.ndarray:
+        """The score of every delta row, from the delta's cached term frequencies."""
+        return self._sum(self.tfs.__getitem__, self.delta.lengths)
+
+    def _sum(self, term_frequencies: Callable[[int], np.ndarray], lengths: np.ndarray) -> np.ndarray:
+        """BM25 of rows `lengths` long, each query word's frequency in them given by
+        `term_frequencies(word id)`."""
+        norm = K1 * (1 - B + B * lengths / self.avgdl)
+        scores = np.zeros(len(lengths))
         for i in self.ids:  # a repeated query word counts again, as in bm25s
             if i >= 0:
-                tf = np.bincount(row_of[ids == i], minlength=len(chosen))
+                tf = term_frequencies(i)
                 scores += self.idf[i] * tf / (tf + norm)
         return scores
 
     def delta_hits(self, chunk_filter: ChunkFilter | None) -> list[tuple[str, float]]:
         """`(chunk_id, score)` of every delta row with a positive score that passes the filter."""
         rows = self.delta.rows
-        norm = self._norm(self.delta.lengths)
-        scores = np.zeros(len(rows.ids))
-        for i in self.ids:
-            if i >= 0:
-                tf = self.tfs[i]
-                scores += self.idf[i] * tf / (tf + norm)
+        scores = self.delta_scores()
         if chunk_filter and not chunk_filter.is_empty():
             scores[~chunk_filter.accepts_rows(*rows.facts())] = 0.0
         return [(rows.ids[int(r)], float(scores[r])) for r in np.flatnonzero(scores > 0)]

@@ -148,19 +148,28 @@ def test_a_built_index_reads_its_saved_files_not_copies_in_memory(tmp_path) -> N
     assert KeywordIndex._search_main(first, None, ["wheat"], 2, None)[0][0] == "n1:0"
 
 
-def test_best_chunks_agree_with_search_scores(tmp_path) -> None:
-    """`best_chunks` scores a few reports' rows from the cached tokens, all at once; each
-    report's best chunk and score are those a full search ranks first for it."""
+@pytest.mark.parametrize("in_delta", [0, 4])
+def test_best_chunks_agree_with_search_scores(tmp_path, monkeypatch, in_delta: int) -> None:
+    """`best_chunks` scores a few reports' rows from the cached tokens, all at once (and the
+    delta's from its term frequencies); each report's best chunk and score are those a full
+    search ranks first for it. (With a delta, search scores main rows with the main index's
+    statistics and best_chunks with the whole index's: there only the delta's reports compare.)"""
     from index.keyword import KeywordIndex, Stamp
     from index.records import StoredChunk
 
+    for name, value in (("DELTA_MIN_TOKENS", 1), ("DELTA_SHARE", 100.0), ("DELTA_MAX_TOKENS", 10**6)):
+        monkeypatch.setattr(keyword_module, name, value)  # the last reports stay in the delta
     rng = np.random.default_rng(11)
     words = [f"w{i}" for i in range(25)]
     chunks = [StoredChunk(f"r{r}:{c}", f"r{r}", "T", "s", None, 0, 9,
                           " ".join(rng.choice(words, int(rng.integers(0, 20)))))
               for r in range(12) for c in range(int(rng.integers(1, 9)))]
+    later = [c for c in chunks if int(c.doc_id[1:]) >= 12 - in_delta]
     index = KeywordIndex(tmp_path / "kw")
-    index.rebuild(chunks, Stamp(len(chunks), "x"))
+    index.rebuild(chunks[: len(chunks) - len(later)], Stamp(len(chunks) - len(later), "x"))
+    if later:
+        index.update(later, [], Stamp(len(chunks), "y"))
+        assert len(index._delta.rows.ids) == len(later)
     for query in ("w1 w2", "w3 w3 w17", "w24 w0 w5 nothing"):
         expected: dict[str, tuple[str, float]] = {}
         for chunk_id, score in index.search(query, len(chunks)):
@@ -170,5 +179,7 @@ def test_best_chunks_agree_with_search_scores(tmp_path) -> None:
         wanted = [f"r{r}" for r in range(0, 12, 2)]
         best = index.best_chunks(query, wanted)
         assert set(best) == {d for d in expected if d in wanted}
-        for doc_id, (chunk_id, score) in best.items():
-            assert score == pytest.approx(expected[doc_id][1], rel=1e-5)
+        compared = [d for d in best if int(d[1:]) >= 12 - in_delta] if in_delta else list(best)
+        assert compared
+        for doc_id in compared:
+            assert best[doc_id][1] == pytest.approx(expected[doc_id][1], rel=1e-5)
