@@ -25,6 +25,7 @@ from typing import Any
 
 import gradio as gr
 
+from assistant import plugins
 from assistant.config import MAX_K, Settings
 from assistant.core import Assistant, check_date
 from assistant.feedback import record_feedback
@@ -44,6 +45,8 @@ DOC_HEADERS = ["doc_id", "title", "source", "date", "date source", "chunks"]
 DOC_COLUMN_WIDTHS = ["13%", "32%", "25%", "11%", "11%", "8%"]
 UPLOAD_HEADERS = ["file", "result", "detail"]
 UPLOAD_SWEEP_SECONDS = 3600
+EVAL_POLL_SECONDS = 1.0
+EXAMPLES_SHOWN = 5  # per outcome, in the Evaluate tab's example list
 _MARKER = re.compile(r"\[(\d+)\]")
 # Backslash-escaping these keeps report text literal in the Chatbot's Markdown.
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$])")
@@ -54,7 +57,10 @@ CSS = """
 #sources .source.flash { outline: 3px solid var(--color-accent); }
 #sources .meta { font-size: 0.85em; opacity: 0.8; }
 #sources .passage { white-space: pre-wrap; }
-#sources mark { background: #ffe58a; color: inherit; padding: 0 2px; }
+#sources mark, #eval-answer mark { background: #ffe58a; color: inherit; padding: 0 2px; }
+#eval-answer .passage { white-space: pre-wrap; border-left: 3px solid var(--border-color-primary);
+  padding-left: 8px; margin: 4px 0 8px; }
+#eval-status progress { width: 100%; height: 14px; }
 a.cite { text-decoration: none; font-weight: 600; }
 """
 
@@ -230,6 +236,128 @@ def _report_rows(report: IngestReport) -> list[list[str]]:
     return rows
 
 
+# --- evaluation ------------------------------------------------------------------------------
+
+
+def render_eval_status(status: dict[str, Any] | None) -> str:
+    """A run's progress bar (questions done of all, elapsed, estimated time left) or outcome."""
+    if not status:
+        return '<p class="meta">Upload a test set (JSONL, one question per line) to evaluate the index.</p>'
+    done, total, elapsed = status["done"], status["total"], status["elapsed_s"]
+    line = f"{done} / {total} questions · {elapsed:.0f} s elapsed"
+    if status["status"] == "running" and done:
+        line += f" · about {elapsed / done * (total - done):.0f} s left"
+    state = {"running": "Running", "done": "Done", "failed": "Failed"}[status["status"]]
+    parts = [f'<div data-status="{status["status"]}"><strong>{state}</strong>: evaluation '
+             f'{html.escape(status["id"])} of {html.escape(status["testset"])} (k {status["k"]}, '
+             f'{html.escape(status["llm"])})</div>',
+             f'<progress value="{done}" max="{max(total, 1)}"></progress>',
+             f'<div class="meta" id="eval-progress">{line}</div>']
+    if status.get("error"):
+        parts.append(f'<div class="meta">{html.escape(status["error"])}</div>')
+    parts += [f'<div class="meta">{html.escape(w)}</div>' for w in status.get("warnings", [])]
+    return "".join(parts)
+
+
+def render_eval_example(example: dict[str, Any] | None) -> str:
+    """One evaluated question: the gold answers, the answer with its markers, and each cited
+    passage with the quote marked."""
+    if not example:
+        return ""
+    row = example["row"]
+    parts = [f"<p><strong>{html.escape(example['question'])}</strong></p>",
+             f'<p class="meta">Expected: {html.escape(" | ".join(example["answers"]) or "a refusal")}</p>',
+             f"<p>{html.escape(row['answer'])}</p>"]
+    for c in row.get("citations", []):
+        passage = next((p for p in row.get("retrieved", []) if p["doc_id"] == c["doc_id"]
+                        and p["start"] <= c["start"] and c["end"] <= p["end"] and "text" in p), None)
+        if passage is None:
+            shown = "<mark>" + html.escape(c["quote"]) + "</mark>"
+        else:
+            s, e = c["start"] - passage["start"], c["end"] - passage["start"]
+            text = passage["text"]
+            shown = (html.escape(text[:s]) + "<mark>" + html.escape(text[s:e]) + "</mark>"
+                     + html.escape(text[e:]))
+        parts.append(f'<div class="meta">[{c["n"]}] {html.escape(c["title"])} · '
+                     f'{html.escape(c["source"])}</div><div class="passage">{shown}</div>')
+    return "".join(parts)
+
+
+class EvalUI:
+    """The Evaluate tab's handlers: runs of the registered `Evaluations` of one assistant."""
+
+    def __init__(self, assistant: Assistant) -> None:
+        self.assistant = assistant
+
+    @property
+    def runs(self) -> plugins.Evaluations:
+        return plugins.evaluations(self.assistant)
+
+    def start(self, path: str | None, k: float | None) -> tuple[Any, ...]:
+        """Start a run on the uploaded test set: its id, a message (why it did not start), the
+        timer switched on, and the tab showing the new run."""
+        if not path:
+            return (gr.skip(), "Choose a test set first.", *([gr.skip()] * 8))
+        try:
+            data = Path(path).read_bytes()
+            status = self.runs.start(data, Path(path).name, k=int(k) if k else None)
+        except (AssistantError, OSError) as exc:
+            return (gr.skip(), escape_markdown(f"Could not start: {exc}"), *([gr.skip()] * 8))
+        return (status["id"], "", gr.Timer(active=True), *self.open(status["id"]))
+
+    def poll(self, run_id: str | None) -> tuple[Any, ...]:
+        """The run's progress; once it has ended, its results too, and the timer off."""
+        if not run_id:
+            return (gr.Timer(active=False), *([gr.skip()] * 7))
+        status = self.runs.status(run_id, results=False)
+        if status["status"] == "running":
+            return (gr.skip(), render_eval_status(status), *([gr.skip()] * 6))
+        return (gr.Timer(active=False), *self.open(run_id))
+
+    def open(self, run_id: str | None) -> tuple[Any, ...]:
+        """Everything the tab shows of a run: status, metrics, outcomes, plots, examples,
+        downloads, and the list of runs."""
+        runs = self.runs.runs()
+        choices = [(f"{r['id']} · {r['testset']} · {r['status']} {r['done']}/{r['total']}", r["id"])
+                   for r in runs]
+        if not run_id:
+            return ("", [], [], [], gr.update(choices=[], value=None), None,
+                    gr.update(choices=choices, value=None))
+        try:
+            status = self.runs.status(run_id)
+        except AssistantError as exc:
+            return (escape_markdown(str(exc)), [], [], [], gr.update(choices=[], value=None), None,
+                    gr.update(choices=choices, value=None))
+        results = status.get("results") or {}
+        metrics = [[name, "n/a" if v is None else (f"{v:.0f}" if name.endswith("_ms") else f"{v:.3f}")]
+                   for name, v in results.get("metrics", {}).items()]
+        breakdown = results.get("breakdown", {})
+        count = sum(breakdown.values()) or 1
+        outcomes = [[name, n, f"{n / count:.1%}"] for name, n in breakdown.items()]
+        examples = [(f"{outcome} · {e['id']} · {e['question']}", f"{outcome}\t{e['id']}")
+                    for outcome, found in self.runs.examples(run_id).items()
+                    for e in found[:EXAMPLES_SHOWN]] if status["status"] != "running" else []
+        files = [str(self.runs.file(run_id, name)) for name in ("report.md", "questions.jsonl")
+                 if status["status"] == "done"]
+        plots = [str(p) for p in self.runs.plots(run_id)]
+        return (render_eval_status(status), metrics, outcomes, plots,
+                gr.update(choices=examples, value=None), files or None,
+                gr.update(choices=choices, value=run_id))
+
+    def choose(self, run_id: str | None) -> tuple[Any, ...]:
+        """An earlier run opened from the list: it is followed (the timer on) while it runs."""
+        running = bool(run_id) and self.runs.status(run_id, results=False)["status"] == "running"
+        return (run_id, gr.Timer(active=running), *self.open(run_id))
+
+    def example(self, run_id: str | None, choice: str | None) -> str:
+        """The chosen example question's answer and cited passages."""
+        if not run_id or not choice:
+            return ""
+        outcome, _, question_id = choice.partition("\t")
+        found = self.runs.examples(run_id).get(outcome, [])
+        return render_eval_example(next((e for e in found if e["id"] == question_id), None))
+
+
 # --- the app ---------------------------------------------------------------------------------
 
 
@@ -346,7 +474,8 @@ def _copy_session(session: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def build_ui(assistant: Assistant) -> gr.Blocks:
-    """The chat UI around `assistant`: chat with sources, uploads, document list, feedback."""
+    """The chat UI around `assistant`: chat with sources, uploads, document list, feedback,
+    and the Evaluate tab."""
     handlers = ChatUI(assistant)
     settings = assistant.settings
     # Gradio's uploads go to `settings.ui_upload_path` (under ASSISTANT_HOME, not /tmp/gradio).
@@ -401,6 +530,33 @@ def build_ui(assistant: Assistant) -> gr.Blocks:
                                         choices=[], scale=4)
                 delete = gr.Button("Delete", elem_id="delete", variant="stop", scale=1)
             delete_status = gr.Markdown(elem_id="delete-status")
+        with gr.Tab("Evaluate"):
+            eval_run = gr.State(None)
+            with gr.Row():
+                eval_file = gr.File(label="Test set (JSONL: SPEC.md, Evaluation)", elem_id="eval-upload",
+                                    file_types=[".jsonl"], type="filepath", scale=4)
+                with gr.Column(scale=1):
+                    eval_k = gr.Number(value=settings.k, precision=0, minimum=1, maximum=MAX_K,
+                                       label="Passages to use (k)", elem_id="eval-k")
+                    eval_start = gr.Button("Evaluate the index", elem_id="eval-start", variant="primary")
+            eval_message = gr.Markdown(elem_id="eval-message")
+            eval_status = gr.HTML(render_eval_status(None), elem_id="eval-status")
+            eval_timer = gr.Timer(EVAL_POLL_SECONDS, active=False)
+            with gr.Row():
+                eval_metrics = gr.Dataframe(headers=["metric", "value"], elem_id="eval-metrics",
+                                            label="Metrics", interactive=False)
+                eval_outcomes = gr.Dataframe(headers=["outcome", "questions", "share"],
+                                             elem_id="eval-outcomes", label="How questions ended",
+                                             interactive=False)
+            eval_plots = gr.Gallery(label="Plots", elem_id="eval-plots", columns=3, height=420,
+                                    object_fit="contain")
+            eval_example = gr.Dropdown(label="Example questions by outcome", elem_id="eval-example",
+                                       choices=[])
+            eval_answer = gr.HTML(elem_id="eval-answer")
+            with gr.Row():
+                eval_runs = gr.Dropdown(label="Runs (open one)", elem_id="eval-runs", choices=[], scale=3)
+                eval_files = gr.File(label="Download", elem_id="eval-files", file_count="multiple",
+                                     interactive=False, scale=2)
 
         ask_io: dict[str, Any] = {
             "fn": handlers.respond,
@@ -416,6 +572,14 @@ def build_ui(assistant: Assistant) -> gr.Blocks:
         delete.click(handlers.delete, inputs=[to_delete, chat_reports],
                      outputs=[delete_status, documents, to_delete, chat_reports])
         blocks.load(handlers.refresh, outputs=[documents, to_delete, chat_reports])
+        evals = EvalUI(assistant)
+        shown = [eval_status, eval_metrics, eval_outcomes, eval_plots, eval_example, eval_files, eval_runs]
+        eval_start.click(evals.start, inputs=[eval_file, eval_k],
+                         outputs=[eval_run, eval_message, eval_timer, *shown])
+        eval_timer.tick(evals.poll, inputs=[eval_run], outputs=[eval_timer, *shown])
+        eval_runs.input(evals.choose, inputs=[eval_runs], outputs=[eval_run, eval_timer, *shown])
+        eval_example.input(evals.example, inputs=[eval_run, eval_example], outputs=[eval_answer])
+        blocks.load(lambda: evals.open(None)[-1], outputs=[eval_runs])
     return blocks
 
 
@@ -428,6 +592,6 @@ def mount_ui(app: Any, blocks: gr.Blocks, settings: Settings, path: str = "/") -
     """Mount `blocks` on the FastAPI `app` with the theme, CSS, script and upload limit."""
     return gr.mount_gradio_app(
         app, blocks, path=path, theme=theme(), css=CSS, head=HEAD,
-        max_file_size=settings.max_file_bytes,
+        max_file_size=settings.max_file_bytes, allowed_paths=[str(settings.evals_path.resolve())],
         footer_links=["api"], run_history=False, show_error=True,
     )

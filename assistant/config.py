@@ -169,6 +169,11 @@ class Settings:
         return self.home / "uploads"
 
     @property
+    def evals_path(self) -> Path:
+        """Where evaluations run from the app or `assistant eval --index` are kept, one folder each."""
+        return self.home / "evals"
+
+    @property
     def ui_upload_path(self) -> Path:
         """Where the UI's uploads land before they are indexed (removed once indexed)."""
         return self.home / "ui-uploads"

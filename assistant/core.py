@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from datetime import date
@@ -81,6 +82,17 @@ class Assistant:
             KeywordIndex(settings.document_keyword_path),
             make_answerer(settings, embedder, store), mode, tuning, chunking,
         )
+
+    def with_llm(self, llm: str | None) -> "Assistant":
+        """This assistant answering with another answerer (an `ASSISTANT_LLM` spec), over the
+        same index: store, keyword indexes, retriever and write lock are shared, not opened
+        again. Itself when `llm` is None or its own; ConfigError when the spec is wrong."""
+        if llm is None or llm.strip() == self.settings.llm:
+            return self
+        twin = copy.copy(self)
+        twin.settings = self.settings.with_overrides(llm=llm.strip())
+        twin.answerer = make_answerer(twin.settings, self.embedder, self.store)
+        return twin
 
     def warm_up(self) -> None:
         """Load now what the first question would otherwise wait for: the sentence splitter

@@ -19,7 +19,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from assistant.config import MAX_K, Settings
 from assistant.plugins import Command
@@ -171,6 +171,11 @@ def _switch(value: Any, key: str, spec: str) -> bool:
 
 def run_from_cli(settings: Settings, args: argparse.Namespace) -> int:
     """The `assistant eval` command; returns the exit code (1 with a message on bad input)."""
+    if args.index:
+        return _run_on_index(settings, args)
+    if not args.out:
+        print("error: --out is required with --docs", file=sys.stderr)
+        return EXIT_FATAL
     try:
         # `eval --llm` reaches `settings.llm` through the CLI's flag handling.
         base = _checked(RunConfig(DEFAULT, "hybrid", args.k or settings.k, settings.llm,
@@ -182,6 +187,43 @@ def run_from_cli(settings: Settings, args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FATAL
     _print_summary(summary, Path(args.out))
+    return EXIT_OK
+
+
+def _run_on_index(settings: Settings, args: argparse.Namespace) -> int:
+    """`assistant eval TESTSET --index`: a run of the app's kind (eval/runs.py) against the
+    configured collection, kept under ASSISTANT_HOME/evals/<id>/ (and copied to `--out`)."""
+    import shutil
+
+    from assistant.core import Assistant
+    from eval.runs import EvalRuns
+
+    if args.compare:
+        print("error: --compare needs --docs (a configuration may index the reports again)",
+              file=sys.stderr)
+        return EXIT_FATAL
+    path = Path(args.testset)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        print(f"error: {path}: cannot read the test set ({exc.strerror or exc})", file=sys.stderr)
+        return EXIT_FATAL
+    try:
+        runs = EvalRuns(Assistant.open(settings))
+        status = runs.start(data, path.name, k=args.k, wait=True, progress=None)
+    except AssistantError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FATAL
+    for warning in status["warnings"]:
+        print(f"warning: {warning}", file=sys.stderr)
+    if status["status"] != "done":
+        print(f"error: evaluation {status['id']} failed: {status['error']}", file=sys.stderr)
+        return EXIT_FATAL
+    folder = runs.file(status["id"], "results.json").parent
+    if args.out:
+        shutil.copytree(folder, args.out, dirs_exist_ok=True)
+        folder = Path(args.out)
+    _print_summary({DEFAULT: status["results"]["metrics"]}, folder)
     return EXIT_OK
 
 
@@ -216,7 +258,7 @@ def run(
     comparison = {name: r["metrics"] for name, r in results.items()}
     if len(configs) > 1:
         breakdowns = {name: r["breakdown"] for name, r in results.items()}
-        _write_json(out / "results.json",
+        write_json(out / "results.json",
                     {**results[DEFAULT], "comparison": comparison, "breakdowns": breakdowns})
     write_report(out, testset, results, rows)
     return comparison
@@ -267,11 +309,36 @@ def evaluate(
     extra_config: Mapping[str, Any],
     progress: bool | None = None,
 ) -> tuple[dict[str, Any], dict[str, Row]]:
-    """Ask the questions not yet in `folder/questions.jsonl` and score them all; writes
-    results.json and returns its object with the rows it scored, by question id."""
-    from tqdm import tqdm
-
+    """Ask the questions not yet in `folder/questions.jsonl` of an assistant opened on
+    `index_settings` for `config`, and score them all (see `evaluate_with`)."""
     from assistant.core import Assistant
+
+    def open_assistant() -> Any:
+        return Assistant.open(index_settings, retrieval_mode=config.retrieval, llm=config.llm,
+                              reader="on" if config.reader else "off",
+                              tuning=config.tuning(), chunking=config.chunking())
+
+    return evaluate_with(open_assistant, testset, config, folder, extra_config, progress)
+
+
+def evaluate_with(
+    open_assistant: Callable[[], Any],
+    testset: Testset,
+    config: RunConfig,
+    folder: Path,
+    extra_config: Mapping[str, Any],
+    progress: bool | None = None,
+    on_question: Callable[[int], None] | None = None,
+    name_of: Callable[[str], str] = str,
+) -> tuple[dict[str, Any], dict[str, Row]]:
+    """Ask the questions not yet in `folder/questions.jsonl` of the assistant `open_assistant`
+    gives (called only when one is left) and score them all; writes results.json and returns
+    its object with the rows it scored, by question id.
+
+    `on_question` gets the number of questions answered after each one; `name_of` names each
+    passage's report as the test set does (its `source` as it is, by default).
+    """
+    from tqdm import tqdm
 
     folder.mkdir(parents=True, exist_ok=True)
     config_dict = {**config.to_dict(), **extra_config}
@@ -280,20 +347,20 @@ def evaluate(
     rows = read_rows(path)
     todo = [q for q in testset.questions if q.id not in rows]
     if todo:
-        assistant = Assistant.open(index_settings, retrieval_mode=config.retrieval, llm=config.llm,
-                                   reader="on" if config.reader else "off",
-                                   tuning=config.tuning(), chunking=config.chunking())
+        assistant = open_assistant()
         bar = tqdm(total=len(testset.questions), initial=len(testset.questions) - len(todo),
                    desc=config.name, unit="q", file=sys.stderr,
                    disable=not sys.stderr.isatty() if progress is None else not progress)
         try:
             with path.open("a", encoding="utf-8") as sink:
                 for question in todo:
-                    row = ask_one(assistant, question, config.k)
+                    row = ask_one(assistant, question, config.k, name_of)
                     sink.write(json.dumps(row, ensure_ascii=False) + "\n")
                     sink.flush()  # what is on disk survives an interruption
                     rows[question.id] = row
                     bar.update(1)
+                    if on_question is not None:
+                        on_question(len(rows))
         finally:
             bar.close()
     result = {
@@ -302,13 +369,15 @@ def evaluate(
         "metrics": compute_metrics(testset.questions, rows),
         "breakdown": compute_breakdown(testset.questions, rows),
     }
-    _write_json(folder / "results.json", result)
+    write_json(folder / "results.json", result)
     return result, rows
 
 
-def ask_one(assistant: Any, question: Question, k: int) -> dict[str, Any]:
+def ask_one(assistant: Any, question: Question, k: int,
+            name_of: Callable[[str], str] = str) -> dict[str, Any]:
     """One row of questions.jsonl: the answer, its citations, the passages the answerer saw,
-    and the sources of the top `max(k, 10)` passages for the retrieval metrics."""
+    and the sources of the top `max(k, 10)` passages for the retrieval metrics, each report
+    named by `name_of`."""
     history = [dict(turn) for turn in question.history]
     started = time.perf_counter()
     # Condensed once and handed to `ask`, so the timed work is exactly what `ask` alone does.
@@ -323,13 +392,13 @@ def ask_one(assistant: Any, question: Question, k: int) -> dict[str, Any]:
         "id": question.id,
         "answer": answer.answer,
         "refused": answer.refused,
-        "citations": [c.to_dict() for c in answer.citations],
+        "citations": [{**c.to_dict(), "source": name_of(c.source)} for c in answer.citations],
         "retrieved": [
-            {"source": p.source, "doc_id": p.doc_id, "start": p.start, "end": p.end,
+            {"source": name_of(p.source), "doc_id": p.doc_id, "start": p.start, "end": p.end,
              "score": p.score, "text": p.text}
             for p in answer.passages
         ],
-        "ranked_sources": [p.source for p in ranking],
+        "ranked_sources": [name_of(p.source) for p in ranking],
         "latency_ms": round(latency, 2),
     }
 
@@ -365,10 +434,10 @@ def _check_same_config(folder: Path, config: Mapping[str, Any]) -> None:
                 f"{folder} holds a run with another configuration ({', '.join(changed)} differ); "
                 "use another --out, or delete the folder to start again"
             )
-    _write_json(marker, dict(config))
+    write_json(marker, dict(config))
 
 
-def _write_json(path: Path, data: Any) -> None:
+def write_json(path: Path, data: Any) -> None:
     """Write JSON through a temporary file, so a reader never sees half a file."""
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -390,8 +459,14 @@ def _print_summary(comparison: Mapping[str, Mapping[str, float | None]], out: Pa
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("testset")
-    parser.add_argument("--docs", required=True, help="folder of the reports the test set refers to")
-    parser.add_argument("--out", required=True, help="folder for the results")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--docs", help="folder of the reports the test set refers to, indexed "
+                                      "into a fresh collection under OUT")
+    where.add_argument("--index", action="store_true",
+                       help="run against the configured collection as it is (as the app's "
+                            "Evaluate tab does); kept under ASSISTANT_HOME/evals/<id>/")
+    parser.add_argument("--out", help="folder for the results (required with --docs; with "
+                                      "--index, a copy)")
     parser.add_argument("--k", type=int, help="passages handed to the answerer (default 5)")
     # SUPPRESS: `assistant --llm X eval ...` and `assistant eval ... --llm X` both work.
     parser.add_argument("--llm", default=argparse.SUPPRESS, help="answerer to evaluate (ASSISTANT_LLM)")

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
-from typing import Any
+from pathlib import Path, PurePosixPath
+from typing import Any, Callable, Iterable
 
 from index.common.errors import InputError
 
@@ -27,9 +27,15 @@ class InvalidTestsetError(InputError):
         self.reason = reason
 
 
+# An evidence `doc` to the source it is scored as; None when missing (the run goes on without
+# it), ValueError when it can never be right.
+Resolver = Callable[[str], "str | None"]
+
+
 @dataclass(frozen=True)
 class Evidence:
-    """Where a gold answer is found: `source` is the file's path relative to `--docs`."""
+    """Where a gold answer is found: `source` is the file's path relative to `--docs` (against
+    an index: the test set's `doc`, normalized; see `IndexedSources`)."""
 
     source: str
     quote: str | None = None
@@ -77,12 +83,29 @@ def load_testset(path: str | Path, docs: str | Path) -> Testset:
 
     Raises InvalidTestsetError naming the line of the first problem.
     """
-    path, docs = Path(path), Path(docs)
+    docs = Path(docs)
+    testset, _ = _load(Path(path), lambda doc: source_under(docs, doc))
+    return testset
+
+
+def load_indexed_testset(path: str | Path, sources: IndexedSources) -> tuple[Testset, list[str]]:
+    """Read and validate a test set run against an index: each evidence `doc` is matched
+    against the indexed reports' `sources` (see `IndexedSources`).
+
+    An evidence file the index lacks is not an error: it is left out, and a warning naming the
+    line says so; an answerable question left with no evidence is skipped, with a warning.
+    Raises InvalidTestsetError naming the line of the first malformed question.
+    """
+    return _load(Path(path), sources.evidence_name)
+
+
+def _load(path: Path, resolve: Resolver) -> tuple[Testset, list[str]]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidTestsetError(path, None, f"cannot read the test set ({exc})") from None
     questions: list[Question] = []
+    warnings: list[str] = []
     first_line: dict[str, int] = {}
     for number, text in enumerate(lines, 1):
         if not text.strip():
@@ -92,7 +115,7 @@ def load_testset(path: str | Path, docs: str | Path) -> Testset:
         except json.JSONDecodeError as exc:
             raise InvalidTestsetError(path, number, f"not valid JSON ({exc.msg})") from None
         try:
-            question = _parse(data, number, docs)
+            question, missing = _parse(data, number, resolve)
         except ValueError as exc:
             raise InvalidTestsetError(path, number, str(exc)) from None
         if question.id in first_line:
@@ -101,14 +124,21 @@ def load_testset(path: str | Path, docs: str | Path) -> Testset:
                 f"duplicate id {question.id!r} (first used on line {first_line[question.id]})",
             )
         first_line[question.id] = number
+        where = f"{path.name} line {number}"
+        warnings += [f"{where}: evidence file {doc!r} is not in the index" for doc in missing]
+        if question.answerable and not question.evidence:
+            warnings.append(f"{where}: skipped: none of its evidence files is in the index")
+            continue
         questions.append(question)
     if not questions:
-        raise InvalidTestsetError(path, None, "the test set has no questions")
-    return Testset(path=path, questions=tuple(questions))
+        raise InvalidTestsetError(path, None, "the test set has no questions"
+                                  + (" whose evidence is in the index" if warnings else ""))
+    return Testset(path=path, questions=tuple(questions)), warnings
 
 
-def _parse(data: Any, line: int, docs: Path) -> Question:
-    """One line's object as a Question; ValueError names the field that is wrong."""
+def _parse(data: Any, line: int, resolve: Resolver) -> tuple[Question, list[str]]:
+    """One line's object as a Question, with the evidence files `resolve` did not find;
+    ValueError names the field that is wrong."""
     if not isinstance(data, dict):
         raise ValueError("each line must be a JSON object")
     for name in ("id", "question", "answers", "answerable", "evidence"):
@@ -127,28 +157,32 @@ def _parse(data: Any, line: int, docs: Path) -> Question:
         raise ValueError("an answerable question needs at least one answer in 'answers'")
     if not data["answerable"] and answers:
         raise ValueError("an unanswerable question must have \"answers\": []")
-    evidence = _parse_evidence(data["evidence"], docs)
-    if data["answerable"] and not evidence:
+    evidence, missing = _parse_evidence(data["evidence"], resolve)
+    if data["answerable"] and not evidence and not missing:
         raise ValueError("an answerable question needs at least one 'evidence' document")
     return Question(
         id=qid, question=text, answers=tuple(answers), answerable=data["answerable"],
         evidence=evidence, history=_parse_history(data.get("history")),
         as_of=_parse_date(data.get("as_of")), line=line,
-    )
+    ), missing
 
 
-def _parse_evidence(value: Any, docs: Path) -> tuple[Evidence, ...]:
+def _parse_evidence(value: Any, resolve: Resolver) -> tuple[tuple[Evidence, ...], list[str]]:
     if not isinstance(value, list):
         raise ValueError("'evidence' must be a list of {\"doc\", \"quote\"?} objects")
-    evidence = []
+    evidence, missing = [], []
     for item in value:
         if not isinstance(item, dict) or not isinstance(item.get("doc"), str) or not item["doc"]:
             raise ValueError("each evidence item must be an object with a string 'doc'")
         quote = item.get("quote")
         if quote is not None and (not isinstance(quote, str) or not quote.strip()):
             raise ValueError("an evidence 'quote' must be a non-empty string")
-        evidence.append(Evidence(source=source_under(docs, item["doc"]), quote=quote))
-    return tuple(evidence)
+        source = resolve(item["doc"])
+        if source is None:
+            missing.append(item["doc"])
+        else:
+            evidence.append(Evidence(source=source, quote=quote))
+    return tuple(evidence), missing
 
 
 def source_under(docs: Path, doc: str) -> str:
@@ -161,6 +195,44 @@ def source_under(docs: Path, doc: str) -> str:
     if not target.is_relative_to(root) or not target.is_file():
         raise ValueError(f"evidence file {doc!r} is not a file under {str(docs)!r}")
     return target.relative_to(root).as_posix()
+
+
+class IndexedSources:
+    """Evidence `doc` names matched against the `source` of each indexed report: a report
+    matches a name when its source is the name, or ends with `/` and the name (a file name,
+    or a path relative to the folder it was ingested from: the CLI records absolute paths,
+    uploads their file name)."""
+
+    def __init__(self, sources: Iterable[str]) -> None:
+        self._by_file: dict[str, list[str]] = {}
+        for source in sources:
+            self._by_file.setdefault(PurePosixPath(source).name, []).append(source)
+        self._names: dict[str, str] = {}
+
+    def evidence_name(self, doc: str) -> str | None:
+        """`doc` as the test set's name for its reports (normalized), or None when no indexed
+        report matches it; ValueError when it is not a relative path."""
+        text = self.normalized(doc)
+        found = [s for s in self._by_file.get(PurePosixPath(text).name, ())
+                 if s == text or s.endswith("/" + text)]
+        for source in found:  # the longest name wins: it says most about which report
+            if len(text) > len(self._names.get(source, "")):
+                self._names[source] = text
+        return text if found else None
+
+    @staticmethod
+    def normalized(doc: str) -> str:
+        """`doc` with `/` separators and no `./`; ValueError when it is not a relative path
+        inside the folder (absolute, or with `..`)."""
+        name = PurePosixPath(doc.replace("\\", "/"))
+        if name.is_absolute() or ".." in name.parts or not name.parts:
+            raise ValueError(f"evidence file {doc!r} must be a relative path without '..'")
+        return name.as_posix()
+
+    def name_of(self, source: str) -> str:
+        """The evidence name of an indexed report's `source` (itself when no evidence named it),
+        so that rows are scored, and read, in the test set's names."""
+        return self._names.get(source, source)
 
 
 def _parse_history(value: Any) -> tuple[dict[str, str], ...]:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 from assistant.local_servers import stop, wait_until_ready
 from tests.conftest import ROOT, SAMPLE_REPORTS, free_port
@@ -46,3 +51,30 @@ def start_server(home: Path, env: dict[str, str] | None = None) -> LiveServer:
 def stop_server(server: LiveServer) -> None:
     """Stop the server process this test started."""
     stop(server.process)
+
+
+def module_server(name: str, env: dict[str, str] | None = None) -> Callable[..., Iterator[LiveServer]]:
+    """A module-scoped `server` fixture: one server for the module's tests, with the token
+    (and `env`), over the sample reports, in a folder named `name`."""
+
+    @pytest.fixture(scope="module")
+    def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+        live = start_server(tmp_path_factory.mktemp(name) / "home",
+                            {"ASSISTANT_API_TOKEN": TOKEN, **(env or {})})
+        yield live
+        stop_server(live)
+
+    return server
+
+
+def cli_eval_on_copy(server: LiveServer, testset: Path, work: Path) -> dict:
+    """`assistant eval TESTSET --index` in its own process over a copy of the server's index
+    (taken while it is idle); the run's results.json."""
+    home = work / "home-copy"
+    shutil.copytree(server.home, home, ignore=shutil.ignore_patterns("evals", "ui-uploads"))
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "assistant"), "--home", str(home), "eval", str(testset),
+         "--index", "--out", str(work / "cli-out")],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return json.loads((work / "cli-out" / "results.json").read_text())

@@ -5,6 +5,7 @@ stops by itself and prints throughput and p50/p95 latency per route.
     .venv/bin/python -m tests.load_test [--clients 4] [--requests 200] [--route ask|retrieve|mixed]
     .venv/bin/python -m tests.load_test --url http://127.0.0.1:7860   # against a running server
     .venv/bin/python -m tests.load_test --during-upload 6   # questions while a 6 MB report is indexed
+    .venv/bin/python -m tests.load_test --during-eval eval/testsets/sample_reports.jsonl
 
 Not collected by pytest (the name does not start with test_): numbers depend on the machine.
 """
@@ -19,6 +20,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 
 import httpx
 
@@ -100,23 +102,53 @@ def large_report(size_bytes: int) -> bytes:
 
 def run_during_upload(url: str, size_mb: float, clients: int, requests: int,
                       token: str | None = None, pause: float = 0.25) -> dict:
-    """Upload a report of `size_mb` and, while it is indexed, ask questions (ask and retrieve in
-    turn) from `clients` threads, each waiting `pause` s between them so that they span the whole
-    upload, at most `requests` in all; returns their latencies and the upload's time."""
+    """Upload a report of `size_mb` and, while it is indexed, ask questions (see `run_during`)."""
+    body = large_report(int(size_mb * 1_000_000))
+    name = f"large-{time.time_ns()}.txt"  # new content each run: it is really indexed
+
+    def upload(c: httpx.Client) -> dict:
+        r = c.post("/v1/documents", files=[("files", (name, body, "text/plain"))])
+        return {"upload_mb": size_mb, "upload_status": r.status_code}
+
+    return run_during(url, upload, clients, requests, token, pause)
+
+
+def run_during_eval(url: str, testset: Path, clients: int, requests: int,
+                    token: str | None = None, pause: float = 0.25) -> dict:
+    """Evaluate the server's index on `testset` (`POST /v1/evals`, polled to its end) and, while
+    it runs, ask questions (see `run_during`)."""
+
+    def evaluate(c: httpx.Client) -> dict:
+        r = c.post("/v1/evals", files={"file": (testset.name, testset.read_bytes())})
+        if r.status_code != 200:
+            return {"eval_status": r.status_code, "error": r.text}
+        status = r.json()
+        while status["status"] == "running":
+            time.sleep(0.5)
+            status = c.get(f"/v1/evals/{status['id']}").json()
+        return {"eval_status": status["status"], "eval_questions": status["done"]}
+
+    return run_during(url, evaluate, clients, requests, token, pause)
+
+
+def run_during(url: str, work: Callable[[httpx.Client], dict], clients: int, requests: int,
+               token: str | None = None, pause: float = 0.25) -> dict:
+    """Run `work` (an upload, an evaluation) and, while it runs, ask questions (ask and retrieve
+    in turn) from `clients` threads, each waiting `pause` s between them so that they span the
+    whole work, at most `requests` in all; returns their latencies, and the work's time and
+    outcome."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     done = threading.Event()
     lock = threading.Lock()
     latencies: list[float] = []
     statuses: dict[int, int] = {}
-    upload: dict[str, float | int] = {}
-    body = large_report(int(size_mb * 1_000_000))
-    name = f"large-{time.time_ns()}.txt"  # new content each run: it is really indexed
+    outcome: dict = {}
 
-    def uploader() -> None:
+    def worker() -> None:
         started = time.perf_counter()
         with httpx.Client(base_url=url, headers=headers, timeout=3600) as c:
-            r = c.post("/v1/documents", files=[("files", (name, body, "text/plain"))])
-        upload.update(status=r.status_code, seconds=round(time.perf_counter() - started, 2))
+            outcome.update(work(c))
+        outcome["work_seconds"] = round(time.perf_counter() - started, 2)
         done.set()
 
     def client(offset: int) -> None:
@@ -135,7 +167,7 @@ def run_during_upload(url: str, size_mb: float, clients: int, requests: int,
                 except httpx.HTTPError:
                     status = 0
                 with lock:
-                    if not done.is_set():  # only what was answered while the upload ran
+                    if not done.is_set():  # only what was answered while the work ran
                         latencies.append((time.perf_counter() - started) * 1000)
                         statuses[status] = statuses.get(status, 0) + 1
                 i += clients
@@ -143,15 +175,13 @@ def run_during_upload(url: str, size_mb: float, clients: int, requests: int,
 
     with httpx.Client(base_url=url, headers=headers, timeout=300) as c:  # warm-up
         c.post("/v1/ask", json={"question": QUESTIONS[0]})
-    threads = [threading.Thread(target=uploader)]
+    threads = [threading.Thread(target=worker)]
     threads += [threading.Thread(target=client, args=(i,)) for i in range(clients)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    result: dict = {"upload_mb": size_mb, "upload_status": upload["status"],
-                    "upload_seconds": upload["seconds"], "clients": clients,
-                    "questions": len(latencies), "statuses": statuses}
+    result: dict = {**outcome, "clients": clients, "questions": len(latencies), "statuses": statuses}
     if latencies:
         result |= {"p50_ms": round(percentile(latencies, 50), 1),
                    "p95_ms": round(percentile(latencies, 95), 1),
@@ -168,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--token", help="ASSISTANT_API_TOKEN of the server, if it has one")
     parser.add_argument("--during-upload", type=float, metavar="MB",
                         help="instead: questions while a report of MB megabytes is uploaded")
+    parser.add_argument("--during-eval", type=Path, metavar="TESTSET",
+                        help="instead: questions while the server evaluates its index on TESTSET")
     parser.add_argument("--json", action="store_true", help="print the numbers as JSON")
     args = parser.parse_args(argv)
 
@@ -182,6 +214,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.during_upload:
             result = run_during_upload(args.url or server.url, args.during_upload, args.clients,
                                        args.requests, args.token)
+        elif args.during_eval:
+            result = run_during_eval(args.url or server.url, args.during_eval, args.clients,
+                                     args.requests, args.token)
         else:
             result = run_load(args.url or server.url, args.clients, args.requests, args.route,
                               args.token)
@@ -190,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
             from tests.live_server import stop_server
 
             stop_server(server)
-    if args.json or args.during_upload:
+    if args.json or args.during_upload or args.during_eval:
         print(json.dumps(result))
     else:
         print(f"{result['requests']} requests ({result['route']}) from {result['clients']} clients "

@@ -11,6 +11,7 @@ from assistant.api.errors import error_response
 MAX_JSON_BODY_BYTES = 1_000_000  # any /v1 request body but an upload
 # An upload request carries at most one file's limit in all, plus room for the multipart framing.
 MULTIPART_OVERHEAD = 1_000_000
+UPLOAD_ROUTES = ("/v1/documents", "/v1/evals")  # multipart: reports, a test set
 
 
 class BodyTooLargeError(StarletteHTTPException):
@@ -24,8 +25,9 @@ class BodyLimit:
     """ASGI middleware: a /v1 request body over its limit is refused with a 413 JSON error.
 
     A declared Content-Length over the limit is refused before anything is read; a chunked body
-    is counted as it arrives. An upload may be as large as the per-file limit plus the multipart
-    framing; every other body (JSON) `MAX_JSON_BODY_BYTES`. The UI mounted at "/" is not affected.
+    is counted as it arrives. An upload (reports, a test set) may be as large as the per-file
+    limit plus the multipart framing; every other body (JSON) `MAX_JSON_BODY_BYTES`. The UI
+    mounted at "/" is not affected.
     """
 
     def __init__(self, app: Any, json_limit: int, upload_limit: int) -> None:
@@ -37,7 +39,7 @@ class BodyLimit:
         if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
             await self.app(scope, receive, send)
             return
-        upload = scope["method"] == "POST" and scope["path"].rstrip("/") == "/v1/documents"
+        upload = scope["method"] == "POST" and scope["path"].rstrip("/") in UPLOAD_ROUTES
         limit = self.upload_limit if upload else self.json_limit
         declared = dict(scope.get("headers") or ()).get(b"content-length")
         if declared is not None:

@@ -14,6 +14,7 @@ from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from assistant.api.evals import add_eval_routes
 from assistant.api.schemas import AskIn, DocumentsOut, ErrorOut, PassagesOut, RetrieveIn
 from assistant.core import Assistant, check_date
 from assistant.models import Answer
@@ -127,6 +128,8 @@ def v1_router(assistant: Assistant) -> APIRouter:
     def delete(doc_id: str) -> dict[str, Any]:
         """Remove a report (and its uploaded file); 404 when the id is unknown."""
         return delete_report(assistant, doc_id).to_dict()
+
+    add_eval_routes(router, assistant)
 
     @router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
                       include_in_schema=False)

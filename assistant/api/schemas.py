@@ -88,3 +88,28 @@ class DocumentsOut(BaseModel):
     # Reports being indexed now (a long one, written in batches): `chunks` stored so far, its
     # text done up to `indexed_chars` of `chars`. Listed here, not in `documents`, until indexed.
     indexing: list[IndexingInfo] = []
+
+
+class EvalOut(BaseModel):
+    """`POST /v1/evals`, `GET /v1/evals/{id}`: a run's status (`results` as results.json, once done)."""
+
+    id: str
+    status: Literal["running", "done", "failed"]
+    done: int = Field(description="questions answered so far")
+    total: int = Field(description="questions of the test set that will be asked")
+    testset: str
+    k: int
+    llm: str
+    created: str
+    finished: str | None = None
+    elapsed_s: float
+    error: str | None = None
+    warnings: list[str] = Field(default_factory=list,
+                                description="evidence files the index lacks, by test-set line")
+    results: dict[str, Any] | None = None
+
+
+class EvalsOut(BaseModel):
+    """`GET /v1/evals`."""
+
+    evals: list[EvalOut]

@@ -33,6 +33,10 @@ class NotFoundError(AssistantError):
     """A document id that is not in the index."""
 
 
+class BusyError(AssistantError):
+    """A request that would start work while the same kind is running: one evaluation at a time."""
+
+
 class StoreError(AssistantError):
     """The vector store cannot be reached or refused a request."""
 

@@ -15,7 +15,7 @@ from assistant.config import MAX_K
 from assistant.uploads import safe_upload_name
 from index.common.errors import InputError
 from tests.contract import assert_answer_contract
-from tests.live_server import AUTH, TOKEN, LiveServer, start_server, stop_server
+from tests.live_server import AUTH, TOKEN, LiveServer, module_server
 
 pytestmark = pytest.mark.server
 
@@ -23,13 +23,8 @@ ANSWERED = "Who is the CENTCOM chief?"
 PASSAGE_KEYS = {"doc_id", "title", "source", "date", "chunk_id", "start", "end", "text", "score"}
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """One server for the module: token required, 1 MB upload limit."""
-    home = tmp_path_factory.mktemp("api") / "home"
-    live = start_server(home, {"ASSISTANT_API_TOKEN": TOKEN, "ASSISTANT_MAX_FILE_MB": "1"})
-    yield live
-    stop_server(live)
+# One server for the module: token required, 1 MB upload limit.
+server = module_server("api", {"ASSISTANT_MAX_FILE_MB": "1"})
 
 
 def _no_server_error(response: httpx.Response) -> None:

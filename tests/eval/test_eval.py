@@ -28,7 +28,8 @@ FLOORS = {"answer_contains": 0.85, "citation_precision": 0.85, "refusal_accuracy
 def eval_args(out: Path, testset: Path = TESTSET, docs: Path = SAMPLE_REPORTS,
               k: int | None = None, compare: list[str] | None = None) -> argparse.Namespace:
     """What the CLI parser hands `run_from_cli`."""
-    return argparse.Namespace(testset=str(testset), docs=str(docs), out=str(out), k=k, compare=compare)
+    return argparse.Namespace(testset=str(testset), docs=str(docs), out=str(out), k=k, compare=compare,
+                              index=False)
 
 
 def settings_for(tmp: Path) -> Settings:

@@ -4,25 +4,21 @@ with a token, signed in through /login; and the UI's Gradio API refusing callers
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import ROOT
-from tests.live_server import AUTH, TOKEN, LiveServer, start_server, stop_server
+from tests.ui.conftest import TIMEOUT_MS
+from tests.live_server import AUTH, TOKEN, LiveServer, module_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 QUESTION = "Who did the Pentagon blame?"
 SCREENSHOT = ROOT / "docs" / "screenshot.png"
-TIMEOUT_MS = 90_000
 XSS_REPORT = (
     'Festival bulletin <img src=x onerror="window.__xss=1"> <script>window.__xss=2</script>\n'
     "The Zanzibar xylophone festival director is Mira Tolv "
@@ -34,23 +30,7 @@ XSS_QUESTION = "Who is the Zanzibar xylophone festival director?"
 
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """One server for the module, with a token."""
-    live = start_server(tmp_path_factory.mktemp("ui") / "home", {"ASSISTANT_API_TOKEN": TOKEN})
-    yield live
-    stop_server(live)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Debian's Chromium; a browser is never downloaded."""
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (make test does it)")
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+server = module_server("ui")
 
 
 @pytest.fixture
