@@ -140,10 +140,6 @@ class EvalRuns:
 
     def _run(self, run_id: str, folder: Path, testset: Testset, config: RunConfig,
              sources: IndexedSources, answering: Assistant, progress: bool | None) -> None:
-        # Questions asked meanwhile come first: this thread yields the CPU to them (Linux sets
-        # a niceness per thread).
-        with contextlib.suppress(AttributeError, OSError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
         update: dict[str, Any] = {"status": "failed"}
         try:
             extra = {"testset": testset.path.name, "index": self._index_description()}
