@@ -49,7 +49,10 @@ def api_schema(app):
 
 
 ROUTES = [("GET", "/health"), ("POST", "/v1/retrieve"), ("POST", "/v1/ask"),
-          ("GET", "/v1/documents"), ("POST", "/v1/documents"), ("DELETE", "/v1/documents/{doc_id}")]
+          ("GET", "/v1/documents"), ("POST", "/v1/documents"), ("DELETE", "/v1/documents/{doc_id}"),
+          ("POST", "/v1/evals"), ("GET", "/v1/evals"), ("GET", "/v1/evals/{run_id}"),
+          ("GET", "/v1/evals/{run_id}/questions"), ("GET", "/v1/evals/{run_id}/report"),
+          ("GET", "/v1/evals/{run_id}/files/{name}")]
 
 
 def test_the_fuzzed_routes_are_every_route_of_the_spec(api_schema) -> None:
@@ -62,7 +65,8 @@ def test_the_fuzzed_routes_are_every_route_of_the_spec(api_schema) -> None:
 # with hypothesis directly: valid requests (positive) and invalid ones (negative), every route.
 # Negative cases need a constrained input to break: routes without one (no body, or any string
 # is a valid doc_id) get valid requests only.
-WITH_BODY = {("POST", "/v1/retrieve"), ("POST", "/v1/ask"), ("POST", "/v1/documents")}
+WITH_BODY = {("POST", "/v1/retrieve"), ("POST", "/v1/ask"), ("POST", "/v1/documents"),
+             ("POST", "/v1/evals")}
 
 
 @pytest.mark.parametrize(("method", "path", "mode"), [
