@@ -19,7 +19,7 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -112,12 +112,20 @@ def render_answer(answer_text: str, turn: int) -> str:
 
 def highlighted_passage(citation: Citation, passages: Sequence[Passage]) -> str:
     """The passage holding the citation, escaped, with the quoted span in `<mark>`."""
-    for p in passages:
-        if p.doc_id == citation.doc_id and p.start <= citation.start and citation.end <= p.end:
-            s, e = citation.start - p.start, citation.end - p.start
-            return (html.escape(p.text[:s]) + "<mark>" + html.escape(p.text[s:e]) + "</mark>"
-                    + html.escape(p.text[e:]))
-    return "<mark>" + html.escape(citation.quote) + "</mark>"
+    return marked_passage(citation.doc_id, citation.start, citation.end, citation.quote,
+                          ((p.doc_id, p.start, p.end, p.text) for p in passages))
+
+
+def marked_passage(doc_id: str, start: int, end: int, quote: str,
+                   passages: Iterable[tuple[str, int, int, str]]) -> str:
+    """The first of `passages` (doc_id, start, end, text) holding the span `start:end` of report
+    `doc_id`, escaped, with the span in `<mark>`; the `quote` alone when none holds it."""
+    for p_doc, p_start, p_end, text in passages:
+        if p_doc == doc_id and p_start <= start and end <= p_end:
+            s, e = start - p_start, end - p_start
+            return (html.escape(text[:s]) + "<mark>" + html.escape(text[s:e]) + "</mark>"
+                    + html.escape(text[e:]))
+    return "<mark>" + html.escape(quote) + "</mark>"
 
 
 def render_sources(answer: Answer, turn: int) -> str:
@@ -269,15 +277,9 @@ def render_eval_example(example: dict[str, Any] | None) -> str:
              f'<p class="meta">Expected: {html.escape(" | ".join(example["answers"]) or "a refusal")}</p>',
              f"<p>{html.escape(row['answer'])}</p>"]
     for c in row.get("citations", []):
-        passage = next((p for p in row.get("retrieved", []) if p["doc_id"] == c["doc_id"]
-                        and p["start"] <= c["start"] and c["end"] <= p["end"] and "text" in p), None)
-        if passage is None:
-            shown = "<mark>" + html.escape(c["quote"]) + "</mark>"
-        else:
-            s, e = c["start"] - passage["start"], c["end"] - passage["start"]
-            text = passage["text"]
-            shown = (html.escape(text[:s]) + "<mark>" + html.escape(text[s:e]) + "</mark>"
-                     + html.escape(text[e:]))
+        shown = marked_passage(c["doc_id"], c["start"], c["end"], c["quote"],
+                               ((p["doc_id"], p["start"], p["end"], p["text"])
+                                for p in row.get("retrieved", []) if "text" in p))
         parts.append(f'<div class="meta">[{c["n"]}] {html.escape(c["title"])} · '
                      f'{html.escape(c["source"])}</div><div class="passage">{shown}</div>')
     return "".join(parts)

@@ -79,6 +79,13 @@ class RunConfig:
     passage: int = _TUNING.passage_chunks
     reader: bool = True  # the extractive answerer's cross-encoder (ASSISTANT_READER)
 
+    @classmethod
+    def of(cls, settings: Settings, k: int | None = None) -> "RunConfig":
+        """The default configuration: what `settings` ask with (answerer, embedding precision,
+        reader), with `k` passages (default: the settings')."""
+        return cls(DEFAULT, "hybrid", k or settings.k, settings.llm,
+                   precision=settings.embed_precision, reader=settings.reader == "on")
+
     def to_dict(self) -> dict[str, Any]:
         """The `config` object of results.json (without the paths, which the run adds)."""
         return asdict(self)
@@ -178,9 +185,7 @@ def run_from_cli(settings: Settings, args: argparse.Namespace) -> int:
         return EXIT_FATAL
     try:
         # `eval --llm` reaches `settings.llm` through the CLI's flag handling.
-        base = _checked(RunConfig(DEFAULT, "hybrid", args.k or settings.k, settings.llm,
-                                  precision=settings.embed_precision,
-                                  reader=settings.reader == "on"), "--k")
+        base = _checked(RunConfig.of(settings, args.k), "--k")
         configs = [base, *parse_compare(args.compare or [], base)]
         summary = run(settings, Path(args.testset), Path(args.docs), Path(args.out), configs)
     except AssistantError as exc:

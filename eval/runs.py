@@ -80,9 +80,7 @@ class EvalRuns:
             answering = self.assistant.with_llm(llm or None)
         except ConfigError as exc:
             raise InputError(f"llm: {exc}") from None
-        config = RunConfig(DEFAULT, "hybrid", k or self.assistant.settings.k, answering.settings.llm,
-                           precision=self.assistant.settings.embed_precision,
-                           reader=self.assistant.settings.reader == "on")
+        config = RunConfig.of(answering.settings, k)
         run_id, folder = self._new_folder()
         try:
             testset, warnings, sources = self._checked_testset(folder, data, filename)

@@ -14,7 +14,6 @@ from fastapi.responses import FileResponse
 from assistant import plugins
 from assistant.api.schemas import ErrorOut, EvalOut, EvalsOut
 from assistant.core import Assistant
-from index.common.errors import InputError
 
 
 def add_eval_routes(router: APIRouter, assistant: Assistant) -> None:
@@ -38,10 +37,7 @@ def add_eval_routes(router: APIRouter, assistant: Assistant) -> None:
         is a 400 naming the line and field, and nothing runs. An evidence file the index lacks is
         a warning in the status, and the run goes on without it. 409 while a run is going on.
         """
-        data = file.file.read()
-        if not data.strip():
-            raise InputError(f"{file.filename or 'file'}: the test set is empty")
-        return runs().start(data, file.filename, k=k, llm=llm)
+        return runs().start(file.file.read(), file.filename, k=k, llm=llm)
 
     @router.get("/evals", response_model=EvalsOut, response_model_exclude_none=True, tags=["evaluation"])
     def listing() -> dict[str, Any]:
