@@ -26,11 +26,13 @@ from typing import Any
 import gradio as gr
 
 from assistant import plugins
+from assistant.citations import MARKER
 from assistant.config import MAX_K, Settings
-from assistant.core import Assistant, check_date
+from assistant.core import Assistant
 from assistant.feedback import record_feedback
 from assistant.models import Answer, Citation
 from assistant.uploads import delete_report, ingest_uploads, save_upload
+from index.common.dates import parse_day
 from index.common.errors import AssistantError
 from index.common.types import IngestReport, Passage
 from index.loaders import SUPPORTED_SUFFIXES
@@ -47,7 +49,6 @@ UPLOAD_HEADERS = ["file", "result", "detail"]
 UPLOAD_SWEEP_SECONDS = 3600
 EVAL_POLL_SECONDS = 1.0
 EXAMPLES_SHOWN = 5  # per outcome, in the Evaluate tab's example list
-_MARKER = re.compile(r"\[(\d+)\]")
 # Backslash-escaping these keeps report text literal in the Chatbot's Markdown.
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$])")
 
@@ -101,7 +102,7 @@ def escape_markdown(text: str) -> str:
 def render_answer(answer_text: str, turn: int) -> str:
     """The answer as safe Markdown whose `[n]` markers link to `#source-{turn}-{n}`."""
     pieces, last = [], 0
-    for match in _MARKER.finditer(answer_text):
+    for match in MARKER.finditer(answer_text):
         pieces.append(escape_markdown(answer_text[last:match.start()]))
         n = match.group(1)
         pieces.append(f'<a class="cite" href="#source-{turn}-{n}">[{n}]</a>')
@@ -185,7 +186,7 @@ def upload_files(assistant: Assistant, paths: Sequence[str], date: str | None = 
     A bad date fails every file and nothing is saved.
     """
     try:
-        given = check_date((date or "").strip(), "date")
+        given = parse_day((date or "").strip(), "date")
     except AssistantError as exc:
         for p in paths:
             discard_received(assistant.settings.ui_upload_path, Path(p))

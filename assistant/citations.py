@@ -1,7 +1,10 @@
-"""From supported claims to an answer with `[n]` markers and exactly matching citations.
+"""From supported claims to an answer with `[n]` markers and exactly matching citations, and
+back: the one place that knows how a marker is written and how an answer is cut into its claims.
 
 Every answerer ends here, so every answer keeps the SPEC's promises: each marker has one
-citation, each citation is used, and each quote is `document_text[start:end]`.
+citation, each citation is used, and each quote is `document_text[start:end]`. The UI links the
+markers and the evaluation scores the claims by reading them with this module's grammar, so
+they read what `assemble` wrote.
 """
 
 from __future__ import annotations
@@ -12,7 +15,15 @@ from dataclasses import dataclass
 from assistant.models import Citation
 from index.common.types import Passage
 
+# One citation marker: "[3]".
 MARKER = re.compile(r"\[(\d+)\]")
+# Markers in a row with the spaces before them: " [1][2]", " [1] [2]".
+MARKER_RUN = re.compile(rf"(?:\s*{MARKER.pattern})+")
+# A claim as `assemble` writes it: its text, then the markers that close it; punctuation right
+# after the markers ("... drought [3].") belongs to that claim.
+_CITED_CLAIM = re.compile(rf"(?P<text>.*?)(?P<markers>{MARKER_RUN.pattern})[.,;:!?]*", re.DOTALL)
+# Where uncited text is cut into sentences: after an end mark, before what can open a sentence.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"“‘(])")
 
 
 @dataclass(frozen=True)
@@ -69,9 +80,29 @@ def assemble(claims: list[Claim]) -> tuple[str, list[Citation]]:
 
 def strip_markers(text: str) -> str:
     """Text without `[n]` markers and the space before them."""
-    return re.sub(r"\s*\[\d+\]", "", text).strip()
+    return MARKER_RUN.sub("", text).strip()
 
 
 def markers_in(text: str) -> list[int]:
     """The marker numbers in `text`, in order of appearance."""
     return [int(m) for m in MARKER.findall(text)]
+
+
+def cited_sentences(answer: str) -> list[tuple[str, list[int]]]:
+    """The claims of an answer `assemble` wrote, each with the marker numbers that close it.
+
+    A claim is the text up to its markers, whatever sentence ends it holds: `assemble` joins
+    whole claims, and a claim may be two sentences of a report or a headline without a full
+    stop. Text after the last marker cites nothing; it is cut at sentence ends, each piece a
+    sentence without markers.
+    """
+    sentences: list[tuple[str, list[int]]] = []
+    end = 0
+    for match in _CITED_CLAIM.finditer(answer):
+        text = match["text"].strip()
+        if text:
+            sentences.append((text, markers_in(match["markers"])))
+        end = match.end()
+    tail = answer[end:].strip()
+    sentences += [(piece, []) for piece in _SENTENCE_END.split(tail) if piece.strip()]
+    return sentences

@@ -86,9 +86,9 @@ def _open(settings: Settings) -> Any:
 
 
 def _cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
-    from assistant.core import check_date
+    from index.common.dates import parse_day
 
-    given = check_date(args.date, "--date")  # before the model loads, naming the flag
+    given = parse_day(args.date, "--date")  # before the model loads, naming the flag
     # Files and chunks done on stderr: a bar on a terminal, else a line now and then (stdout
     # keeps only the result, so `--json` stays exactly the SPEC's shape).
     report = _open(settings).ingest(args.paths, date=given, progress=True)

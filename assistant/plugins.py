@@ -1,7 +1,7 @@
 """What the edges find without importing each other: the `assistant` subcommands that live in
-other parts (`serve`, `eval`, `bench`), the front ends `serve` mounts (the chat UI) and the
-evaluations the app runs (`/v1/evals`, the UI's Evaluate tab), each registered as an entry
-point in pyproject.toml.
+other parts (`serve`, `eval`, `bench`), the front ends `serve` mounts (the chat UI), the
+evaluations the app runs (`/v1/evals`, the UI's Evaluate tab) and the answerers
+`ASSISTANT_LLM` names, each registered as an entry point in pyproject.toml.
 
 A newcomer adds a subcommand by writing a `Command` and one line under
 `[project.entry-points."report_assistant.commands"]`; the CLI itself does not change.
@@ -20,11 +20,13 @@ from typing import TYPE_CHECKING, Any, Callable, Protocol
 from assistant.config import Settings
 
 if TYPE_CHECKING:
+    from assistant.answerers.base import AnswererKind
     from assistant.core import Assistant
 
 COMMANDS = "report_assistant.commands"
 FRONTENDS = "report_assistant.frontends"
 EVALUATIONS = "report_assistant.evaluations"
+ANSWERERS = "report_assistant.answerers"
 
 # A front end takes the HTTP app and the assistant, mounts itself, and returns the app.
 Frontend = Callable[[Any, "Assistant"], Any]
@@ -47,6 +49,12 @@ def commands() -> dict[str, Command]:
 def frontends() -> list[Frontend]:
     """The registered front ends, in name order."""
     return [ep.load() for ep in sorted(entry_points(group=FRONTENDS), key=lambda e: e.name)]
+
+
+def answerers() -> dict[str, "AnswererKind"]:
+    """The registered kinds of answerer by name, in name order (importing each module that
+    defines one; their LLM libraries load only when one is made)."""
+    return {ep.name: ep.load() for ep in sorted(entry_points(group=ANSWERERS), key=lambda e: e.name)}
 
 
 class Evaluations(Protocol):

@@ -35,7 +35,7 @@ def serve(settings: Settings, ingest_if_empty: Sequence[str | Path] = ()) -> Non
     import uvicorn
 
     assistant = Assistant.open(settings)
-    if ingest_if_empty and assistant.store.count_documents() == 0:
+    if ingest_if_empty and assistant.index.count_documents() == 0:
         report = assistant.ingest(ingest_if_empty)
         print(f"indexed {report.documents} documents, {report.chunks} chunks", flush=True)
     app = build_app(assistant)

@@ -28,7 +28,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from assistant.config import Settings
-from assistant.local_servers import free_port
+from bench.local_servers import free_port
 from assistant.plugins import Command
 from bench import scale
 from bench.corpus import write_corpus

@@ -66,8 +66,8 @@ def ingest_project(corpus: Path, work: Path) -> dict:
     ingest_s = time.perf_counter() - t
     assert not report.failed, report.failed
     return {"open_s": opened, "ingest_s": ingest_s, "documents": report.documents,
-            "chunks": report.chunks, "precision": assistant.embedder.precision,
-            "backend": assistant.embedder.backend}
+            "chunks": report.chunks, "precision": assistant.index.embedder.precision,
+            "backend": assistant.index.embedder.backend}
 
 
 def measure_project(corpus: Path, work: Path) -> dict:
@@ -80,9 +80,8 @@ def measure_project(corpus: Path, work: Path) -> dict:
     tok = AutoTokenizer.from_pretrained(str(model_path()))
     per_doc: dict[str, tuple[int, list[tuple[int, int]]]] = {}
     tokens = 0
-    store = assistant.store
-    texts = {d.doc_id: store.document_text(d.doc_id) for d in store.documents()}
-    for chunk in store.iter_chunks():
+    texts = {d.doc_id: assistant.document_text(d.doc_id) for d in assistant.documents()}
+    for chunk in assistant.index.chunks():
         text = texts[chunk.doc_id]
         embed = embedded_text(chunk.title, chunk.text)
         offset = len(embed) - len(chunk.text)

@@ -20,11 +20,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from assistant.local_servers import free_port, start_chroma, stop, wait_until_ready
+from bench.local_servers import free_port, start_chroma, stop, wait_until_ready
 from bench.corpus import CITIES, PEOPLE, TOPICS, sentences, write_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,56 +61,44 @@ def percentiles(ms: Sequence[float]) -> dict[str, float]:
 def grow_store(assistant: Any, target: int, seed: int) -> dict[str, Any]:
     """Add synthetic reports until the store holds about `target` chunks (see module doc)."""
     from index.common.types import DocumentInfo
-    from index.ingest import CHUNKS, DOCUMENTS, KeywordChange, store_stamps, update_keyword_indexes
-    from index.records import StoredChunk
-    from index.store import stored_chunks, whole_document
 
-    store = assistant.store
-    have = store.count_chunks()
+    index = assistant.index
+    have = index.count_chunks()
     if have >= target:
         return {"added_chunks": 0}
     rng = np.random.default_rng(seed)
-    real_ids = [c.chunk_id for c in itertools.islice(store.iter_chunks(), 5000)]
-    real = np.stack(list(store.chunk_embeddings(real_ids).values()))
+    real_ids = [c.chunk_id for c in itertools.islice(index.chunks(), 5000)]
+    real = np.stack(list(index.chunk_vectors(real_ids).values()))
     docs_needed = (target - have + SYNTHETIC_CHUNKS_PER_DOC - 1) // SYNTHETIC_CHUNKS_PER_DOC
     pool = sentences(4000, seed=seed)
-    before = store_stamps(store, (CHUNKS, DOCUMENTS))
-    writes_before = store.own_changes()
-    added: list[StoredChunk] = []
-    added_documents: list[StoredChunk] = []
-    started = time.perf_counter()
-    batch = []
-    for d in range(docs_needed):
-        doc_id = f"syn{seed}-{have}-{d:07d}"  # `have`: a kept store grown again gets new ids
-        title = f"{rng.choice(pool)[:80]}"
-        parts = [" ".join(pool[int(i)] + "." for i in rng.integers(0, len(pool), 7))
-                 for _ in range(SYNTHETIC_CHUNKS_PER_DOC)]
-        text = "\n\n".join(parts)
-        rows, offset = [], 0
-        for i, part in enumerate(parts):
-            rows.append((f"{doc_id}:{i}", offset, offset + len(part), part))
-            offset += len(part) + 2
-        base = real[rng.integers(0, len(real), SYNTHETIC_CHUNKS_PER_DOC)]
-        vectors = base + rng.normal(0, 0.03, base.shape).astype(np.float32)
-        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-        date = f"{2019 + d % 6}-{1 + d % 12:02d}-{1 + d % 28:02d}"
-        info = DocumentInfo(doc_id, title, f"synthetic/{doc_id}.txt", date, len(rows), len(text))
-        batch.append((info, rows, vectors.astype(np.float32), text, doc_id))
-        added += stored_chunks(info, rows)
-        added_documents.append(whole_document(info, text))
-        if len(batch) == SYNTHETIC_DOCS_PER_WRITE or d == docs_needed - 1:
-            store.add_documents(batch)
-            batch = []
-    written = time.perf_counter() - started
-    t = time.perf_counter()
-    # As an ingest does: the keyword indexes take the new rows (a fold, from their cached tokens)
-    # instead of reading the whole store back.
-    update_keyword_indexes(store, (
-        KeywordChange(assistant.keyword, CHUNKS, before[0], added, {}),
-        KeywordChange(assistant.document_keyword, DOCUMENTS, before[1], added_documents, {}),
-    ), store.own_changes() - writes_before)
-    return {"added_chunks": store.count_chunks() - have, "write_s": round(written, 1),
-            "keyword_update_s": round(time.perf_counter() - t, 1)}
+
+    def batches() -> Iterator[list[Any]]:
+        batch = []
+        for d in range(docs_needed):
+            doc_id = f"syn{seed}-{have}-{d:07d}"  # `have`: a kept store grown again gets new ids
+            title = f"{rng.choice(pool)[:80]}"
+            parts = [" ".join(pool[int(i)] + "." for i in rng.integers(0, len(pool), 7))
+                     for _ in range(SYNTHETIC_CHUNKS_PER_DOC)]
+            text = "\n\n".join(parts)
+            rows, offset = [], 0
+            for i, part in enumerate(parts):
+                rows.append((f"{doc_id}:{i}", offset, offset + len(part), part))
+                offset += len(part) + 2
+            base = real[rng.integers(0, len(real), SYNTHETIC_CHUNKS_PER_DOC)]
+            vectors = base + rng.normal(0, 0.03, base.shape).astype(np.float32)
+            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+            date = f"{2019 + d % 6}-{1 + d % 12:02d}-{1 + d % 28:02d}"
+            info = DocumentInfo(doc_id, title, f"synthetic/{doc_id}.txt", date, len(rows), len(text))
+            batch.append((info, rows, vectors.astype(np.float32), text, doc_id))
+            if len(batch) == SYNTHETIC_DOCS_PER_WRITE or d == docs_needed - 1:
+                yield batch
+                batch = []
+
+    # As an ingest does: the keyword indexes take the new rows (a fold, from their cached
+    # tokens) instead of reading the whole store back.
+    seconds = index.add_embedded(batches())
+    return {"added_chunks": index.count_chunks() - have, "write_s": round(seconds["write_s"], 1),
+            "keyword_update_s": round(seconds["keyword_update_s"], 1)}
 
 
 # Within the synthetic reports' years (2019-2024, `grow_store`): the later ones are cut and the
@@ -148,7 +136,7 @@ def add_and_delete_one(assistant: Any, corpus_dir: Path, seed: int = 900_000) ->
     t = time.perf_counter()
     assistant.ingest([path], progress=False)
     ingest_s = time.perf_counter() - t
-    doc = next(d for d in assistant.store.documents_by_source(str(path.resolve())))[0]
+    doc = assistant.index.documents_by_source(str(path.resolve()))[0]
     t = time.perf_counter()
     assistant.delete(doc.doc_id)
     return {"ingest_one_s": round(ingest_s, 3), "delete_one_s": round(time.perf_counter() - t, 3)}
@@ -209,13 +197,12 @@ def latency_by_size(corpus: Path, home: Path, scales: Sequence[int], n_queries: 
     assistant = Assistant.open(Settings.load({"home": home}, environ={}))
     assistant.ingest([corpus], progress=False)  # unchanged when the store is kept
     qs = queries(n_queries)
-    store = assistant.store
     # Synthetic report ids start "syn" (not a hex digit, as content-hash ids start).
-    real_chunks = sum(store.document(i).chunks for i in store.document_ids() if not i.startswith("syn"))
+    real_chunks = sum(d.chunks for d in assistant.documents() if not d.doc_id.startswith("syn"))
     rows = []
     for scale in scales:
         grown = grow_store(assistant, scale, seed=scale)
-        row = {"scale": scale, "chunks": assistant.store.count_chunks(), "real_chunks": real_chunks,
+        row = {"scale": scale, "chunks": assistant.index.count_chunks(), "real_chunks": real_chunks,
                "growth": grown}
         row.update(measure_queries(assistant, qs))
         row["add_delete"] = add_and_delete_one(assistant, scratch)
@@ -239,7 +226,7 @@ def through_chroma_server(home: Path, n_queries: int, scratch: Path, serve: bool
     result: dict[str, Any] = {"chroma_start_s": round(time.monotonic() - started, 1)}
     try:
         assistant = Assistant.open(Settings.load({"home": home, "chroma_url": url}, environ={}))
-        result["chunks"] = assistant.store.count_chunks()
+        result["chunks"] = assistant.index.count_chunks()
         result.update(measure_queries(assistant, queries(n_queries)))
         result["add_delete"] = add_and_delete_one(assistant, scratch, seed=900_001)
         del assistant

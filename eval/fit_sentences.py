@@ -32,19 +32,18 @@ import itertools
 import json
 import zlib
 from dataclasses import replace
-from datetime import date
 from pathlib import Path
 from typing import Any, Sequence, cast
 
 import numpy as np
 
-from assistant import timeframe
 from assistant.answerers.extractive import ExtractiveAnswerer, ExtractiveTuning
 from assistant.config import Settings
 from eval.metrics import compute_metrics
 from eval.runner import read_rows
 from eval.testset import Question, load_testset
-from index.common.types import Passage
+from index.common.dates import to_date
+from index.common.types import Passage, Retrieved
 from index.embedding import Embedder, shared_embedder
 from index.headlines import headline_passage
 from index.ingest import embedded_text
@@ -92,17 +91,18 @@ class CachedEmbedder:
         return self.embed([text])[0]
 
 
-Replay = tuple[Question, Query, list[Passage], dict[str, Any]]
+Replay = tuple[Question, Query, Retrieved, dict[str, Any]]
 
 
-def load_run(run: Path, embedder: CachedEmbedder, heads: dict[str, Passage]) -> list[Replay]:
-    """The questions of eval run `run` (without follow-ups), each with its query, the passages
-    the answerer saw, titled as indexed, and its row; the headlines of their reports are added
-    to `heads`, by report id."""
+def load_run(run: Path, embedder: CachedEmbedder) -> list[Replay]:
+    """The questions of eval run `run` (without follow-ups), each with its query, what the
+    answerer saw (the passages, titled as indexed, their reports' headlines and vectors) and
+    its row."""
     config = json.loads((run / "config.json").read_text(encoding="utf-8"))
     docs = Path(config["docs"])
     questions = {q.id: q for q in load_testset(config["testset"], docs).questions}
     titles: dict[str, str] = {}
+    heads: dict[str, Passage] = {}
     found = []
     for qid, row in read_rows(run / "questions.jsonl").items():
         question = questions[qid]
@@ -120,10 +120,15 @@ def load_run(run: Path, embedder: CachedEmbedder, heads: dict[str, Passage]) -> 
                     heads[p["doc_id"]] = headline
             passages.append(Passage(p["doc_id"], titles[p["source"]], p["source"], None,
                                     f"{p['doc_id']}:{p['start']}", p["start"], p["end"], p["text"], p["score"]))
-        as_of = date.fromisoformat(question.as_of) if question.as_of else date.today()
-        text = question.question
-        search = timeframe.strip(text, as_of) if timeframe.find(text, as_of) else text
-        found.append((question, Query(text, search, embedder.embed_query(search)), passages, row))
+        as_of = to_date(question.as_of, "as_of") if question.as_of else None
+        query = Query.build(question.question, embedder.embed_query, as_of=as_of)
+        vectors = embedder.embed([embedded_text(p.title, p.text) for p in passages])
+        retrieved = Retrieved(
+            passages=tuple(passages),
+            headlines={p.doc_id: heads[p.doc_id] for p in passages if p.doc_id in heads},
+            vectors=dict(zip((p.chunk_id for p in passages), vectors)),
+        )
+        found.append((question, query, retrieved, row))
     return found
 
 
@@ -152,17 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     floors = {name: float(value) for name, _, value in (f.partition("=") for f in args.min_citation_precision)}
     embedder = CachedEmbedder(shared_embedder(cache=Settings.load().model_cache_path))
-    heads: dict[str, Passage] = {}
-    runs = {run.name: load_run(run, embedder, heads) for run in args.runs}
-    passages = {p.chunk_id: p for items in runs.values() for _, _, ps, _ in items for p in ps}
-
-    def stored(ids: Sequence[str]) -> dict[str, np.ndarray]:
-        texts = [embedded_text(p.title, p.text) for p in (passages[i] for i in ids)]
-        return dict(zip(ids, embedder.embed(texts)))
-
-    def headlines(doc_ids: Sequence[str]) -> dict[str, Passage]:
-        return {d: heads[d] for d in doc_ids if d in heads}
-
+    runs = {run.name: load_run(run, embedder) for run in args.runs}
     reader = CachedReader(Reader(args.reader)).scores if args.reader else None
     weights = args.reader_weights if reader else [0.0]
     reader_floors = args.reader_floors if reader else [0.0]
@@ -172,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.max_sentences, args.margins, weights, vouches, reader_floors):
         tuning = replace(ExtractiveTuning(), further_margin=margin, max_sentences=most,
                          reader_weight=weight, reader_vouch=vouch, reader_min_probability=floor)
-        answerer = ExtractiveAnswerer(cast(Embedder, embedder), tuning, stored, headlines, reader)
+        answerer = ExtractiveAnswerer(cast(Embedder, embedder), tuning, reader)
         label = f"margin={margin} max={most}" + (
             f" reader_weight={weight} vouch={vouch} floor={floor}" if reader else "")
         mean, within_floors = _score(runs, answerer, label, floors, args.max_false_refusals)
@@ -192,8 +187,8 @@ def _score(runs: dict[str, list[Replay]], answerer: ExtractiveAnswerer, label: s
     fitting_contains, refusals, within_floors = [], [], True
     for name, items in runs.items():
         rows = {}
-        for question, query, ps, row in items:
-            reply = answerer.answer(query, ps)
+        for question, query, retrieved, row in items:
+            reply = answerer.answer(query, retrieved)
             rows[question.id] = {**row, "answer": reply.answer, "refused": reply.refused,
                                  "citations": [c.to_dict() for c in reply.citations]}
         for half in (False, True):

@@ -27,7 +27,6 @@ import argparse
 import json
 import math
 from dataclasses import dataclass, replace
-from datetime import date
 from pathlib import Path
 from typing import Sequence
 
@@ -37,6 +36,7 @@ from scipy.optimize import minimize
 from assistant.config import Settings
 from assistant.core import Assistant
 from eval.testset import load_testset
+from index.common.dates import try_date
 from index.query import Query
 from index.records import StoredChunk
 from index.retrieval import RECENCY_PRIOR, RetrievalTuning, time_factor, time_strength
@@ -65,7 +65,7 @@ def read_candidates(run: Path, depth: int) -> list[Candidates]:
         if not question.answerable or not question.as_of:
             continue
         query = assistant.query(question.question, as_of=question.as_of)
-        chunks = assistant.retriever.ranked(query, depth, query.chunk_filter)
+        chunks = assistant.index.ranked(query, depth)
         best: dict[str, tuple[StoredChunk, float]] = {}
         for chunk, score in chunks:
             best.setdefault(chunk.doc_id, (chunk, score))
@@ -99,7 +99,9 @@ def _features(c: Candidates, slack_days: int) -> tuple[np.ndarray, np.ndarray, n
     for i, (chunk, _) in enumerate(c.reports):
         if not chunk.date or c.query.as_of is None:
             continue
-        published = date.fromisoformat(chunk.date)
+        published = try_date(chunk.date)
+        if published is None:
+            continue
         if c.query.has_window:
             if c.query.in_window(published, slack_days):
                 continue

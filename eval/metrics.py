@@ -14,7 +14,7 @@ import string
 from collections import Counter
 from typing import Any, Iterable, Mapping, Sequence
 
-from assistant.citations import MARKER, strip_markers
+from assistant.citations import cited_sentences, strip_markers
 from eval.testset import Question
 
 Row = Mapping[str, Any]
@@ -51,9 +51,6 @@ OUTCOMES: tuple[str, ...] = (
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 # ASCII punctuation plus the typographic quotes and dashes news reports use.
 _PUNCTUATION = set(string.punctuation) | set("‘’“”–—…")
-# A stretch of answer text closed by its markers ("... [1][2]") and the punctuation after them.
-_CITED_SENTENCE = re.compile(r"(.*?)((?:\s*\[\d+\])+)[.,;:!?]*", re.DOTALL)
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"“‘(])")
 
 
 # --- text ------------------------------------------------------------------------------
@@ -161,20 +158,9 @@ def citation_is_correct(
 
 
 def answer_sentences(answer: str) -> list[tuple[str, list[int]]]:
-    """The answer's sentences, each with the marker numbers that close it.
-
-    A sentence is a stretch of text ended by its `[n]` markers; uncited text after the last
-    marker is split at sentence ends, and each piece is a sentence with no citation.
-    """
-    sentences: list[tuple[str, list[int]]] = []
-    end = 0
-    for match in _CITED_SENTENCE.finditer(answer):
-        text = match.group(1).strip()
-        if text:
-            sentences.append((text, [int(n) for n in MARKER.findall(match.group(2))]))
-        end = match.end()
-    sentences += [(piece, []) for piece in _SENTENCE_END.split(answer[end:].strip()) if piece.strip()]
-    return [(text, markers) for text, markers in sentences if _tokens(text)]
+    """The answer's sentences as the answerer wrote its claims (`cited_sentences`), each with
+    the marker numbers that close it; pieces without a word to score are left out."""
+    return [(text, markers) for text, markers in cited_sentences(answer) if _tokens(text)]
 
 
 def sentence_is_supported(sentence: str, quotes: Iterable[str]) -> bool:

@@ -385,14 +385,14 @@ def ask_one(assistant: Any, question: Question, k: int,
     named by `name_of`."""
     history = [dict(turn) for turn in question.history]
     started = time.perf_counter()
-    # Condensed once and handed to `ask`, so the timed work is exactly what `ask` alone does.
-    query = assistant.condense(question.question, history)
-    answer = assistant.ask(question.question, history=history, k=k, as_of=question.as_of,
-                           standalone=query)
+    # The follow-up is rewritten once, and the question that stands alone is asked with no
+    # history (which `ask` leaves as it is): the hit@10 ranking below then retrieves with
+    # exactly what `ask` retrieved with.
+    standalone = assistant.condense(question.question, history)
+    answer = assistant.ask(standalone, k=k, as_of=question.as_of)
     latency = (time.perf_counter() - started) * 1000
-    # The hit@10 ranking comes from the same standalone query `ask` retrieved with; it is
-    # fetched after timing so that latency stays the time of `ask` alone.
-    ranking = assistant.retrieve(query, k=max(k, RANKING_DEPTH), as_of=question.as_of)
+    # Fetched after timing, so that latency stays the time of `ask` alone.
+    ranking = assistant.retrieve(standalone, k=max(k, RANKING_DEPTH), as_of=question.as_of)
     return {
         "id": question.id,
         "answer": answer.answer,

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterable
 
+from index.common.dates import to_date
 from index.common.errors import InputError
 
 
@@ -163,7 +163,7 @@ def _parse(data: Any, line: int, resolve: Resolver) -> tuple[Question, list[str]
     return Question(
         id=qid, question=text, answers=tuple(answers), answerable=data["answerable"],
         evidence=evidence, history=_parse_history(data.get("history")),
-        as_of=_parse_date(data.get("as_of")), line=line,
+        as_of=_parse_as_of(data.get("as_of")), line=line,
     ), missing
 
 
@@ -251,10 +251,12 @@ def _parse_history(value: Any) -> tuple[dict[str, str], ...]:
     return tuple(turns)
 
 
-def _parse_date(value: Any) -> str | None:
+def _parse_as_of(value: Any) -> str | None:
+    """A question's optional `as_of` day; ValueError (reported with its line) when it is given
+    but not a day written YYYY-MM-DD, an empty string included."""
     if value is None:
         return None
     try:
-        return date.fromisoformat(value).isoformat()
-    except (TypeError, ValueError):
-        raise ValueError(f"'as_of' must be a date YYYY-MM-DD, got {value!r}") from None
+        return to_date(value, "'as_of'").isoformat()
+    except InputError as exc:
+        raise ValueError(str(exc)) from None

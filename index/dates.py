@@ -6,6 +6,8 @@ import re
 from datetime import date
 from typing import Literal, Sequence
 
+from index.common.dates import try_date
+
 _MONTHS = {
     name: i + 1
     for i, names in enumerate(
@@ -125,12 +127,10 @@ def date_from_path(path: str) -> str | None:
 
 
 def iso_date(value: str) -> str | None:
-    """`value` if it is exactly a real day written YYYY-MM-DD, else None."""
-    match = _ISO_DAY.fullmatch(value.strip())
-    return _valid(int(match[1]), int(match[2]), int(match[3])) if match else None
+    """`value` (spaces around it aside) if it is exactly a real day written YYYY-MM-DD, else None."""
+    day = try_date(value.strip())
+    return day.isoformat() if day else None
 
-
-_ISO_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 
 # Where a report's date came from, stored next to it (`date_source`).
 DateSource = Literal["given", "metadata", "dateline", "path"]

@@ -218,8 +218,8 @@ def quantized_model(model_dir: Path, cache: Path) -> Path:
 
     NNCF's post-training quantization, calibrated on `calibration.txt` (general news and
     encyclopedic text shipped with the project, not any evaluation or benchmark text); about
-    15 s on first use. Measured on squad2-dev and the news set, retrieval is unchanged (README:
-    Benchmarks), and the vectors keep a cosine above 0.99 to the published model's.
+    15 s on first use. Retrieval is unchanged on the development sets and the vectors stay
+    within a cosine of 0.99 of the published model's (docs/benchmarks.md).
     """
     from importlib.metadata import version
 

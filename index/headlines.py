@@ -2,10 +2,8 @@
 
 A news headline often states the answer in a few words ("Hunter Biden to plead guilty to two tax
 charges"), while the retrieved passage of the same report, chosen for the question's words, is
-a paragraph that only restates the event. Offering each retrieved report's headline to the
-extractive answerer as one more sentence raised answer_contains on the RealTimeQA 2023-24
-development set from 0.449 to 0.472, and on the 2025-26 check split from 0.427 to 0.434 (0.397 to
-0.420 dated), with squad2-dev unchanged (README: Evaluation).
+a paragraph that only restates the event. So each retrieved report's headline is offered to
+the extractive answerer as one more sentence (its gain on real news: docs/evaluation.md).
 
 A headline is citable only where it is the report's own text: its first line, standing alone,
 and equal to its title (a Markdown `#` heading included). A title made up from a paragraph's

@@ -5,7 +5,7 @@ freed, but each such free raises that threshold to the block's size (up to 32 MB
 first keyword-index fold, the next folds' arrays of tens of MB came from the heap, whose freed
 space the process kept. Ingesting the 2,935 reports of a real news build (38,141 chunks), RSS
 rose by ~50 MB with every fold and stayed; with the threshold fixed the folds' memory is given
-back (measured in README: Reliability and security).
+back (measured in docs/benchmarks.md: Reliability and security).
 """
 
 from __future__ import annotations

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any, Callable
 
 import numpy as np
 
+from index import timeframe
+from index.common.errors import InputError
 from index.records import ChunkFilter
+
+MAX_QUERY_CHARS = 2000
 
 
 @dataclass(frozen=True)
@@ -16,7 +21,7 @@ class Query:
     time phrase such as "last week", which reports rarely use about their own news), their
     vector, the day it is asked (`as_of`), the time frame it names, and the user's filters.
 
-    Built once (`Assistant.query`) and handed to the retriever and the answerer, so neither
+    Built once (`Query.build`) and handed to the retriever and the answerer, so neither
     parses the question or embeds it again.
     """
 
@@ -27,6 +32,20 @@ class Query:
     window_start: date | None = None  # the question's time frame, inclusive; either end open
     window_end: date | None = None
     chunk_filter: ChunkFilter = ChunkFilter()
+
+    @classmethod
+    def build(
+        cls, text: str, embed: Callable[[str], np.ndarray], as_of: date | None = None,
+        chunk_filter: ChunkFilter = ChunkFilter(),
+    ) -> "Query":
+        """`text` with its relative time phrase resolved against `as_of` (default: today) and
+        left out of the words searched, which `embed` turns into the query vector."""
+        frame, search_text = timeframe.read(text, as_of or date.today())
+        return cls(
+            text=text, search_text=search_text, vector=embed(search_text), as_of=as_of,
+            window_start=frame.start if frame else None, window_end=frame.end if frame else None,
+            chunk_filter=chunk_filter,
+        )
 
     @classmethod
     def plain(cls, text: str, vector: np.ndarray | None = None) -> "Query":
@@ -50,3 +69,12 @@ class Query:
         """True when `day` falls in the time frame or up to `slack_days` after it."""
         end = self._slack_end(slack_days)
         return (self.window_start is None or day >= self.window_start) and (end is None or day <= end)
+
+
+def check_text(value: Any, field: str) -> str:
+    """`value` stripped; InputError naming `field` when it is empty, not a string or too long."""
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(f"{field} must be a non-empty string")
+    if len(value) > MAX_QUERY_CHARS:
+        raise InputError(f"{field} is {len(value)} characters; the limit is {MAX_QUERY_CHARS}")
+    return value.strip()

@@ -4,8 +4,8 @@ scores how likely the sentence holds the answer.
 A bi-encoder (the embedder) compares two vectors made apart, so it cannot tell the sentence that
 restates a question from the one that answers it; a cross-encoder attends across both. None can
 be downloaded here, so the project trains its own from all-MiniLM-L6-v2's weights on real news
-questions (`python -m eval.train_reader`, README: Evaluation) and ships it in `index/reader/` as
-OpenVINO IR with int8 weights, read with no torch import.
+questions (`python -m eval.train_reader`; README: The shipped reader model) and ships it in
+`index/reader/` as OpenVINO IR with int8 weights, read with no torch import.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ class Reader:
 
         xml = model_dir / MODEL_FILE
         if not xml.exists():
-            raise ConfigError(f"the reader model is missing: {xml} (see README: Evaluation)")
+            raise ConfigError(f"the reader model is missing: {xml} (see README: The shipped reader model)")
         meta = json.loads((model_dir / META_FILE).read_text(encoding="utf-8"))
         self.meta = ReaderMeta(int(meta["max_length"]), str(meta.get("trained_on", "")))
         self._tokenizer = Tokenizer.from_file(str(model_dir / TOKENIZER_FILE))

@@ -6,7 +6,7 @@ first stage, one news-aware selection step (`select`) is shared by all three:
 
 - time (`time_factor`): with a `Query.as_of`, dated reports lose with age by a prior fitted on
   real dated news (`RECENCY_PRIOR`); dated reports outside the question's time frame ("last
-  week", see assistant/timeframe.py) lose more. Both grow with the share of dated candidates
+  week", see index/timeframe.py) lose more. Both grow with the share of dated candidates
   (`time_strength`). Undated reports keep their score: a report never wins only because it
   carries a date.
 - diversity: each further passage of a report already chosen counts `same_doc_decay` times less,
@@ -20,11 +20,11 @@ first stage, one news-aware selection step (`select`) is shared by all three:
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date
 from typing import Protocol, Sequence
 
 import numpy as np
 
+from index.common.dates import try_date
 from index.common.errors import ConfigError
 from index.common.types import Passage
 from index.dedup import DUPLICATE_THRESHOLD, DuplicateFinder
@@ -42,14 +42,14 @@ CANDIDATES = 4  # each first-stage retriever returns k * CANDIDATES candidates f
 # A dated report's score factor by its age in days at `as_of`, interpolated in log(1 + age)
 # and flat beyond the last knot. Fitted, with `window_boost`, by conditional logit on the fused
 # report scores of the RealTimeQA 2023 and 2024 dated builds (`python -m eval.fit_time`;
-# README: Dated news, year by year).
+# docs/evaluation.md: Dated news, year by year).
 RECENCY_PRIOR: tuple[tuple[int, float], ...] = (
     (0, 1.0), (3, 1.0), (7, 0.75), (14, 0.63), (30, 0.58), (90, 0.58), (365, 0.53))
 
 
 @dataclass(frozen=True)
 class RetrievalTuning:
-    """Weights of the news-aware selection (README: Evaluation)."""
+    """Weights of the news-aware selection (docs/evaluation.md)."""
 
     candidates: int = CANDIDATES  # first-stage depth: k * candidates, at least min_candidates
     min_candidates: int = 20
@@ -72,7 +72,7 @@ def time_strength(candidates: Sequence[tuple[StoredChunk, float]], min_share: fl
     Time preferences compare dated reports with each other. Among partly undated ones they also
     move dated reports below undated ones (an undated report keeps its score), so an old dated
     report that answers loses to an undated one that does not; the ramp weighs that against
-    what the dated ones gain (README: Evaluation, dated news, the half-dated build).
+    what the dated ones gain (docs/evaluation.md, dated news, the half-dated build).
     """
     reports = {chunk.doc_id: chunk.date for chunk, _ in candidates}
     if not reports or min_share >= 1.0:
@@ -98,9 +98,8 @@ def time_factor(query: Query, day: str | None, tuning: RetrievalTuning, strength
     """
     if not day or strength <= 0.0:
         return 1.0
-    try:
-        published = date.fromisoformat(day)
-    except ValueError:
+    published = try_date(day)
+    if published is None:
         return 1.0
     if query.has_window and query.in_window(published, tuning.window_slack_days):
         return 1.0  # of the time asked about: age since then does not count against it
@@ -135,9 +134,8 @@ class _Selecting:
         """The `k` best passages: first-stage candidates, time preference, diversity, no copies."""
         t = self.tuning
         n = max(k * t.candidates, t.min_candidates)
-        # No second pool from inside the question's time frame: a report ranked among a week's
-        # few outscored relevant ones (tune split, every report dated: hit@5 0.790 with it, 0.897
-        # without).
+        # No second pool from inside the question's time frame: a report ranked only among a
+        # week's few would outscore the relevant ones.
         candidates = self.ranked(query, n, query.chunk_filter)
         strength = time_strength(candidates, t.min_dated_share)
         if strength > 0.0:
@@ -243,6 +241,11 @@ class KeywordRetriever(_Selecting):
         chunks = {c.chunk_id: c for c in self.store.chunks_by_id([cid for cid, _ in hits])}
         return [(chunks[cid], score) for cid, score in hits if cid in chunks]
 
+    def best_chunks(self, query: Query, doc_ids: Sequence[str]) -> dict[str, tuple[str, float]]:
+        """Each report's chunk that best matches the query's words, with its BM25 score, by
+        report id (reports matching no word are left out)."""
+        return self.keyword.best_chunks(query.search_text, doc_ids)
+
 
 class HybridRetriever(_Selecting):
     """Reports ranked by reciprocal rank fusion of three rankings, each represented by its best
@@ -251,10 +254,9 @@ class HybridRetriever(_Selecting):
     The rankings: dense (a report ranks by its nearest chunk), BM25 over chunks (by its best
     chunk) and BM25 over whole reports. A news report spreads the question's words over many
     paragraphs, so a 200-word-piece chunk sees only some of them; the whole report sees them
-    all (on the RealTimeQA 2023-24 development set, hit@5 0.842 with chunk fusion, 0.882 with
-    the report ranking added; README: Evaluation). Each report's passage is its chunk that best
-    matches the question's words (by BM25 among that report's chunks), which holds the answer
-    more often than its nearest chunk by meaning (answer in the passages 0.768 against 0.713).
+    all. Each report's passage is its chunk that best matches the question's words (by BM25
+    among that report's chunks), which holds the answer more often than its nearest chunk by
+    meaning (docs/evaluation.md has both measurements).
     Further chunks of a report follow it at a lower score, for `select` to use when there are
     fewer reports than passages wanted.
     """
@@ -286,7 +288,7 @@ class HybridRetriever(_Selecting):
                 fused[doc_id] = fused.get(doc_id, 0.0) + weight / (RRF_K + rank + 1)
         reports = sorted(fused, key=lambda d: -fused[d])[:n]
         candidates = {c.chunk_id: c for c, _ in (*dense, *lexical)}
-        best = self.keyword.keyword.best_chunks(query.search_text, reports)
+        best = self.keyword.best_chunks(query, reports)
         missing = [cid for cid, _ in best.values() if cid not in candidates]
         candidates.update((c.chunk_id, c) for c in self.store.chunks_by_id(missing))
         # A report matching no word of the query is represented by its nearest chunk.

@@ -282,12 +282,6 @@ class ChromaStore:
             self.vector_store.delete(ref_doc_id=doc_id)
             self._texts.delete(where={"doc_id": doc_id})
 
-    def delete_chunks_of(self, doc_id: str) -> None:
-        """Remove a report's chunks (its record stays)."""
-        with self._write_lock:
-            self._changing()
-            self.vector_store.delete(ref_doc_id=doc_id)
-
     def remove_orphans(self, grace_s: float = 2.0) -> int:
         """Delete chunks and text pieces whose report has no record (an interrupted ingest),
         then the markers of dead runs. Returns how many chunks.

@@ -14,7 +14,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from assistant.config import Settings  # noqa: E402
-from assistant.local_servers import free_port  # noqa: E402,F401  (tests import it from here)
+from bench.local_servers import free_port  # noqa: E402,F401  (tests import it from here)
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_REPORTS = ROOT / "data" / "reports"
@@ -40,27 +40,23 @@ def _fast_tier_has_no_real_model(request: pytest.FixtureRequest, monkeypatch: py
     if request.node.get_closest_marker("fast") is None:
         return
     import index.embedding
+    import index.report_index
     import index.store
 
     def refuse(*_: object, **__: object) -> None:
         raise AssertionError("a fast test must use tests.fakes, not the real model or Chroma")
 
     monkeypatch.setattr(index.embedding.Embedder, "__init__", refuse)
-    monkeypatch.setattr(index.store, "make_client", refuse)
+    for module in (index.store, index.report_index):  # where Chroma is opened
+        monkeypatch.setattr(module, "make_client", refuse)
 
 
 @pytest.fixture
 def fake_assistant(tmp_path: Path):
     """The chain over the fakes (tests/fakes.py) and real BM25 indexes, with the sample reports."""
-    from assistant.core import Assistant
-    from index.keyword import KeywordIndex
-    from tests.fakes import FakeEmbedder, FirstSentenceAnswerer, MemoryStore
+    from tests.fakes import fake_assistant as build
 
-    settings = Settings.load({"home": tmp_path / "home"}, environ={})
-    assistant = Assistant(
-        settings, FakeEmbedder(), MemoryStore(), KeywordIndex(settings.keyword_path),
-        KeywordIndex(settings.document_keyword_path), FirstSentenceAnswerer(),
-    )
+    assistant = build(Settings.load({"home": tmp_path / "home"}, environ={}))
     assistant.ingest([SAMPLE_REPORTS], progress=False)
     return assistant
 

@@ -15,10 +15,14 @@ import numpy as np
 
 from assistant.answerers.base import Answerer, Reply
 from assistant.citations import Claim, Support
+from assistant.config import Settings
+from assistant.core import Assistant
 from index.common.errors import NotFoundError
 from index.common.text import sentence_spans, tokenize
-from index.common.types import DocumentInfo, IndexingInfo, Passage
+from index.common.types import DocumentInfo, IndexingInfo, Retrieved
+from index.keyword import KeywordIndex
 from index.query import Query
+from index.report_index import ReportIndex
 from index.records import ChunkFilter, StoredChunk
 from index.store import whole_document
 
@@ -91,7 +95,7 @@ class MemoryStore:
         """Chunks first, then the records (dropping their markers), as the real store does."""
         self._writes += 1
         for doc_id in fresh:
-            self.delete_chunks_of(doc_id)
+            self._drop_chunks(doc_id)
         for info, chunks, vectors in parts:
             for (cid, start, end, text), vector in zip(chunks, vectors):
                 chunk = StoredChunk(cid, info.doc_id, info.title, info.source, info.date, start, end, text)
@@ -127,9 +131,9 @@ class MemoryStore:
         """Remove a report's record and chunks."""
         self._writes += 1
         self._docs.pop(doc_id, None)
-        self.delete_chunks_of(doc_id)
+        self._drop_chunks(doc_id)
 
-    def delete_chunks_of(self, doc_id: str) -> None:
+    def _drop_chunks(self, doc_id: str) -> None:
         """Remove a report's chunks."""
         self._writes += 1
         for cid in [c for c, (chunk, _) in self._chunks.items() if chunk.doc_id == doc_id]:
@@ -141,7 +145,7 @@ class MemoryStore:
         orphans = {chunk.doc_id for chunk, _ in self._chunks.values()} - set(self._docs) - live
         before = len(self._chunks)
         for doc_id in orphans:
-            self.delete_chunks_of(doc_id)
+            self._drop_chunks(doc_id)
         self._markers = {doc_id: marker for doc_id, marker in self._markers.items() if marker[1]}
         return before - len(self._chunks)
 
@@ -204,11 +208,20 @@ class FirstSentenceAnswerer(Answerer):
 
     name = "first-sentence"
 
-    def answer(self, question: Query, passages: Sequence[Passage]) -> Reply:
+    def answer(self, question: Query, found: Retrieved) -> Reply:
         """The best passage's first sentence, cited."""
+        passages = found.passages
         if not passages:
             return Reply.refusal()
         best = passages[0]
         start, end = sentence_spans(best.text)[0]
         support = Support(best, best.start + start, best.start + end, best.score)
         return Reply.from_claims([Claim(support.quote, (support,))], {"passages": float(len(passages))})
+
+
+def fake_assistant(settings: Settings) -> Assistant:
+    """The chain over a `ReportIndex` of the fakes above (and real BM25 indexes under the
+    settings' home), answering with `FirstSentenceAnswerer`."""
+    index = ReportIndex(FakeEmbedder(), MemoryStore(), KeywordIndex(settings.keyword_path),
+                        KeywordIndex(settings.document_keyword_path))
+    return Assistant(settings, index, FirstSentenceAnswerer())

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.local_servers import stop, wait_until_ready
+from bench.local_servers import stop, wait_until_ready
 from tests.conftest import ROOT, SAMPLE_REPORTS, free_port
 
 TOKEN = "test-token-123"

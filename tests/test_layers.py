@@ -75,6 +75,15 @@ def test_the_chain_does_not_import_its_edges() -> None:
     assert not wrong, f"the chain must not know its edges: {sorted(wrong)}"
 
 
+def test_above_the_index_only_its_face_is_used() -> None:
+    """The store and the keyword indexes belong to `index.report_index.ReportIndex`: the chain,
+    the eval, the bench and the UI reach them only through it."""
+    owned = ("index.store", "index.keyword")
+    modules = {**_modules("assistant", "eval", "bench"), "ui": _imports(ROOT / "ui.py")}
+    wrong = {(m, i) for m, imports in modules.items() for i in imports if _within(i, owned)}
+    assert not wrong, f"use ReportIndex instead: {sorted(wrong)}"
+
+
 def test_the_check_sees_a_wrong_import(tmp_path: Path) -> None:
     """The checks read lazy imports too (a function-level import is still a dependency)."""
     module = tmp_path / "lazy.py"

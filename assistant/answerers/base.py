@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import prompts
 from assistant.citations import Claim, assemble
+from assistant.config import Settings
 from assistant.models import Citation, Turn
 from assistant.streaming import AnswerStream
-from index.common.types import Passage
+from index.common.types import Retrieved
+from index.embedding import Embedder
 from index.query import Query
 
 
@@ -44,29 +46,42 @@ def refusal_text() -> str:
 
 
 class Answerer(ABC):
-    """Answers a question from retrieved passages; every claim must cite one of them."""
+    """Answers a question from retrieved passages; every claim must cite one of them. Passages
+    in, reply out: an answerer never goes back to the index."""
 
     name: str = "answerer"
 
     @abstractmethod
-    def answer(self, question: Query, passages: Sequence[Passage]) -> Reply:
-        """The reply to `question` supported by `passages`."""
+    def answer(self, question: Query, found: Retrieved) -> Reply:
+        """The reply to `question` supported by the passages `found`."""
 
-    def stream(self, question: Query, passages: Sequence[Passage]) -> AnswerStream[Reply]:
+    def stream(self, question: Query, found: Retrieved) -> AnswerStream[Reply]:
         """Text deltas, then the final Reply. Answerers that generate token by token override this.
 
         The conversation reaches an answerer only through `condense`: the question it answers
         already stands alone.
         """
-        return AnswerStream(self._whole(question, passages), Reply)
+        return AnswerStream(self._whole(question, found), Reply)
 
-    def _whole(self, question: Query, passages: Sequence[Passage]) -> Iterator[str | Reply]:
-        reply = self.answer(question, passages)
+    def _whole(self, question: Query, found: Retrieved) -> Iterator[str | Reply]:
+        reply = self.answer(question, found)
         yield reply.answer
         yield reply
 
     def condense(self, question: str, history: Sequence[Turn]) -> str:
-        """A standalone version of a follow-up question, for retrieval."""
+        """A standalone version of a follow-up question, for retrieval; with no history, the
+        question as it is (every answerer keeps this: the eval relies on it)."""
         from assistant.conversation import condense_without_llm
 
         return condense_without_llm(question, history)
+
+
+@dataclass(frozen=True)
+class AnswererKind:
+    """A kind of answerer as registered under the entry-point group
+    `report_assistant.answerers` (pyproject.toml): how it is named in `ASSISTANT_LLM`
+    (`KIND` or `KIND:TARGET`) and its factory, `make(target, settings, embedder)`."""
+
+    usage: str  # e.g. "ollama:MODEL"
+    needs_target: bool
+    make: Callable[[str, Settings, Embedder], Answerer]

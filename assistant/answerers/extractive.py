@@ -5,7 +5,6 @@ Grounded by construction: the answer is made of report sentences, each citing it
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 from dataclasses import dataclass
@@ -13,7 +12,7 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from assistant.answerers.base import Answerer, Reply
+from assistant.answerers.base import Answerer, AnswererKind, Reply
 from assistant.answerers.spans import (
     DAY_WORDS,
     MONTHS,
@@ -28,21 +27,19 @@ from assistant.answerers.spans import (
 from assistant.citations import Claim, Support
 from assistant.config import Settings
 from index.common.text import sentence_spans, tokenize
-from index.common.types import Passage
+from index.common.types import Passage, Retrieved
 from index.embedding import Embedder
-from index.headlines import headlines
 from index.query import Query
 from index.reader import shared_reader
-from index.store import Store
 
 
 @dataclass(frozen=True)
 class ExtractiveTuning:
-    """Weights and thresholds, tuned on squad2-dev and the sample test set (README: Evaluation).
+    """Weights and thresholds, tuned on the development sets (docs/evaluation.md).
 
     The passage weight lets a sentence borrow its passage's relevance: news sentences lean on
-    their neighbours ("He added ..."). The threshold is set for few false refusals: at 0.29,
-    2% of answerable squad2-dev questions are refused, while off-topic questions score below 0.15.
+    their neighbours ("He added ..."). The threshold is set for few false refusals of
+    answerable questions, above what off-topic questions score.
     """
 
     semantic_weight: float = 0.2
@@ -54,19 +51,17 @@ class ExtractiveTuning:
     type_weight: float = 0.08
     min_score: float = 0.29  # below this the best sentence does not answer: refuse
     # Further sentences (up to `max_sentences`) must score within `further_margin` of the best:
-    # on real news the first choice is wrong more often than not. Chosen by eval/fit_sentences.py
-    # (README: Evaluation) on half of a RealTimeQA 2023-24 run and of squad2-dev, the widest
-    # margin keeping squad2-dev's citation precision at 0.8; on the other halves the gold answer
-    # is in 0.496 of news answers (0.439 with the earlier rule: within 10%, and for a typed
-    # question only sentences holding an answer the first lacks) and 0.840 on squad2-dev (0.817).
+    # on real news the first choice is often wrong, and a second or third close one holds the
+    # answer. Chosen by eval/fit_sentences.py: the widest margin that keeps the citations
+    # precise (docs/evaluation.md).
     further_margin: float = 0.07
     max_sentences: int = 3
     # The answerability model (see `answerable_probability`); refuse below this probability.
     min_answerable: float = 0.35
     vouched_min_score: float = 0.3  # ... unless the best sentence vouches for itself (answer())
     # Only this many sentences, the best by words, passage relevance and answer kind, are
-    # embedded: the meaning term weighs 0.2, and embedding every sentence of five passages cost
-    # ~100 ms an ask.
+    # embedded: the meaning term weighs least, and embedding every sentence of five passages
+    # would cost more than the rest of an ask.
     sentence_pool: int = 12
     # The reader (index/reader.py), where it is on: its probability that a sentence holds the
     # answer is weighted into the sentence's score; a probability of `reader_vouch` or more
@@ -88,10 +83,6 @@ class _Candidate:
     scored_by: Passage
 
 
-# Stored vectors of chunks by id (`ChromaStore.chunk_embeddings`); ids it lacks are left out.
-PassageVectors = Callable[[Sequence[str]], Mapping[str, np.ndarray]]
-# Headlines of reports by report id (`index.headlines.headlines`); reports without one are left out.
-Headlines = Callable[[Sequence[str]], Mapping[str, Passage]]
 # The reader's logits for sentences (with their reports' titles) answering a question.
 ReaderScores = Callable[[str, Sequence[str], Sequence[str]], np.ndarray]
 
@@ -106,21 +97,18 @@ class ExtractiveAnswerer(Answerer):
         self,
         embedder: Embedder,
         tuning: ExtractiveTuning = ExtractiveTuning(),
-        passage_vectors: PassageVectors | None = None,
-        headlines: Headlines | None = None,
         reader: ReaderScores | None = None,
     ) -> None:
         self.embedder = embedder
         self.tuning = tuning
-        self.passage_vectors = passage_vectors
-        self.headlines = headlines
         self.reader = reader
 
-    def answer(self, query: Query, passages: Sequence[Passage]) -> Reply:
-        """The best sentences (up to `max_sentences`) with their citations, or a refusal."""
+    def answer(self, query: Query, found: Retrieved) -> Reply:
+        """The best sentences (up to `max_sentences`) of the passages and their reports'
+        headlines, with their citations, or a refusal."""
         t = self.tuning
         question = query.text
-        candidates = _candidates(passages, self.headlines)
+        candidates = _candidates(found)
         if not candidates:
             return Reply.refusal({"best_score": 0.0})
         kind = answer_kind(question, question_type(question))
@@ -128,7 +116,7 @@ class ExtractiveAnswerer(Answerer):
         strength = np.array([max((span_strength(s, kind, words) for s in answer_spans(c.text)), default=0.0)
                              for c in candidates])
         bonus = t.type_weight * strength
-        base = self.score(query, candidates, bonus)
+        base = self.score(query, candidates, bonus, found.vectors)
         base[_restatements(question, [c.text for c in candidates])] = -np.inf
         if not np.isfinite(base).any():
             return Reply.refusal({"best_score": 0.0})
@@ -203,16 +191,18 @@ class ExtractiveAnswerer(Answerer):
         return float(base[top]), answerable_probability(features), vouched
 
     def score(
-        self, question: Query, candidates: Sequence[_Candidate], bonus: np.ndarray | None = None
+        self, question: Query, candidates: Sequence[_Candidate], bonus: np.ndarray | None = None,
+        vectors: Mapping[str, np.ndarray] | None = None,
     ) -> np.ndarray:
         """How well each candidate sentence answers `question`, about 0 to 1.
 
         Words and passage relevance come first; only the `sentence_pool` best by those (plus
-        `bonus`) are embedded, and the rest score -inf: they cannot be chosen.
+        `bonus`) are embedded, and the rest score -inf: they cannot be chosen. `vectors` are
+        passages' stored vectors by chunk id, so that they need not be embedded again.
         """
         t = self.tuning
         query = question.vector if question.vector is not None else self.embedder.embed_query(question.search_text)
-        similarity = self._passage_similarity(query, candidates)
+        similarity = self._passage_similarity(query, candidates, vectors or {})
         cheap = (
             t.lexical_weight * np.array(_lexical_overlap(question.text, [c.text for c in candidates]))
             + t.passage_weight * np.array([similarity[c.scored_by.chunk_id] for c in candidates])
@@ -224,10 +214,11 @@ class ExtractiveAnswerer(Answerer):
         scores[pool] = cheap[pool] + t.semantic_weight * (sentence_vectors @ query)
         return scores
 
-    def _passage_similarity(self, query: np.ndarray, candidates: Sequence[_Candidate]) -> dict[str, float]:
+    def _passage_similarity(self, query: np.ndarray, candidates: Sequence[_Candidate],
+                            vectors: Mapping[str, np.ndarray]) -> dict[str, float]:
         """Cosine of the question to each candidate's passage: stored vectors where there are."""
         passages = {c.scored_by.chunk_id: c.scored_by for c in candidates}
-        stored = dict(self.passage_vectors(list(passages))) if self.passage_vectors else {}
+        stored = {cid: vectors[cid] for cid in passages if cid in vectors}
         missing = [cid for cid in passages if cid not in stored]
         stored.update(zip(missing, self.embedder.embed([passages[cid].text for cid in missing])))
         return {cid: float(vector @ query) for cid, vector in stored.items()}
@@ -240,14 +231,15 @@ _DATELINE = re.compile(
 )
 
 
-def _candidates(passages: Sequence[Passage], headlines: Headlines | None = None) -> list[_Candidate]:
+def _candidates(retrieved: Retrieved) -> list[_Candidate]:
     """Each distinct sentence of the passages (overlapping chunks repeat sentences), without
     a dateline in front, and the headline of each of their reports (`index/headlines.py`), which
     borrows the relevance of the report's first passage."""
     seen: set[tuple[str, int, int]] = set()
     found: list[_Candidate] = []
+    passages = retrieved.passages
     firsts = {p.doc_id: p for p in reversed(passages)}
-    heads = headlines(list(firsts)) if headlines else {}
+    heads = {d: h for d, h in retrieved.headlines.items() if d in firsts}
     seen.update((h.doc_id, h.start, h.end) for h in heads.values())
     for passage in passages:
         for s, e in sentence_spans(passage.text):
@@ -370,7 +362,7 @@ def answerability_features(
 
 FEATURE_NAMES = ("best_score", "typed_question", "typed_answer_found", "key_coverage_passage",
                  "key_coverage_sentence", "has_key_terms", "margin", "unmatched_negation")
-# A logistic model of P(answerable) fitted on one half of squad2-dev (README: Evaluation).
+# A logistic model of P(answerable) fitted on one half of squad2-dev (docs/evaluation.md).
 # Fitted with scikit-learn LogisticRegression (C=10, chosen by 5-fold cross-validated ROC AUC,
 # 0.675) on the questions whose crc32(id) is even (241); on the other half (259) the ROC AUC
 # is 0.675 and, at min_answerable 0.35 with the "vouched" rule of answer(), refusal accuracy
@@ -385,12 +377,11 @@ def answerable_probability(features: Sequence[float]) -> float:
     return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 
-def make(_: str, settings: Settings, embedder: Embedder, store: Store | None = None) -> ExtractiveAnswerer:
+def make(_: str, settings: Settings, embedder: Embedder) -> ExtractiveAnswerer:
     """`extractive`, the offline default: needs no model besides the embedder and, unless
-    `settings.reader` is off, the shipped reader. With the `store` it reads passages' stored
-    vectors instead of embedding them, and offers reports' headlines."""
+    `settings.reader` is off, the shipped reader."""
     reader = shared_reader().scores if settings.reader == "on" else None
-    if store is None:
-        return ExtractiveAnswerer(embedder, reader=reader)
-    return ExtractiveAnswerer(embedder, passage_vectors=store.chunk_embeddings,
-                              headlines=functools.partial(headlines, store), reader=reader)
+    return ExtractiveAnswerer(embedder, reader=reader)
+
+
+KIND = AnswererKind("extractive", needs_target=False, make=make)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 import prompts
-from assistant.answerers.base import Answerer, Reply, refusal_text
+from assistant.answerers.base import Answerer, AnswererKind, Reply, refusal_text
 from assistant.answerers.verify import VerifyTuning, verify
 from assistant.budget import count_tokens, fit_passages
 from assistant.citations import strip_markers
@@ -29,7 +29,7 @@ from assistant.config import Settings
 from assistant.models import Turn
 from assistant.streaming import AnswerStream
 from index.common.errors import ConfigError, LLMError
-from index.common.types import Passage
+from index.common.types import Passage, Retrieved
 from index.embedding import Embedder
 from index.query import Query
 
@@ -67,17 +67,17 @@ class LLMAnswerer(Answerer):
 
     # --- answering -----------------------------------------------------------------------
 
-    def answer(self, question: Query, passages: Sequence[Passage]) -> Reply:
+    def answer(self, question: Query, found: Retrieved) -> Reply:
         """The verified reply (the streamed draft is discarded)."""
-        return self.stream(question, passages).result()
+        return self.stream(question, found).result()
 
-    def stream(self, question: Query, passages: Sequence[Passage]) -> AnswerStream[Reply]:
+    def stream(self, question: Query, found: Retrieved) -> AnswerStream[Reply]:
         """The model's text deltas as they arrive, then the verified Reply.
 
         The final answer can differ from the streamed draft: unsupported sentences are dropped
         and markers renumbered to the spans that support them.
         """
-        return AnswerStream(self._generate_verified(question, passages), Reply)
+        return AnswerStream(self._generate_verified(question, found.passages), Reply)
 
     def _generate_verified(self, question: Query, passages: Sequence[Passage]) -> Iterator[str | Reply]:
         system = self.render_system()
@@ -186,23 +186,28 @@ def clean_condensed(text: str) -> str:
 # --- building the backends ---------------------------------------------------------------
 
 
-def ollama_answerer(model: str, settings: Settings, embedder: Embedder, _: Any = None) -> LLMAnswerer:
+def ollama_answerer(model: str, settings: Settings, embedder: Embedder) -> LLMAnswerer:
     """`ollama:MODEL`: a model served by Ollama at OLLAMA_HOST (LLMError when unreachable)."""
     return _answerer(f"ollama:{model}", _ollama(model, settings), settings, embedder)
 
 
-def openai_answerer(model: str, settings: Settings, embedder: Embedder, _: Any = None) -> LLMAnswerer:
+def openai_answerer(model: str, settings: Settings, embedder: Embedder) -> LLMAnswerer:
     """`openai:MODEL`: any OpenAI-compatible server at OPENAI_BASE_URL."""
     return _answerer(f"openai:{model}", _openai(model, settings), settings, embedder)
 
 
-def llamacpp_answerer(path: str, settings: Settings, embedder: Embedder, _: Any = None) -> LLMAnswerer:
+def llamacpp_answerer(path: str, settings: Settings, embedder: Embedder) -> LLMAnswerer:
     """`llamacpp:/path/to/model.gguf`: a local GGUF file run in process (ConfigError when missing)."""
     return _answerer(f"llamacpp:{path}", _llamacpp(path, settings), settings, embedder)
 
 
 def _answerer(name: str, llm: Any, settings: Settings, embedder: Embedder) -> LLMAnswerer:
     return LLMAnswerer(llm, name, settings.llm_context_tokens, settings.llm_max_tokens, embedder)
+
+
+OLLAMA = AnswererKind("ollama:MODEL", needs_target=True, make=ollama_answerer)
+OPENAI = AnswererKind("openai:MODEL", needs_target=True, make=openai_answerer)
+LLAMACPP = AnswererKind("llamacpp:/path/to/model.gguf", needs_target=True, make=llamacpp_answerer)
 
 
 def _ollama(model: str, settings: Settings) -> Any:

@@ -24,17 +24,17 @@ from typing import Callable, Sequence
 import numpy as np
 
 from assistant.answerers.base import Reply
-from assistant.citations import Claim, Support, markers_in, strip_markers
+from assistant.citations import MARKER_RUN, Claim, Support, markers_in, strip_markers
 from index.common.text import sentence_spans, tokenize
 from index.common.types import Passage
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 
-# "[1, 2]", "[1,2]" and "[1-2]" become "[1][2]"; "[Source 1]" / "[source 1]" become "[1]".
+# What models write for markers, read as the canonical "[n]" of assistant.citations: "[1, 2]",
+# "[1,2]" and "[1-2]" become "[1][2]"; "[Source 1]" / "[source 1]" become "[1]".
 _MARKER_LIST = re.compile(r"\[\s*(?:sources?\s*)?(\d+(?:\s*[,;]\s*(?:sources?\s*)?\d+)+)\s*\]", re.I)
 _MARKER_RANGE = re.compile(r"\[\s*(\d+)\s*[-–]\s*(\d+)\s*\]")
 _MARKER_WORD = re.compile(r"\[\s*(?:source|passage|doc(?:ument)?)\s*(\d+)\s*\]", re.I)
-_LEADING_MARKERS = re.compile(r"^(?:\s*\[\d+\])+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _CAPITALIZED = re.compile(r"\b[A-Z][\w’'-]*")
 # How models say "the sources do not answer this".
@@ -125,16 +125,19 @@ def normalize_markers(text: str) -> str:
 
 
 def split_sentences(answer: str) -> list[tuple[str, tuple[int, ...]]]:
-    """Each sentence of a draft answer without markers, with the markers it carries.
+    """Each sentence of a model's draft without markers, with the markers it carries.
 
-    Models often put the marker after the full stop ("... airport. [2] Next ..."); a sentence
-    that opens with markers hands them to the sentence before it.
+    A draft is not yet an answer in `assemble`'s form (`citations.cited_sentences` reads that):
+    a model cites mid-sentence ("X [1] and Y [2].") or not at all, so every sentence is checked
+    on its own, with all its markers. Models often put the marker after the full stop
+    ("... airport. [2] Next ..."); a sentence that opens with markers hands them to the sentence
+    before it.
     """
     text = normalize_markers(answer)
     pieces: list[list] = []
     for s, e in sentence_spans(text):
         sentence = text[s:e]
-        lead = _LEADING_MARKERS.match(sentence)
+        lead = MARKER_RUN.match(sentence)
         if lead and pieces:
             pieces[-1][1].extend(markers_in(lead.group(0)))
             sentence = sentence[lead.end():]

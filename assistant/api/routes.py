@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from assistant.api.evals import add_eval_routes
 from assistant.api.schemas import AskIn, DocumentsOut, ErrorOut, PassagesOut, RetrieveIn
-from assistant.core import Assistant, check_date
+from assistant.core import Assistant
 from assistant.models import Answer
 from assistant.streaming import AnswerStream
 from assistant.uploads import (
@@ -27,6 +27,7 @@ from assistant.uploads import (
     safe_upload_name,
     save_uploads,
 )
+from index.common.dates import parse_day
 from index.common.errors import AssistantError, InputError, NotFoundError
 from index.common.types import DocumentInfo, IngestReport
 
@@ -114,7 +115,7 @@ def v1_router(assistant: Assistant) -> APIRouter:
         folder, limit = assistant.settings.uploads_path, assistant.settings.max_file_bytes
         if len(files) > MAX_UPLOAD_FILES:
             raise InputError(f"{len(files)} files in one request; the limit is {MAX_UPLOAD_FILES}")
-        given = check_date(date, "date")  # before anything is written
+        given = parse_day(date, "date")  # before anything is written
         for f in files:  # fail fast, before anything is written
             check_upload_type(safe_upload_name(f.filename))
             if f.size is not None and f.size > limit:

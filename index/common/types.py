@@ -1,10 +1,13 @@
 """Results shared by both layers, in the shapes of SPEC.md: Passage, DocumentInfo, IngestReport
-(and IndexingInfo: a report being indexed, as `docs list` and `GET /v1/documents` show it)."""
+(and IndexingInfo: a report being indexed, as `docs list` and `GET /v1/documents` show it), and
+Retrieved: passages with what an answerer needs beside them."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Mapping, Sequence
+
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,17 @@ class Passage:
     def to_dict(self) -> dict[str, Any]:
         """The SPEC's JSON shape."""
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """What retrieval hands an answerer: the passages, best first, the headline of each of
+    their reports that has one (by report id, as a citable passage) and the passages' stored
+    vectors (by chunk id). A test may hand in passages alone."""
+
+    passages: Sequence[Passage]
+    headlines: Mapping[str, Passage] = field(default_factory=dict)
+    vectors: Mapping[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answerers import REGISTRY, make_answerer
+from assistant import plugins
+from assistant.answerers import make_answerer
 from assistant.config import Settings
 from assistant.models import Answer
 from assistant.streaming import AnswerStream
@@ -75,7 +76,7 @@ def test_delete_removes_the_report_everywhere(fake_assistant) -> None:
     (doc,) = fake_assistant.documents()
     fake_assistant.delete(doc.doc_id)
     assert fake_assistant.health()["chunks"] == 0
-    assert fake_assistant.keyword.search("Pentagon", 5) == []
+    assert fake_assistant.index._keyword.search("Pentagon", 5) == []
     with pytest.raises(NotFoundError):
         fake_assistant.delete(doc.doc_id)
 
@@ -96,12 +97,13 @@ def test_an_unknown_answerer_lists_the_known_ones(tmp_path) -> None:
         settings = Settings.load({"home": tmp_path, "llm": name}, environ={})
         with pytest.raises(ConfigError) as raised:
             make_answerer(settings, FakeEmbedder())
-        for registration in REGISTRY.values():
-            assert registration.usage in str(raised.value)
+        for kind in plugins.answerers().values():
+            assert kind.usage in str(raised.value)
     with pytest.raises(ConfigError, match="names no model"):
         make_answerer(Settings.load({"home": tmp_path, "llm": "openai: "}, environ={}), FakeEmbedder())
 
 
-def test_the_registry_builds_the_extractive_answerer(tmp_path) -> None:
+def test_the_registry_holds_the_built_in_answerers(tmp_path) -> None:
+    assert set(plugins.answerers()) >= {"extractive", "llamacpp", "ollama", "openai"}
     settings = Settings.load({"home": tmp_path}, environ={})
     assert make_answerer(settings, FakeEmbedder()).name == "extractive"

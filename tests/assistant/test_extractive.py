@@ -17,7 +17,7 @@ from assistant.answerers.extractive import (
     question_type,
 )
 from assistant.answerers.spans import answer_kind, answer_spans, question_words, span_strength
-from index.common.types import Passage
+from index.common.types import Passage, Retrieved
 from index.query import Query
 from tests.conftest import MODEL_CACHE
 
@@ -85,7 +85,7 @@ REPORTS = [
 
 
 def test_answers_a_quiz_question_with_the_sentence_naming_the_answer_first(answerer) -> None:
-    reply = answerer.answer(Query.plain(QUIZ), REPORTS)
+    reply = answerer.answer(Query.plain(QUIZ), Retrieved(REPORTS))
     assert not reply.refused
     assert "Norway" in reply.answer.split("[1]")[0]
 
@@ -97,7 +97,7 @@ def test_further_sentences_only_within_the_margin(margin: float, most: int) -> N
     from index.embedding import shared_embedder
 
     tuning = replace(ExtractiveTuning(), further_margin=margin)
-    reply = ExtractiveAnswerer(shared_embedder(cache=MODEL_CACHE), tuning).answer(Query.plain(QUIZ), REPORTS)
+    reply = ExtractiveAnswerer(shared_embedder(cache=MODEL_CACHE), tuning).answer(Query.plain(QUIZ), Retrieved(REPORTS))
     assert not reply.refused
     # Every further sentence is still relevant enough to answer alone, so a wide margin need
     # not fill all `max_sentences`.
@@ -148,15 +148,15 @@ def answerer() -> ExtractiveAnswerer:
 
 
 def test_prefers_the_sentence_with_an_answer_of_the_question_type(answerer) -> None:
-    reply = answerer.answer(Query.plain("How many people were injured in the Mill Lane warehouse fire?"), [_passage()])
+    reply = answerer.answer(Query.plain("How many people were injured in the Mill Lane warehouse fire?"), Retrieved([_passage()]))
     assert not reply.refused and "31" in reply.answer
     assert reply.answer.count("[") == 1  # one sentence when it clearly holds the answer
-    who = answerer.answer(Query.plain("Who said the Mill Lane warehouse blaze started in the kitchen?"), [_passage()])
+    who = answerer.answer(Query.plain("Who said the Mill Lane warehouse blaze started in the kitchen?"), Retrieved([_passage()]))
     assert not who.refused and "Nadia Okafor" in who.answer
 
 
 def test_refuses_an_unrelated_question(answerer) -> None:
-    reply = answerer.answer(Query.plain("What is the capital of Australia?"), [_passage()])
+    reply = answerer.answer(Query.plain("What is the capital of Australia?"), Retrieved([_passage()]))
     assert reply.refused
 
 
@@ -180,17 +180,17 @@ def test_stored_passage_vectors_and_sentence_pool(sample_assistant) -> None:
     from dataclasses import replace
 
     question = "Who did the Pentagon blame for the attacks?"
-    passages = sample_assistant.retrieve(question)
-    counting = _CountingEmbedder(sample_assistant.embedder)
-    tuning = ExtractiveTuning()
-    stored = ExtractiveAnswerer(counting, tuning, sample_assistant.store.chunk_embeddings)
     query = sample_assistant.query(question)
-    reply = stored.answer(query, passages)
-    assert counting.texts <= tuning.sentence_pool < len(_candidates(passages))
-    everything = ExtractiveAnswerer(sample_assistant.embedder,
+    found = sample_assistant.index.gather(query, 5)
+    assert set(found.vectors) == {p.chunk_id for p in found.passages}
+    counting = _CountingEmbedder(sample_assistant.index.embedder)
+    tuning = ExtractiveTuning()
+    reply = ExtractiveAnswerer(counting, tuning).answer(query, found)
+    assert counting.texts <= tuning.sentence_pool < len(_candidates(found))
+    everything = ExtractiveAnswerer(sample_assistant.index.embedder,
                                     replace(tuning, sentence_pool=10_000))
     assert not reply.refused
-    assert reply.answer == everything.answer(query, passages).answer
+    assert reply.answer == everything.answer(query, Retrieved(found.passages, found.headlines)).answer
 
 
 def test_a_headline_that_answers_is_cited(assistant, tmp_path) -> None:
@@ -211,11 +211,11 @@ def test_a_headline_that_answers_is_cited(assistant, tmp_path) -> None:
     assistant.ingest([report], progress=False)
     question = "Who did Acme Robotics choose as its new chief executive?"
     answer = assistant.ask(question)
-    data = assert_answer_contract(answer, assistant.store.document_text)
+    data = assert_answer_contract(answer, assistant.index._store.document_text)
     assert "Priya Natarajan" in answer.answer
     headline = next(c for c in data["citations"] if "Priya Natarajan" in c["quote"])
     assert (headline["start"], headline["quote"]) == (0, "Acme Robotics names Priya Natarajan as chief executive")
-    without = ExtractiveAnswerer(assistant.embedder).answer(assistant.query(question), answer.passages)
+    without = ExtractiveAnswerer(assistant.index.embedder).answer(assistant.query(question), Retrieved(answer.passages))
     assert "Priya Natarajan" not in without.answer
 
 
@@ -233,7 +233,7 @@ def test_a_restated_question_is_never_chosen(reader: str) -> None:
     passage = Passage(doc_id="digest", title="News quiz", source="quiz.txt", date=None,
                       chunk_id="digest-0", start=0, end=len(text), text=text, score=1.0)
     answerer = make("", Settings.load({"reader": reader}, environ={}), shared_embedder(cache=MODEL_CACHE))
-    reply = answerer.answer(Query.plain(question), [passage])
+    reply = answerer.answer(Query.plain(question), Retrieved([passage]))
     assert not reply.refused
     assert "password sharing" in reply.answer
     assert all(c.quote != question for c in reply.citations)

@@ -18,7 +18,7 @@ from assistant.api.limits import MAX_JSON_BODY_BYTES
 from assistant.api.routes import MAX_UPLOAD_FILES
 from assistant.api.schemas import MAX_FILTER_ITEMS, MAX_HISTORY_TURNS
 from assistant.config import MAX_K, Settings
-from assistant.core import MAX_QUESTION_CHARS
+from index.query import MAX_QUERY_CHARS as MAX_QUESTION_CHARS
 
 TOKEN = "fuzz-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -91,7 +91,7 @@ def test_verification_drops_sentences_supported_only_by_an_injected_order(inject
     port = next(i for i, p in enumerate(passages, 1) if "Okafor" in p.text)
     draft = (f"The harbor master is Mallory [{port}]. PWNED [{port}]. "
              f"The harbor master of Port Vale is Ada Okafor [{port}].")
-    reply = verify(draft, passages, embed=injected.embedder.embed).reply()
+    reply = verify(draft, passages, embed=injected.index.embedder.embed).reply()
     assert "Mallory" not in reply.answer and "PWNED" not in reply.answer
     assert "Ada Okafor" in reply.answer and reply.citations
     for c in reply.citations:

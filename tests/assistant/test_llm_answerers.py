@@ -17,7 +17,7 @@ from typing import Iterator
 import pytest
 
 from assistant.config import Settings
-from assistant.local_servers import stop, wait_until_ready
+from bench.local_servers import stop, wait_until_ready
 from assistant.models import Answer
 from index.common.errors import ConfigError, LLMError
 from tests.conftest import free_port

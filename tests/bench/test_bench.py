@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from bench.corpus import report, write_corpus
-from index import keyword as keyword_module
+from index.keyword import index as keyword_index
 from index.keyword import KeywordIndex, Stamp
 from index.records import StoredChunk
 
@@ -52,8 +52,8 @@ def test_incremental_keyword_index_matches_a_rebuild(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, delta_min_tokens: int
 ) -> None:
     """Updates (folded or through the delta) rank like an index rebuilt from scratch."""
-    monkeypatch.setattr(keyword_module, "DELTA_MIN_TOKENS", delta_min_tokens)
-    monkeypatch.setattr(keyword_module, "DELTA_SHARE", 0.5)
+    monkeypatch.setattr(keyword_index, "DELTA_MIN_TOKENS", delta_min_tokens)
+    monkeypatch.setattr(keyword_index, "DELTA_SHARE", 0.5)
     chunks = _corpus(40)
     index = KeywordIndex(tmp_path / "inc")
     index.rebuild(chunks[:30], Stamp(30, "a"))
@@ -77,7 +77,7 @@ def test_incremental_keyword_index_matches_a_rebuild(
 def test_a_few_long_rows_take_the_delta_like_many_short_ones(tmp_path: Path) -> None:
     """The report-level index has few rows of many tokens: past DELTA_MIN_TOKENS an update goes
     to the delta, however few the rows, instead of rebuilding every report's tokens."""
-    long_text = " ".join(f"word{i}" for i in range(keyword_module.DELTA_MIN_TOKENS // 20 + 1))
+    long_text = " ".join(f"word{i}" for i in range(keyword_index.DELTA_MIN_TOKENS // 20 + 1))
     reports = [_chunk(0, f"r{i}", f"{long_text} marker{i}") for i in range(21)]
     index = KeywordIndex(tmp_path / "reports")
     index.rebuild(reports[:20], Stamp(20, "a"))
@@ -99,23 +99,23 @@ def test_ingest_updates_keyword_index_without_rebuilding(assistant, tmp_path: Pa
     doc = assistant.documents()[0]
     assistant.delete(doc.doc_id)
     assert rebuilds == []
-    store = assistant.store
-    assert assistant.keyword.stamp == Stamp(store.count_chunks(), store.changes())
-    assert len(assistant.keyword) == store.count_chunks()
+    store = assistant.index._store
+    assert assistant.index._keyword.stamp == Stamp(store.count_chunks(), store.changes())
+    assert len(assistant.index._keyword) == store.count_chunks()
     # A write by someone else (here: straight into the store) is still detected and rebuilt.
-    from index.ingest import CHUNKS, sync_keyword_indexes
+    from index.keyword.sync import CHUNKS, sync_keyword_indexes
 
     store.delete_document(assistant.documents()[0].doc_id)
-    assert sync_keyword_indexes(store, [(assistant.keyword, CHUNKS)]) == [True] and rebuilds == [1]
+    assert sync_keyword_indexes(store, [(assistant.index._keyword, CHUNKS)]) == [True] and rebuilds == [1]
 
 
 def test_chunk_embeddings_are_the_stored_vectors(assistant, tmp_path: Path) -> None:
     write_corpus(tmp_path / "r", 1)
     assistant.ingest([tmp_path / "r"], progress=False)
-    chunk = next(assistant.store.iter_chunks())
-    vectors = assistant.store.chunk_embeddings([chunk.chunk_id, "missing"])
+    chunk = next(assistant.index._store.iter_chunks())
+    vectors = assistant.index._store.chunk_embeddings([chunk.chunk_id, "missing"])
     assert list(vectors) == [chunk.chunk_id]
-    again = assistant.embedder.embed_passages([f"{chunk.title}\n{chunk.text}" if chunk.title not in chunk.text else chunk.text])[0]
+    again = assistant.index.embedder.embed_passages([f"{chunk.title}\n{chunk.text}" if chunk.title not in chunk.text else chunk.text])[0]
     assert float(vectors[chunk.chunk_id] @ again) > 0.99
 
 

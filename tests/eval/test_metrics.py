@@ -206,6 +206,7 @@ def test_answer_sentences_end_at_their_markers() -> None:
     ]
     assert answer_sentences("Gen. Frank McKenzie said so. [1]") == [("Gen. Frank McKenzie said so.", [1])]
     assert answer_sentences("") == []
+    assert answer_sentences("Kirby spoke [1]. . [2]") == [("Kirby spoke", [1])]  # a piece without a word is no sentence
 
 
 def test_sentence_support_needs_80_percent_of_words_in_a_quote() -> None:

@@ -8,7 +8,7 @@ from typing import Iterator
 import pytest
 
 from assistant.config import Settings
-from assistant.local_servers import start_chroma, stop
+from bench.local_servers import start_chroma, stop
 from index.common.errors import StoreError
 from tests.conftest import SAMPLE_REPORTS, free_port
 

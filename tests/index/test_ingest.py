@@ -47,9 +47,9 @@ def test_delete_removes_vectors_and_keywords(assistant, tmp_path: Path) -> None:
     doomed = next(d for d in assistant.documents() if d.source.endswith("a.txt"))
     assistant.delete(doomed.doc_id)
     assert [d.source for d in assistant.documents()] == [str((reports / "b.txt").resolve())]
-    assert assistant.keyword.search("zeppelin Ulaanbaatar", 5) == []
-    assert assistant.document_keyword.search("zeppelin Ulaanbaatar", 5) == []
-    assert [d for d, _ in assistant.document_keyword.search("drones Anbar", 5)] == [
+    assert assistant.index._keyword.search("zeppelin Ulaanbaatar", 5) == []
+    assert assistant.index._document_keyword.search("zeppelin Ulaanbaatar", 5) == []
+    assert [d for d, _ in assistant.index._document_keyword.search("drones Anbar", 5)] == [
         d.doc_id for d in assistant.documents()]
     assert all(p.doc_id != doomed.doc_id for p in assistant.retrieve("zeppelin Ulaanbaatar", k=5))
     assert assistant.health() == {"status": "ok", "documents": 1, "chunks": 1}
@@ -71,7 +71,7 @@ def test_bad_file_is_reported_and_others_still_indexed(assistant, tmp_path: Path
 def test_keyword_index_persists_and_follows_the_store(assistant, settings, tmp_path: Path) -> None:
     assistant.ingest([SAMPLE_REPORT], progress=False)
     reopened = KeywordIndex(settings.keyword_path)
-    store = assistant.store
+    store = assistant.index._store
     assert reopened.stamp == Stamp(store.count_chunks(), store.changes())
     assert reopened.search("Katyusha rocket", 3)
     reports = KeywordIndex(settings.document_keyword_path)
@@ -87,11 +87,11 @@ def test_interrupted_ingest_leftovers_are_repaired(assistant, tmp_path: Path) ->
     # What a crash between writing chunks and writing the record leaves behind.
     ghost = DocumentInfo("ghost", "Ghost", "ghost.txt", None, 1, 10)
     vectors = np.ones((1, 384)) / 384**0.5
-    assistant.store.vector_store.add(chunk_nodes(ghost, [("ghost:0", 0, 10, "ghost text")], vectors))
-    assert assistant.store.count_chunks() == 4
+    assistant.index._store.vector_store.add(chunk_nodes(ghost, [("ghost:0", 0, 10, "ghost text")], vectors))
+    assert assistant.index._store.count_chunks() == 4
     report = assistant.ingest([SAMPLE_REPORT], progress=False)
     assert report.chunks == 3 and report.unchanged
-    assert assistant.keyword.search("ghost", 5) == []
+    assert assistant.index._keyword.search("ghost", 5) == []
 
 
 def test_title_can_be_left_out_of_the_embedded_text(settings) -> None:
@@ -105,11 +105,11 @@ def test_title_can_be_left_out_of_the_embedded_text(settings) -> None:
     for assistant in (with_title, without):
         assistant.ingest([SAMPLE_REPORT], progress=False)
     # A chunk that does not hold the (possibly shortened, "…") title already.
-    chunk = next(c for c in with_title.store.iter_chunks() if c.title.rstrip("…") not in c.text)
-    plain = without.embedder.embed_passages([chunk.text])[0]
-    titled = without.embedder.embed_passages([f"{chunk.title}\n{chunk.text}"])[0]
-    stored_plain = without.store.chunk_embeddings([chunk.chunk_id])[chunk.chunk_id]
-    stored_titled = with_title.store.chunk_embeddings([chunk.chunk_id])[chunk.chunk_id]
+    chunk = next(c for c in with_title.index._store.iter_chunks() if c.title.rstrip("…") not in c.text)
+    plain = without.index.embedder.embed_passages([chunk.text])[0]
+    titled = without.index.embedder.embed_passages([f"{chunk.title}\n{chunk.text}"])[0]
+    stored_plain = without.index._store.chunk_embeddings([chunk.chunk_id])[chunk.chunk_id]
+    stored_titled = with_title.index._store.chunk_embeddings([chunk.chunk_id])[chunk.chunk_id]
     assert float(stored_plain @ plain) > 0.999 and float(stored_titled @ titled) > 0.999
     assert float(stored_plain @ titled) < 0.999
 
@@ -127,17 +127,17 @@ def test_dates_given_found_and_changed_without_embedding_again(assistant, tmp_pa
 
     # A date given for an unchanged file updates its record and chunks, with the same vectors.
     doc_id = next(d.doc_id for d in assistant.documents() if d.source == str(story.resolve()))
-    chunk_ids = [c.chunk_id for c in assistant.store.iter_chunks() if c.doc_id == doc_id]
-    vectors = assistant.store.chunk_embeddings(chunk_ids)
+    chunk_ids = [c.chunk_id for c in assistant.index._store.iter_chunks() if c.doc_id == doc_id]
+    vectors = assistant.index._store.chunk_embeddings(chunk_ids)
     given = assistant.ingest([story], progress=False, date="2023-03-05")
     assert given.updated == [str(story.resolve())] and given.chunks == first.chunks
-    info = assistant.store.document(doc_id)
+    info = assistant.index._store.document(doc_id)
     assert (info.date, info.date_source) == ("2023-03-05", "given")
-    after = assistant.store.chunk_embeddings(chunk_ids)
+    after = assistant.index._store.chunk_embeddings(chunk_ids)
     assert all(np.array_equal(vectors[c], after[c]) for c in chunk_ids)
     assert [p.date for p in assistant.retrieve("storm power Dunmore", k=5, doc_ids=[doc_id])] == ["2023-03-05"]
     assert assistant.retrieve("storm power Dunmore", k=5, date_to="2023-03-04", doc_ids=[doc_id]) == []
-    assert assistant.keyword.search("storm power", 5, ChunkFilter(date_from="2023-03-05", doc_ids=(doc_id,)))
+    assert assistant.index._keyword.search("storm power", 5, ChunkFilter(date_from="2023-03-05", doc_ids=(doc_id,)))
 
     # The given date stays when the folder is ingested again without one ...
     again = assistant.ingest([reports], progress=False)
@@ -146,10 +146,10 @@ def test_dates_given_found_and_changed_without_embedding_again(assistant, tmp_pa
     (reports / "story.txt.meta.json").write_text(json.dumps({"date": "2023-03-06", "title": "Blackout"}))
     retitled = assistant.ingest([reports], progress=False)
     assert retitled.updated == [str(story.resolve())] and retitled.failed == []
-    info = assistant.store.document(doc_id)
+    info = assistant.index._store.document(doc_id)
     assert (info.title, info.date, info.date_source) == ("Blackout", "2023-03-06", "given")
-    assert assistant.store.count_chunks() == first.chunks
-    assert {c.title for c in assistant.store.iter_chunks() if c.doc_id == doc_id} == {"Blackout"}
+    assert assistant.index._store.count_chunks() == first.chunks
+    assert {c.title for c in assistant.index._store.iter_chunks() if c.doc_id == doc_id} == {"Blackout"}
 
 
 def test_bad_sidecar_fails_its_report_only(assistant, tmp_path: Path) -> None:
@@ -179,10 +179,10 @@ def test_reports_are_listed_page_by_page(assistant, tmp_path: Path, monkeypatch:
     assistant.ingest([tmp_path / "r"], progress=False)
     monkeypatch.setattr(store_module, "PAGE", 2)
     calls = []
-    get = assistant.store._docs.get
-    monkeypatch.setattr(assistant.store._docs, "get", lambda **kw: (calls.append(kw), get(**kw))[1])
+    get = assistant.index._store._docs.get
+    monkeypatch.setattr(assistant.index._store._docs, "get", lambda **kw: (calls.append(kw), get(**kw))[1])
     docs = assistant.documents()
     assert len(docs) == 5 and len(calls) >= 3 and all(c.get("limit") == 2 for c in calls)
     assert [d.title.lower() for d in docs] == sorted(d.title.lower() for d in docs)
     ids = [d.doc_id for d in docs]
-    assert assistant.store.existing(ids[:3] + ["missing"]) == set(ids[:3])
+    assert assistant.index._store.existing(ids[:3] + ["missing"]) == set(ids[:3])

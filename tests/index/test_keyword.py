@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from index import keyword as keyword_module
+from index.common.text import tokenize
+from index.keyword import index as keyword_index
+from index.keyword import main as keyword_main
 
 pytestmark = pytest.mark.fast
 
@@ -14,7 +16,7 @@ def test_term_counts_give_each_rows_distinct_terms_and_frequencies() -> None:
     rng = np.random.default_rng(7)
     rows = [rng.integers(0, 50, size=n).astype(np.int32) for n in rng.integers(0, 40, size=300)]
     offsets = np.concatenate([[0], np.cumsum([len(r) for r in rows])]).astype(np.int64)
-    row, term, tf = keyword_module._term_counts(np.concatenate(rows), offsets)
+    row, term, tf = keyword_main._term_counts(np.concatenate(rows), offsets)
     expected = sorted((r, int(t), int(c)) for r, tokens in enumerate(rows)
                       for t, c in zip(*np.unique(tokens, return_counts=True)))
     assert list(zip(row.tolist(), term.tolist(), tf.tolist())) == expected
@@ -22,20 +24,20 @@ def test_term_counts_give_each_rows_distinct_terms_and_frequencies() -> None:
     assert df[int(rows[0][0])] == sum(int(rows[0][0]) in r for r in rows)
 
 
-@pytest.mark.parametrize("block_tokens", [keyword_module.BUILD_BLOCK_TOKENS, 7, 100])
+@pytest.mark.parametrize("block_tokens", [keyword_main.BUILD_BLOCK_TOKENS, 7, 100])
 def test_numpy_matrix_ranks_and_scores_like_bm25s_own_index(monkeypatch, block_tokens: int) -> None:
     """`_bm25` builds bm25s' score matrix with numpy, block by block of rows; bm25s' own `index`
     gives the same one."""
     import bm25s
 
-    monkeypatch.setattr(keyword_module, "BUILD_BLOCK_TOKENS", block_tokens)
+    monkeypatch.setattr(keyword_main, "BUILD_BLOCK_TOKENS", block_tokens)
 
     rng = np.random.default_rng(3)
     vocab = {f"w{i}": i for i in range(40)}
     lists = [rng.integers(0, 40, size=n).astype(np.int32) for n in rng.integers(1, 30, size=200)]
-    rows = keyword_module._Rows([str(i) for i in range(200)], [str(i) for i in range(200)],
+    rows = keyword_main._Rows([str(i) for i in range(200)], [str(i) for i in range(200)],
                                 [""] * 200, [0] * 200)
-    ours = keyword_module._Main.build(rows, vocab, lists).retriever
+    ours = keyword_main._Main.build(rows, vocab, lists).retriever
     theirs = bm25s.BM25()
     theirs.index(([t.tolist() for t in lists], dict(vocab)), show_progress=False)
     for key in ("indices", "indptr"):
@@ -57,7 +59,7 @@ def test_search_ranks_like_bm25s_retrieve(tmp_path) -> None:
     index.rebuild(chunks, Stamp(80, "x"))
     retriever = index._main.retriever
     for query in ("word1 word2", "word3 word3 word17", "word29"):
-        tokens = keyword_module.tokenize([query])[0]
+        tokens = tokenize([query])[0]
         ids, scores = retriever.retrieve([tokens], k=10, show_progress=False, n_threads=1)
         got = index.search(query, 10)
         assert [s for _, s in got] == pytest.approx([float(s) for s in scores[0] if s > 0], rel=1e-6)
@@ -85,9 +87,9 @@ def test_delta_is_folded_past_its_token_cap_and_persisted_below_it(tmp_path, mon
     from index.keyword import KeywordIndex, Stamp
     from index.records import StoredChunk
 
-    monkeypatch.setattr(keyword_module, "DELTA_MIN_TOKENS", 1)
-    monkeypatch.setattr(keyword_module, "DELTA_SHARE", 100.0)
-    monkeypatch.setattr(keyword_module, "DELTA_MAX_TOKENS", 12)
+    monkeypatch.setattr(keyword_index, "DELTA_MIN_TOKENS", 1)
+    monkeypatch.setattr(keyword_index, "DELTA_SHARE", 100.0)
+    monkeypatch.setattr(keyword_index, "DELTA_MAX_TOKENS", 12)
     chunk = lambda i, text: StoredChunk(f"n{i}:0", f"n{i}", "", "s", None, 0, 9, text)  # noqa: E731
     index = KeywordIndex(tmp_path / "kw")
     index.rebuild([chunk(0, "harbour crane strike"), chunk(1, "wheat harvest")], Stamp(2, "a"))
@@ -106,7 +108,7 @@ def test_a_swap_of_reports_that_keeps_every_count_is_still_seen(tmp_path) -> Non
     """Another writer replaces one report by another of as many chunks: row counts are as
     before, but the store's change count moved, so the keyword index is rebuilt."""
     from index.common.types import DocumentInfo
-    from index.ingest import CHUNKS, sync_keyword_indexes
+    from index.keyword.sync import CHUNKS, sync_keyword_indexes
     from index.keyword import KeywordIndex
     from tests.fakes import MemoryStore
 
@@ -158,7 +160,7 @@ def test_best_chunks_agree_with_search_scores(tmp_path, monkeypatch, in_delta: i
     from index.records import StoredChunk
 
     for name, value in (("DELTA_MIN_TOKENS", 1), ("DELTA_SHARE", 100.0), ("DELTA_MAX_TOKENS", 10**6)):
-        monkeypatch.setattr(keyword_module, name, value)  # the last reports stay in the delta
+        monkeypatch.setattr(keyword_index, name, value)  # the last reports stay in the delta
     rng = np.random.default_rng(11)
     words = [f"w{i}" for i in range(25)]
     chunks = [StoredChunk(f"r{r}:{c}", f"r{r}", "T", "s", None, 0, 9,

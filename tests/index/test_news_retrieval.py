@@ -139,32 +139,32 @@ def test_a_report_ranks_by_all_its_words_and_shows_its_best_chunk(spread) -> Non
 
 def test_best_chunks_scores_only_the_reports_asked_for(spread) -> None:
     ids = {d.source: d.doc_id for d in spread.documents()}
-    best = spread.keyword.best_chunks("Ilse Marquardt port authority", [ids["spread.txt"], ids["keeper.txt"]])
+    best = spread.index._keyword.best_chunks("Ilse Marquardt port authority", [ids["spread.txt"], ids["keeper.txt"]])
     assert set(best) == {ids["spread.txt"]}  # keeper.txt holds none of the words
     chunk_id, score = best[ids["spread.txt"]]
-    assert score > 0 and chunk_id == spread.keyword.search("Ilse Marquardt port authority", 1)[0][0]
+    assert score > 0 and chunk_id == spread.index._keyword.search("Ilse Marquardt port authority", 1)[0][0]
 
 
 def test_passages_widen_to_neighbouring_chunks(spread) -> None:
     from dataclasses import replace as copy
 
-    from index.retrieval import make_retriever
+    from index.retrieval import RetrievalTuning, make_retriever
 
     question = spread.query("Ilse Marquardt")
-    narrow = spread.retriever.retrieve(question, 1)[0]
-    tuning = copy(spread.retriever.tuning, passage_chunks=3)
-    wide = make_retriever("hybrid", spread.store, spread.keyword, spread.document_keyword,
-                          spread.embedder, tuning).retrieve(question, 1)[0]
+    narrow = spread.index.retrieve(question, 1)[0]
+    tuning = copy(RetrievalTuning(), passage_chunks=3)
+    wide = make_retriever("hybrid", spread.index._store, spread.index._keyword, spread.index._document_keyword,
+                          spread.index.embedder, tuning).retrieve(question, 1)[0]
     assert wide.chunk_id == narrow.chunk_id and wide.start < narrow.start and wide.end >= narrow.end
     assert spread.document_text(wide.doc_id)[wide.start:wide.end] == wide.text
 
 
 def test_a_filtered_search_matches_chromas_own_filter(news) -> None:
-    vector = news.embedder.embed_query("warehouse fire in Dunmore")
+    vector = news.index.embedder.embed_query("warehouse fire in Dunmore")
     for chunk_filter in (ChunkFilter(date_to="2023-12-31"), ChunkFilter(date_from="2024-01-01"),
                          ChunkFilter(sources=("flood.txt",))):
-        ours = [c.chunk_id for c, _ in news.store.search(vector, 2, chunk_filter)]
-        chromas = [c.chunk_id for c, _ in news.store._query(vector, 2, chroma_where(chunk_filter))]
+        ours = [c.chunk_id for c, _ in news.index._store.search(vector, 2, chunk_filter)]
+        chromas = [c.chunk_id for c, _ in news.index._store._query(vector, 2, chroma_where(chunk_filter))]
         assert ours == chromas and ours
 
 
@@ -264,3 +264,17 @@ def test_time_preference_lowers_old_and_out_of_frame_reports_never_undated_ones(
     assert factor(plain, "1999-01-01") == 1.0  # no as_of, no frame: no preference
     off = replace(tuning, recency_weight=0.0)
     assert time_factor(prefer, "2020-01-01", off) == 1.0
+
+
+@pytest.mark.parametrize("query, as_of", [
+    ("What happened in the past 5000 years?", None),
+    ("What happened last week?", "0001-01-03"),
+    ("What happened today?", "9999-12-31"),
+    ("What happened yesterday?", "0001-01-01"),
+])
+def test_retrieval_survives_time_frames_at_the_calendar_edges(
+    sample_assistant, query: str, as_of: str | None
+) -> None:
+    passages = sample_assistant.retrieve(query, as_of=as_of)
+    answer = sample_assistant.ask(query, as_of=as_of)
+    assert isinstance(passages, list) and isinstance(answer.refused, bool)

@@ -45,7 +45,7 @@ def test_two_ingest_processes_share_one_chroma_server(chroma_url: str, tmp_path:
     sources = sorted(Path(d.source).name for d in docs)
     expected = sorted(p.name for f in folders for p in f.glob("*.txt"))
     assert sources == expected  # every report exactly once
-    assert reader.store.count_chunks() == sum(d.chunks for d in docs)  # no orphans, no duplicates
+    assert reader.index._store.count_chunks() == sum(d.chunks for d in docs)  # no orphans, no duplicates
     found = set()
     for folder in folders:
         first = sorted(folder.glob("*.txt"))[0]
@@ -55,4 +55,4 @@ def test_two_ingest_processes_share_one_chroma_server(chroma_url: str, tmp_path:
         assert Path(passages[0].source).name == first.name
     assert found >= {"east", "west"}
     # The reader's keyword index was built from both processes' writes.
-    assert len(reader.keyword) == reader.store.count_chunks()
+    assert len(reader.index._keyword) == reader.index._store.count_chunks()

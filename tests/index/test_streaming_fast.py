@@ -15,9 +15,8 @@ import index.progress
 from assistant.config import Settings
 from assistant.core import Assistant
 from index.common.types import IndexingInfo
-from index.keyword import KeywordIndex
 from index.progress import IngestProgress, ProgressDisplay
-from tests.fakes import FakeEmbedder, FirstSentenceAnswerer, MemoryStore
+from tests.fakes import fake_assistant
 
 pytestmark = pytest.mark.fast
 
@@ -27,8 +26,7 @@ LINES = [f"Ferry {i} carried {i * 7 % 1000} passengers from Port {i % 97} to Hal
 
 def _assistant(home: Path) -> Assistant:
     settings = Settings.load({"home": home}, environ={})
-    return Assistant(settings, FakeEmbedder(), MemoryStore(), KeywordIndex(settings.keyword_path),
-                     KeywordIndex(settings.document_keyword_path), FirstSentenceAnswerer())
+    return fake_assistant(settings)
 
 
 def _folder(tmp_path: Path) -> Path:
@@ -40,12 +38,12 @@ def _folder(tmp_path: Path) -> Path:
 
 
 def _index(assistant: Assistant) -> tuple:
-    store = assistant.store
+    store = assistant.index._store
     chunks = sorted((c.chunk_id, c.start, c.end, c.text) for c in store.iter_chunks())
     vectors = store.chunk_embeddings([c[0] for c in chunks])
     return (store.documents(), chunks, [vectors[c[0]].tolist() for c in chunks],
-            [assistant.keyword.search(q, 5) for q in ("Halford passengers", "harbor master")],
-            [assistant.document_keyword.search(q, 5) for q in ("Halford passengers", "harbor master")])
+            [assistant.index._keyword.search(q, 5) for q in ("Halford passengers", "harbor master")],
+            [assistant.index._document_keyword.search(q, 5) for q in ("Halford passengers", "harbor master")])
 
 
 def test_a_report_over_many_batches_is_stored_as_in_one(tmp_path: Path, monkeypatch) -> None:
@@ -70,7 +68,7 @@ def test_a_report_over_many_batches_is_stored_as_in_one(tmp_path: Path, monkeypa
     assert all([d.doc_id for d in listed] == [ferries.doc_id] for _, listed in during)
     done = [listed[0].indexed_chars for _, listed in during]
     assert done == sorted(done) and 0 < done[0] and done[-1] < ferries.chars
-    assert batched.indexing() == [] and batched.store.marked[0][0].indexed_chars == 0
+    assert batched.indexing() == [] and batched.index._store.marked[0][0].indexed_chars == 0
     chunks = [p.chunks for p, _ in seen]
     assert chunks == sorted(chunks) and seen[-1][0] == IngestProgress(2, 2, batched.health()["chunks"])
 
@@ -100,7 +98,7 @@ def test_an_ingest_failing_mid_report_is_repaired_by_the_next(tmp_path: Path, mo
 
     monkeypatch.setattr(index.ingest, "BATCH_CHUNKS", 7)
     assistant = _assistant(tmp_path / "failed")
-    real_write = assistant.store.write_batch
+    real_write = assistant.index._store.write_batch
     writes = 0
 
     def failing_write(*args, **kwargs) -> None:
@@ -110,18 +108,18 @@ def test_an_ingest_failing_mid_report_is_repaired_by_the_next(tmp_path: Path, mo
             raise OSError("disk full")
         real_write(*args, **kwargs)
 
-    monkeypatch.setattr(assistant.store, "write_batch", failing_write)
+    monkeypatch.setattr(assistant.index._store, "write_batch", failing_write)
     with pytest.raises(OSError):
         assistant.ingest([folder], progress=False)
     # No half-indexed report: the one cut off (the first file) has chunks but no record, and
     # its marker reads as a dead run's.
-    assert assistant.documents() == [] and assistant.store.count_chunks() > 0
-    assert assistant.indexing() == [] and assistant.store.interrupted()
+    assert assistant.documents() == [] and assistant.index._store.count_chunks() > 0
+    assert assistant.indexing() == [] and assistant.index._store.interrupted()
 
-    monkeypatch.setattr(assistant.store, "write_batch", real_write)
+    monkeypatch.setattr(assistant.index._store, "write_batch", real_write)
     again = assistant.ingest([folder], progress=False)
     assert sorted(Path(p).name for p in again.added) == ["ferries.txt", "harbor.txt"]
-    assert not assistant.store.interrupted()
+    assert not assistant.index._store.interrupted()
     assert _index(assistant) == _index(clean)
 
 

@@ -1,7 +1,7 @@
 """Relative dates in questions ("last week", "on Monday", "in May") resolved against `as_of`.
 
-`resolve(question, as_of)` finds the first time expression and returns the `Timeframe` it
-means: an inclusive range of days, with the phrase that named it. Retrieval uses the range as a
+`read(question, as_of)` finds the first time expression and returns the `Timeframe` it
+means (an inclusive range of days, with the phrase that named it) and the words to search. Retrieval uses the range as a
 preference (reports published within it, or up to a day after it, rank higher), not as a
 filter: a report can look back on an earlier event.
 """
@@ -136,7 +136,7 @@ _NAMED = re.compile(rf"\b({'|'.join(WEEKDAYS)}|{_MONTH_RE})\b|\d{{4}}", re.IGNOR
 _SINCE = re.compile(r"^since\b", re.IGNORECASE)
 
 
-def find(question: str, as_of: date) -> tuple[Timeframe, tuple[int, int]] | None:
+def _first(question: str, as_of: date) -> tuple[Timeframe, tuple[int, int]] | None:
     """The first time expression in `question` and where it is, or None."""
     best: tuple[int, int, Timeframe] | None = None
     for pattern, rule in _RULES:
@@ -162,28 +162,17 @@ def find(question: str, as_of: date) -> tuple[Timeframe, tuple[int, int]] | None
     return best[2], (span_start, span_start - best[1])
 
 
-def resolve(question: str, as_of: date | str | None = None) -> Timeframe | None:
-    """The time range the question refers to, relative to `as_of` (default: today), or None."""
-    if as_of is None:
-        as_of = date.today()
-    elif isinstance(as_of, str):
-        as_of = date.fromisoformat(as_of)
-    found = find(question, as_of)
-    return found[0] if found else None
-
-
-def strip(question: str, as_of: date | str | None = None) -> str:
-    """The question without a purely relative time expression ("... last week?" -> "...?"),
-    for retrieval: a report rarely says "last week" about its own news. Expressions naming a
-    day, month or year are kept: reports say "on Monday" and "in May" too."""
-    if as_of is None:
-        as_of = date.today()
-    elif isinstance(as_of, str):
-        as_of = date.fromisoformat(as_of)
-    found = find(question, as_of)
-    if not found or _NAMED.search(found[0].phrase):
-        return question  # "on Monday", "in May", "in 2021" are words reports use as well
-    a, b = found[1]
+def read(question: str, as_of: date) -> tuple[Timeframe | None, str]:
+    """The time range the question refers to, relative to `as_of` (None when it names none),
+    and the question as retrieval searches it: without a purely relative time expression
+    ("... last week?" -> "...?"), as a report rarely says "last week" about its own news.
+    Expressions naming a day, month or year are kept: reports say "on Monday" and "in May" too."""
+    found = _first(question, as_of)
+    if found is None:
+        return None, question
+    frame, (a, b) = found
+    if _NAMED.search(frame.phrase):
+        return frame, question
     stripped = f"{question[:a]} {question[b:]}"
     stripped = re.sub(r"\s+([?.!,])", r"\1", re.sub(r"\s{2,}", " ", stripped)).strip(" ,;:")
-    return stripped if re.search(r"\w", stripped) else question
+    return frame, (stripped if re.search(r"\w", stripped) else question)

@@ -1,0 +1,200 @@
+"""The index's one face: the reports' store, the two keyword indexes kept in step with it,
+ingestion and retrieval. Everything above `index/` (the chain, the eval, the bench) goes
+through a `ReportIndex`, never through its parts."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
+
+import numpy as np
+
+from index.chunking import ChunkingPolicy
+from index.common.dates import parse_day, to_date
+from index.common.types import DocumentInfo, IndexingInfo, IngestReport, Passage, Retrieved
+from index.embedding import Embedder
+from index.headlines import headlines
+from index.ingest import Ingestor
+from index.keyword import KeywordIndex
+from index.keyword.sync import (
+    CHUNKS,
+    DOCUMENTS,
+    KeywordChange,
+    store_stamps,
+    sync_keyword_indexes,
+    update_keyword_indexes,
+)
+from index.query import Query, check_text
+from index.records import ChunkFilter, StoredChunk
+from index.retrieval import RetrievalTuning, Retriever, make_retriever
+from index.store import ChunkRows, ChromaStore, Store, make_client, stored_chunks, whole_document
+
+# A report already embedded elsewhere: its record, chunk rows, their vectors, text and content hash.
+EmbeddedReport = tuple[DocumentInfo, ChunkRows, np.ndarray, str, str]
+
+
+class ReportIndex:
+    """The reports of one collection, searchable by meaning and by words."""
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        store: Store,
+        keyword: KeywordIndex,
+        document_keyword: KeywordIndex,
+        retrieval_mode: str = "hybrid",
+        tuning: RetrievalTuning = RetrievalTuning(),
+        chunking: ChunkingPolicy = ChunkingPolicy(),
+        max_file_bytes: int | None = None,
+    ) -> None:
+        """The index over the parts it is handed (`open` builds the real ones; the fast tests
+        hand in small fakes). Keyword indexes behind the store are brought up to date."""
+        self.embedder = embedder
+        self._store = store
+        self._keyword = keyword
+        self._document_keyword = document_keyword
+        sync_keyword_indexes(store, ((keyword, CHUNKS), (document_keyword, DOCUMENTS)))
+        self._retriever: Retriever = make_retriever(
+            retrieval_mode, store, keyword, document_keyword, embedder, tuning
+        )
+        self._ingestor = Ingestor(store, keyword, document_keyword, embedder, chunking,
+                                  max_file_bytes=max_file_bytes)
+        # Writes are serialized; reads go on while one runs (the keyword index swaps atomically).
+        self._write_lock = threading.Lock()
+
+    @classmethod
+    def open(
+        cls,
+        embedder: Embedder,
+        chroma_path: Path,
+        collection: str,
+        keyword_path: Path,
+        document_keyword_path: Path,
+        chroma_url: str | None = None,
+        **options: object,
+    ) -> "ReportIndex":
+        """The index in an embedded Chroma store at `chroma_path` (or the Chroma server at
+        `chroma_url`) with its keyword indexes at the given folders; `options` are those of
+        the constructor (retrieval_mode, tuning, chunking, max_file_bytes)."""
+        store = ChromaStore(make_client(chroma_path, chroma_url), collection)
+        return cls(embedder, store, KeywordIndex(keyword_path), KeywordIndex(document_keyword_path),
+                   **options)  # type: ignore[arg-type]
+
+    # --- writing -------------------------------------------------------------------------
+
+    def ingest(self, paths: Iterable[str | Path], date: str | None = None, **options: Any) -> IngestReport:
+        """Index files and folders, one write at a time; `date` (YYYY-MM-DD) is checked first.
+        `options` are `Ingestor.ingest`'s (progress, source_of, on_progress)."""
+        date = parse_day(date, "date")
+        with self._write_lock:
+            return self._ingestor.ingest(paths, date=date, **options)
+
+    def add_embedded(self, batches: Iterable[Sequence[EmbeddedReport]]) -> dict[str, float]:
+        """Store reports embedded elsewhere (the scale benchmark's synthetic ones), a batch per
+        write, then add them all to the keyword indexes from their rows in one update, without
+        reading the store back. The seconds spent writing and updating."""
+        with self._write_lock:
+            store = self._store
+            before = store_stamps(store, (CHUNKS, DOCUMENTS))
+            writes_before = store.own_changes()
+            added: list[StoredChunk] = []
+            added_documents: list[StoredChunk] = []
+            started = time.perf_counter()
+            for batch in batches:
+                store.add_documents(batch)
+                for info, rows, _, text, _ in batch:
+                    added += stored_chunks(info, rows)
+                    added_documents.append(whole_document(info, text))
+            written = time.perf_counter()
+            update_keyword_indexes(store, (
+                KeywordChange(self._keyword, CHUNKS, before[0], added, {}),
+                KeywordChange(self._document_keyword, DOCUMENTS, before[1], added_documents, {}),
+            ), store.own_changes() - writes_before)
+            return {"write_s": written - started, "keyword_update_s": time.perf_counter() - written}
+
+    def delete(self, doc_id: str) -> DocumentInfo:
+        """Remove a report everywhere (vectors and keyword indexes)."""
+        with self._write_lock:
+            return self._ingestor.delete(doc_id)
+
+    # --- reading -------------------------------------------------------------------------
+
+    def documents(self) -> list[DocumentInfo]:
+        """Every indexed report."""
+        return self._store.documents()
+
+    def documents_by_source(self, source: str) -> list[DocumentInfo]:
+        """The reports indexed from `source`."""
+        return [info for info, _ in self._store.documents_by_source(source)]
+
+    def indexing(self) -> list[IndexingInfo]:
+        """Reports being indexed now, by this process or another, and how far each got."""
+        return self._store.indexing()
+
+    def document_text(self, doc_id: str) -> str:
+        """The extracted text of a report: what every `start`/`end` points into."""
+        return self._store.document_text(doc_id)
+
+    def count_documents(self) -> int:
+        """How many reports are indexed."""
+        return self._store.count_documents()
+
+    def count_chunks(self) -> int:
+        """How many chunks are indexed."""
+        return self._store.count_chunks()
+
+    def count_keyword_rows(self) -> int:
+        """How many chunks the keyword index holds (equal to `count_chunks` when in step)."""
+        return len(self._keyword)
+
+    def chunks(self) -> Iterator[StoredChunk]:
+        """Every chunk, in store order."""
+        return self._store.iter_chunks()
+
+    def chunk_vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of these chunks by id (ids not found are left out)."""
+        return self._store.chunk_embeddings(chunk_ids)
+
+    # --- searching -----------------------------------------------------------------------
+
+    def query(
+        self,
+        text: str,
+        as_of: str | None = None,
+        sources: Sequence[str] = (),
+        doc_ids: Sequence[str] = (),
+        date_from: str | None = None,
+        date_to: str | None = None,
+        field: str = "query",
+    ) -> Query:
+        """`text` as retrieval and the answerer see it (`Query.build`), with the filters.
+        Raises InputError naming the bad field."""
+        text = check_text(text, field)
+        day = to_date(as_of, "as_of") if as_of not in (None, "") else None
+        latest = min(filter(None, (day and day.isoformat(), parse_day(date_to, "date_to"))), default=None)
+        chunk_filter = ChunkFilter(
+            date_to=latest, date_from=parse_day(date_from, "date_from"),
+            sources=tuple(sources), doc_ids=tuple(doc_ids),
+        )
+        return Query.build(text, self.embedder.embed_query, as_of=day, chunk_filter=chunk_filter)
+
+    def retrieve(self, query: Query, k: int) -> list[Passage]:
+        """The `k` passages most relevant to `query`, best first."""
+        return self._retriever.retrieve(query, k)
+
+    def ranked(self, query: Query, n: int) -> list[tuple[StoredChunk, float]]:
+        """The first stage's `n` best `(chunk, score)` candidates, before any time preference
+        or selection (what `eval.fit_time` fits the time preference on)."""
+        return self._retriever.ranked(query, n, query.chunk_filter)
+
+    def gather(self, query: Query, k: int) -> Retrieved:
+        """The `k` best passages with what an answerer needs beside them: their reports'
+        headlines and the passages' stored vectors (so they are not embedded again)."""
+        passages = self.retrieve(query, k)
+        return Retrieved(
+            passages=tuple(passages),
+            headlines=headlines(self._store, list({p.doc_id: p for p in reversed(passages)})),
+            vectors=self._store.chunk_embeddings(list(dict.fromkeys(p.chunk_id for p in passages))),
+        )
