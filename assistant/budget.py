@@ -15,7 +15,8 @@ from index.common.text import sentence_spans
 from index.common.types import Passage
 
 # Share of the context window the counted prompt may use: other tokenizers (Llama, SmolLM,
-# Qwen) split English news text into up to ~15% more tokens than cl100k.
+# Qwen) split English news text into more tokens than cl100k, and the rest of the window covers
+# the difference (docs/evaluation.md: How it works).
 SAFETY_RATIO = 0.85
 # Chat templates wrap the prompt in role markers that the rendered text does not contain.
 TEMPLATE_TOKENS = 32

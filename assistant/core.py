@@ -66,9 +66,9 @@ class Assistant:
 
     def warm_up(self) -> None:
         """Load now what the first question would otherwise wait for: the sentence splitter
-        (NLTK's import, about 1 s), the question model compiled for one thread, and the stores
-        (Chroma reads its vector index from disk on the first query: seconds at 1,000,000
-        chunks; the keyword index builds its report-to-rows map)."""
+        (NLTK's import, about a second), the question model compiled for one thread, and the
+        stores (Chroma reads its vector index from disk on the first query: seconds in a large
+        store; the keyword index builds its report-to-rows map)."""
         from index.common.text import sentence_spans
 
         sentence_spans("Warm up. Now.")

@@ -37,9 +37,9 @@ class Sampling:
     """How many pairs of each kind a question gives."""
 
     positives: int = 4
-    # Mostly random negatives: when they were chosen by the question's words (8 of 12), the
-    # reader learnt that overlap with the question means "no answer" and ranked a report's
-    # sentences worse than overlap alone (0.180 against 0.325 on the development split).
+    # Mostly random negatives: when most are chosen by the question's words, the reader learns
+    # that overlap with the question means "no answer" and ranks a report's sentences worse
+    # than overlap alone (docs/evaluation.md: The reader, v2).
     hard_negatives: int = 2
     random_negatives: int = 12
     retrieved_reports: int = 2

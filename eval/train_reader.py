@@ -44,7 +44,8 @@ def _tokenizer(model_dir: Path, max_length: int):
 def _pair_scorer(base: Path):
     """MiniLM with a linear head over the mean of its token vectors: the pooling the model was
     trained with, so the head starts from a meaningful vector (BERT's [CLS] pooler, untrained in
-    this checkpoint, left the pointwise loss at the label prior for 550 steps)."""
+    this checkpoint, leaves the pointwise loss at the label prior: docs/evaluation.md, The reader,
+    v1)."""
     import torch
     from transformers import AutoModel
 

@@ -58,7 +58,7 @@ def iter_chunks(
     policy: ChunkingPolicy = ChunkingPolicy(),
 ) -> Iterator[Chunk]:
     """`chunk_text`, one chunk at a time: only the sentences of the chunk being packed are held,
-    so a 40 MB report (a million sentences) is chunked in a few megabytes."""
+    so a report of tens of megabytes (a million sentences) is chunked in a few megabytes."""
     units = _units(text, count_tokens, split_long, policy.max_tokens)
     window: list[tuple[int, int, int]] = []  # (start, end, word pieces) from the chunk's first unit
 

@@ -22,11 +22,10 @@ PRECISIONS = ("auto", "fp32", "bf16", "int8")
 SMALL_INPUT_TOKENS = 4096  # padded word pieces; smaller inputs run on one thread
 COUNT_SLICE = 512  # texts counted per hold of the tokenizer's lock
 QUERY_CACHE = 256  # recent single texts (questions) kept embedded: retrieval and answer share them
-# Padded word pieces per forward pass. Measured on 512 passages of ~200 pieces, 2 threads, bf16:
-# 4,096 (about 16 passages) gives 27.3k pieces/s with OpenVINO and 19.0k with PyTorch, against
-# 23.8k and 13.7k at 16,384: small batches stay in the CPU's caches. 1,024 (4 passages of 256)
-# embeds real chunks as fast as 4,096 (int8, 3 x 1,536 chunks interleaved: 45.2 s against 48.2)
-# and OpenVINO's buffers for it are 105 MB smaller (4,000 chunks: 374 MB peak against 479).
+# Padded word pieces per forward pass. Small batches stay in the CPU's caches: a few thousand
+# pieces a pass embed faster than tens of thousands. At this size (4 passages of 256) real chunks
+# embed as fast as at 4,096, and OpenVINO's buffers for a batch are smaller (docs/benchmarks.md:
+# The number of files).
 TOKEN_BUDGET = 1024
 
 
@@ -62,11 +61,11 @@ def model_path() -> Path:
 def default_threads() -> int:
     """Threads for large embedding batches: every core.
 
-    Measured on an idle 2-core machine, two threads embed ingestion batches 1.75x faster than
-    one (15.9k against 9.0k word pieces/s in bf16); loading and chunking the next files, which
-    runs beside the embedding, takes under 5% of a core. Small inputs stay on one thread
-    (`SMALL_INPUT_TOKENS`): a query on two threads of a busy CPU took 300-500 ms, against 7 ms.
-    A machine shared with other work can set ASSISTANT_EMBED_THREADS=1.
+    On an idle 2-core machine two threads embed ingestion batches much faster than one, and
+    loading and chunking the next files, which runs beside the embedding, takes little of a
+    core. Small inputs stay on one thread (`SMALL_INPUT_TOKENS`): on two threads of a busy CPU
+    a query takes many times longer than on one (docs/benchmarks.md). A machine shared with
+    other work can set ASSISTANT_EMBED_THREADS=1.
     """
     return max(1, os.cpu_count() or 1)
 
@@ -93,15 +92,15 @@ class Embedder:
     """Turns texts into unit-length vectors. Thread-safe; one model per process.
 
     The model runs through a backend (index/embedding_backends.py): OpenVINO where installed,
-    else PyTorch. In bf16, on CPUs with AVX-512 BF16 or AMX, either is 2-3x faster than fp32,
-    at a cosine above 0.99 to the fp32 vectors (tests/test_embedding.py). On other CPUs bf16
-    still works, only slower.
+    else PyTorch. In bf16, on CPUs with AVX-512 BF16 or AMX, either is much faster than fp32
+    (docs/benchmarks.md), at a cosine above 0.99 to the fp32 vectors
+    (tests/index/test_embedding.py). On other CPUs bf16 still works, only slower.
 
     In int8 (OpenVINO only) the passages of ingestion (`embed_passages`) run on a quantized copy
-    of the model, 1.6x faster than bf16 here; questions and an answer's sentences (`embed`,
+    of the model, faster than bf16; questions and an answer's sentences (`embed`,
     `embed_query`) stay in floating point: a few texts gain nothing from it, and quantization is
-    least exact on the shortest texts (one word: cosine 0.90 to fp32, against 0.996 and up for
-    sentences and passages).
+    least exact on the shortest texts (a one-word text strays much further from its fp32 vector
+    than a sentence or a passage does: docs/benchmarks.md).
     """
 
     def __init__(
@@ -115,7 +114,7 @@ class Embedder:
         directory = model_path()
         exact = self.precision if self.precision != "int8" else native_float_precision()
         # Each model is read on first use: an ingest never embeds a question, and the float
-        # model's weights were 50 MB of its peak (154 MB more once compiled).
+        # model would add its weights to the ingest's peak, and more once compiled.
         self._backends: dict[str, EmbeddingBackend] = {}
         self._make = lambda precision: make_backend(backend, directory, precision, MODEL_WINDOW, cache)
         self._exact = exact
@@ -166,7 +165,8 @@ class Embedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         # The same text is embedded once: a report that repeats itself (one sentence a million
-        # times) has two distinct chunks, not 65,000, and embeds in seconds, not 11 minutes.
+        # times) has a couple of distinct chunks among tens of thousands, and embeds in seconds
+        # rather than many minutes.
         unique = dict.fromkeys(texts)
         if len(unique) < len(texts):
             row = {text: i for i, text in enumerate(unique)}
@@ -177,7 +177,7 @@ class Embedder:
         # Small inputs (a query, an answer's sentences) never gain from more than one thread.
         threads = self.threads if sum(lengths) >= SMALL_INPUT_TOKENS else 1
         # No lock around the model: backends are safe to call from several threads, so a
-        # question is embedded while a report's passages are (it once waited 33 s for them).
+        # question is embedded while a report's passages are, rather than waiting for them all.
         batches = _length_batches(lengths, self.batch_size)
         for batch, vectors in zip(batches, backend.encode([[texts[i] for i in b] for b in batches], threads)):
             out[batch] = vectors

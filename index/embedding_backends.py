@@ -3,11 +3,10 @@
 Both take texts and give unit vectors (mean-pooled, as the model was trained). `Embedder`
 (index/embedding.py) does the batching, threads and caching around them.
 
-Why OpenVINO beside sentence-transformers: measured on this project's 2-core machines
-(AMD EPYC, AVX-512 BF16, no AMX), OpenVINO runs the model in bf16 at 20.1k word pieces/s
-against 16.1k for PyTorch in bf16 (sentence-transformers), at a cosine of 0.9999 between
-the two; and a process that finds the converted model in its cache never imports torch,
-sentence-transformers or scikit-learn (about 3 s of start-up). sentence-transformers' own
+Why OpenVINO beside sentence-transformers: on this project's CPUs OpenVINO runs the model
+faster than PyTorch (sentence-transformers) in the same precision, with the same vectors
+(docs/benchmarks.md); and a process that finds the converted model in its cache never imports
+torch, sentence-transformers or scikit-learn (seconds of start-up). sentence-transformers' own
 OpenVINO backend needs optimum-intel, which pins another torch (with CUDA) and transformers.
 """
 
@@ -33,8 +32,9 @@ BACKENDS = ("auto", "openvino", "torch")
 CALIBRATION = Path(__file__).with_name("calibration.txt")
 # Batches are padded to a multiple of this many word pieces (and `Embedder` sizes them to a full
 # bucket or a power of two texts). OpenVINO compiles and keeps kernels per input shape: with each
-# batch padded to its own longest text, embedding the first 16,000 chunks of 2,935 real reports
-# grew to 1,194 MB; with these few shapes it stays at 711 MB, and is no slower.
+# batch padded to its own longest text, memory grows with every new shape through a large
+# ingest; with these few shapes it stays flat, and is no slower (docs/benchmarks.md: The number
+# of files).
 LENGTH_STEP = 32
 CALIBRATION_WINDOW = 256  # word pieces: the model's window (MODEL_WINDOW in index/embedding.py)
 
@@ -116,9 +116,9 @@ class OpenVINOBackend:
         xml = quantized_model(model_dir, cache) if precision == "int8" else converted_model(model_dir, cache)
         self._model = self._core.read_model(str(xml))
         # int8 covers the matrix products; what stays in floating point runs in fp32. In bf16 it
-        # was 10% faster, but the CPU plugin then computed some inputs padded to 32 positions
-        # wrong: of 4,000 real chunks and sentences, 159 came out below a cosine of 0.95 to the
-        # fp32 model (as low as 0.70, all of 20-30 word pieces); in fp32, 6 (texts of 2-8).
+        # is a little faster, but the CPU plugin computes some inputs padded to 32 positions
+        # wrong: many more real texts come out well away from the fp32 model's vectors than in
+        # fp32 (docs/benchmarks.md: The number of files).
         self._precision = {"fp32": "f32", "bf16": "bf16", "int8": "f32"}[precision]
         self._compiled: dict[int, object] = {}
         self._compile_lock = threading.Lock()
@@ -141,8 +141,8 @@ class OpenVINOBackend:
 
     def _compiled_for(self, threads: int):
         """One thread: a single stream for the lowest latency. More: one stream per thread, each
-        running its own batch, which on 2 cores embedded 3-11% faster than both threads on one
-        batch (more when other work, loading and chunking the next files, takes a core now and
+        running its own batch, which on 2 cores embeds faster than both threads on one batch
+        (the more so when other work, loading and chunking the next files, takes a core now and
         then: a stream that loses its core does not hold the other up)."""
         with self._compile_lock:
             if threads not in self._compiled:
@@ -152,8 +152,9 @@ class OpenVINOBackend:
                     "INFERENCE_PRECISION_HINT": self._precision,
                     "INFERENCE_NUM_THREADS": threads,
                     # Kernels are cached per input shape, and passages come in thousands of
-                    # shapes: at the default (5,000) an ingest of 4,498 reports grew to 5.6 GB.
-                    # 64 keeps it flat (0.93 against 1.85 GB for 10,000 passages), as fast.
+                    # shapes: at the default capacity a large ingest's memory grows by
+                    # gigabytes. A few dozen keep it flat, as fast (docs/benchmarks.md: The
+                    # number of files).
                     "CPU_RUNTIME_CACHE_CAPACITY": RUNTIME_CACHE_SHAPES,
                     **streams,
                 })
@@ -206,7 +207,7 @@ def _model_key(model_dir: Path) -> str:
 def converted_model(model_dir: Path, cache: Path) -> Path:
     """The OpenVINO IR of the model with mean pooling and normalization built in.
 
-    Converted from the PyTorch model on first use (about 3 s with imports), then read from
+    Converted from the PyTorch model on first use (seconds, with the imports), then read from
     the cache.
     """
     return _cached(cache / f"minilm-openvino-{_model_key(model_dir)}",
@@ -217,8 +218,8 @@ def quantized_model(model_dir: Path, cache: Path) -> Path:
     """The IR quantized to int8 (weights and activations of the matrix products), cached.
 
     NNCF's post-training quantization, calibrated on `calibration.txt` (general news and
-    encyclopedic text shipped with the project, not any evaluation or benchmark text); about
-    15 s on first use. Retrieval is unchanged on the development sets and the vectors stay
+    encyclopedic text shipped with the project, not any evaluation or benchmark text); seconds,
+    on first use only. Retrieval is unchanged on the development sets and the vectors stay
     within a cosine of 0.99 of the published model's (docs/benchmarks.md).
     """
     from importlib.metadata import version

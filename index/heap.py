@@ -2,10 +2,10 @@
 
 glibc serves a block of 128 KB or more with a mapping of its own, returned to the system when
 freed, but each such free raises that threshold to the block's size (up to 32 MB): after the
-first keyword-index fold, the next folds' arrays of tens of MB came from the heap, whose freed
-space the process kept. Ingesting the 2,935 reports of a real news build (38,141 chunks), RSS
-rose by ~50 MB with every fold and stayed; with the threshold fixed the folds' memory is given
-back (measured in docs/benchmarks.md: Reliability and security).
+first keyword-index fold, the next folds' arrays of tens of MB come from the heap, whose freed
+space the process keeps, so through a large ingest RSS rises with every fold and stays; with
+the threshold fixed the folds' memory is given back (measured in docs/benchmarks.md:
+Reliability and security).
 """
 
 from __future__ import annotations

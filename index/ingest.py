@@ -2,9 +2,10 @@
 
 Chunks flow through in batches of `BATCH_CHUNKS`: a worker thread loads and chunks the files in
 order and hands over batches, at most `PLAN_AHEAD` ahead, while the main thread embeds and
-stores them. Memory holds a batch, not a file's chunks: a 40 MB single-line report once peaked
-at 2.2 GB. A report spread over several batches is marked as being indexed meanwhile (see
-index/store.py), and its record is written with its last batch.
+stores them. Memory holds a batch, not a file's chunks, so a single-line report of tens of
+megabytes does not take gigabytes (docs/benchmarks.md: Reliability and security). A report
+spread over several batches is marked as being indexed meanwhile (see index/store.py), and its
+record is written with its last batch.
 """
 
 from __future__ import annotations
@@ -282,7 +283,7 @@ class Ingestor:
         report = IngestReport(failed=[{"path": p, "error": why} for p, why in problems])
         if self.keyword.stamp != store_stamps(self.store, (CHUNKS,))[0] or self.store.interrupted():
             # The store changed since this process last saw it (another process, or an ingest
-            # that was interrupted): look for leftovers. Skipped otherwise: at 100,000 chunks
+            # that was interrupted): look for leftovers. Skipped otherwise: in a large store
             # reading every record costs seconds.
             repair(self.store)
         self._written = set()
@@ -445,8 +446,8 @@ class Ingestor:
 
     def _stored(self, doc_id: str) -> bool:
         """Whether a report of this content is stored already, or by this run (the same text
-        under another name: the first one wins). A lookup, not a listing of every id: at
-        250,000 reports a listing took 1.2 s."""
+        under another name: the first one wins). A lookup, not a listing of every id, which in
+        a large store costs a second or more."""
         return doc_id in self._written or bool(self.store.existing([doc_id]))
 
     def _chunk(self, doc: LoadedDocument) -> Iterator[Chunk]:

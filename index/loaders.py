@@ -366,8 +366,8 @@ def _read_txt(path: Path, data: bytes) -> _Extracted:
 
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
-# Front matter is a few lines of metadata. Both limits stop "billion laughs" files: a 448-byte
-# block of nested aliases once grew the server by 750 MB when its title was turned into text.
+# Front matter is a few lines of metadata. Both limits stop "billion laughs" files: a few hundred
+# bytes of nested aliases expand to hundreds of megabytes when the title is turned into text.
 FRONT_MATTER_MAX_CHARS = 16_384
 FRONT_MATTER_MAX_ALIASES = 16
 # A title is read from a first line's first characters: room for the longest front matter title.
@@ -442,8 +442,8 @@ def _first_line(text: str) -> str:
     at most `FIRST_LINE_MAX_CHARS`.
 
     Lines are found one at a time (where `str.splitlines` breaks) and only a line's first
-    characters split into words: `splitlines` and `split` over a 40 MB single-line report made
-    nine million strings, 700 MB, for a title of 90 characters.
+    characters split into words: `splitlines` and `split` over a single-line report of tens of
+    megabytes would make millions of strings, hundreds of megabytes, for a title of a few words.
     """
     start = 0
     for brk in _LINE_BREAK.finditer(text):

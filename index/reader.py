@@ -4,7 +4,7 @@ scores how likely the sentence holds the answer.
 A bi-encoder (the embedder) compares two vectors made apart, so it cannot tell the sentence that
 restates a question from the one that answers it; a cross-encoder attends across both. None can
 be downloaded here, so the project trains its own from all-MiniLM-L6-v2's weights on real news
-questions (`python -m eval.train_reader`; README: The shipped reader model) and ships it in
+questions (`python -m eval.train_reader`; docs/evaluation.md: The reader) and ships it in
 `index/reader/` as OpenVINO IR with int8 weights, read with no torch import.
 """
 
@@ -65,9 +65,9 @@ class Reader:
         self._tokenizer.enable_truncation(self.meta.max_length, strategy="longest_first")
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         core = ov.Core()
-        # Latency first: an ask reads about a dozen pairs, which two threads read in 39 ms
-        # more than an ask without the reader (sample set, p50; one thread: 64 ms). The weights
-        # are int8; what runs in floating point runs in bf16 where the CPU has it.
+        # Latency first: an ask reads about a dozen pairs, one small batch, and two threads read
+        # it clearly faster than one (docs/evaluation.md: The reader). The weights are int8;
+        # what runs in floating point runs in bf16 where the CPU has it.
         precision = {"bf16": "bf16", "fp32": "f32"}[native_float_precision()]
         self._compiled = core.compile_model(core.read_model(str(xml)), "CPU", {
             "PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": threads,

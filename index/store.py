@@ -33,7 +33,8 @@ from index.records import ChunkFilter, StoredChunk, date_ordinal
 PAGE = 2000  # records per Chroma get() call when scanning a collection
 FILTER_OVERFETCH = 4  # a filtered search looks at this many times k nearest chunks first
 # A record holds this much of its report's text, the rest is stored in pieces of this size:
-# Chroma's write of one 40 MB text peaked at 390 MB (10 MB: 120 MB; 1 MB: nothing measurable).
+# Chroma's memory for one write grows with its text (hundreds of megabytes for tens of megabytes
+# of text), and a piece of this size costs next to nothing (docs/benchmarks.md).
 TEXT_PIECE_CHARS = 1_000_000
 # A marker not renewed for this long is a dead run's, wherever it ran. An ingest renews its
 # marker with every batch it writes: seconds apart, a minute on a busy machine.
@@ -328,7 +329,8 @@ class ChromaStore:
 
     def document_ids(self) -> list[str]:
         """Ids of every completely indexed report (one call: ids alone are not fetched by an id
-        list, so SQLite's cap does not apply; 1.2 s at 250,000 reports, against 18 s paged)."""
+        list, so SQLite's cap does not apply, and one call is many times faster than reading
+        page by page)."""
         return list(self._docs.get(include=[])["ids"])
 
     def documents(self) -> list[DocumentInfo]:
@@ -382,8 +384,9 @@ class ChromaStore:
         """The `k` chunks nearest to `vector`, with cosine similarity.
 
         A filter is first applied to the nearest `FILTER_OVERFETCH * k` chunks: Chroma's filtered
-        query reads the metadata of every chunk it admits (0.1-0.9 s at 60,000 chunks for an
-        `as_of` that admits most of them). Only when too few of those pass does Chroma filter.
+        query reads the metadata of every chunk it admits (tenths of a second in a collection
+        of tens of thousands of chunks, for an `as_of` that admits most of them). Only when too
+        few of those pass does Chroma filter.
         """
         if chunk_filter is None or chunk_filter.is_empty():
             return self._query(vector, k, None)
@@ -403,7 +406,7 @@ class ChromaStore:
         # cannot express "$in" on every version we support.
         query = VectorStoreQuery(query_embedding=vector.tolist(), similarity_top_k=k)
         kwargs = {"where": where} if where else {}
-        try:  # no count() first: it costs ~10 ms at 100,000 chunks
+        try:  # no count() first: it costs milliseconds a query, more as the collection grows
             result = self.vector_store.query(query, **kwargs)
         except Exception:  # some Chroma versions refuse to query an empty collection
             if self.count_chunks() == 0:

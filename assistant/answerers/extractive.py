@@ -362,11 +362,9 @@ def answerability_features(
 
 FEATURE_NAMES = ("best_score", "typed_question", "typed_answer_found", "key_coverage_passage",
                  "key_coverage_sentence", "has_key_terms", "margin", "unmatched_negation")
-# A logistic model of P(answerable) fitted on one half of squad2-dev (docs/evaluation.md).
-# Fitted with scikit-learn LogisticRegression (C=10, chosen by 5-fold cross-validated ROC AUC,
-# 0.675) on the questions whose crc32(id) is even (241); on the other half (259) the ROC AUC
-# is 0.675 and, at min_answerable 0.35 with the "vouched" rule of answer(), refusal accuracy
-# is 0.29 with 11.5% false refusals (0.41 and 9.0% on the fitting half).
+# A logistic model of P(answerable) over `FEATURE_NAMES`, fitted with scikit-learn's
+# LogisticRegression on the squad2-dev questions whose crc32(id) is even and checked on the odd
+# ones; how it was fitted and how it does: docs/evaluation.md (Sample test set and squad2-dev).
 ANSWERABLE_WEIGHTS = (4.911, -0.856, 0.32, 0.169, -0.044, 0.254, 0.491, -1.875)
 ANSWERABLE_BIAS = -2.675
 

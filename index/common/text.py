@@ -11,8 +11,8 @@ _LINE = re.compile(r"[^\n]+")
 # Punkt does not split after a closing quote that follows the full stop (”.” / ."), which news
 # reports use constantly: split there too when a capital letter opens the next sentence.
 _QUOTE_END = re.compile(r"(?<=[.!?][\"”’'])\s+(?=[A-Z\"“‘])")
-# Punkt runs its regular expressions over a whole line under NLTK's 5 s ReDoS limit: a 17 MB
-# line of short sentences exceeds it (TimeoutError). Longer lines are cut into blocks first,
+# Punkt runs its regular expressions over a whole line under NLTK's ReDoS time limit: a line of
+# megabytes of short sentences exceeds it (TimeoutError). Longer lines are cut into blocks first,
 # after a sentence's end where there is one, so no sentence of normal length is split.
 LONG_LINE_CHARS = 10_000
 _SENTENCE_END = re.compile(r"[.!?][\"”’')\]]*\s+")
@@ -37,7 +37,8 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
 
 
 def iter_sentence_spans(text: str, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int]]:
-    """`sentence_spans`, one at a time: a 40 MB report's million spans are never all held."""
+    """`sentence_spans`, one at a time: the spans of a report of tens of megabytes are never all
+    held."""
     end = len(text) if end is None else end
     tokenizer = _punkt()
     for line in _LINE.finditer(text, start, end):
