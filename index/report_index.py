@@ -5,7 +5,6 @@ through a `ReportIndex`, never through its parts."""
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
@@ -16,24 +15,13 @@ from index.common.dates import parse_day, to_date
 from index.common.types import DocumentInfo, IndexingInfo, IngestReport, Passage, Retrieved
 from index.embedding import Embedder
 from index.headlines import headlines
-from index.ingest import Ingestor
+from index.ingest import EmbeddedReport, Ingestor
 from index.keyword import KeywordIndex
-from index.keyword.sync import (
-    CHUNKS,
-    DOCUMENTS,
-    KeywordChange,
-    store_stamps,
-    sync_keyword_indexes,
-    update_keyword_indexes,
-)
+from index.keyword.sync import CHUNKS, DOCUMENTS, sync_keyword_indexes
 from index.query import Query, check_text
 from index.records import ChunkFilter, StoredChunk
 from index.retrieval import RetrievalTuning, Retriever, make_retriever
-from index.store import ChunkRows, ChromaStore, Store, make_client, stored_chunks, whole_document
-
-# A report already embedded elsewhere: its record, chunk rows, their vectors, text and content hash.
-EmbeddedReport = tuple[DocumentInfo, ChunkRows, np.ndarray, str, str]
-
+from index.store import ChromaStore, Store, make_client
 
 class ReportIndex:
     """The reports of one collection, searchable by meaning and by words."""
@@ -92,27 +80,10 @@ class ReportIndex:
             return self._ingestor.ingest(paths, date=date, **options)
 
     def add_embedded(self, batches: Iterable[Sequence[EmbeddedReport]]) -> dict[str, float]:
-        """Store reports embedded elsewhere (the scale benchmark's synthetic ones), a batch per
-        write, then add them all to the keyword indexes from their rows in one update, without
-        reading the store back. The seconds spent writing and updating."""
+        """Store reports embedded elsewhere (`Ingestor.add_embedded`); the seconds spent
+        writing and updating the keyword indexes."""
         with self._write_lock:
-            store = self._store
-            before = store_stamps(store, (CHUNKS, DOCUMENTS))
-            writes_before = store.own_changes()
-            added: list[StoredChunk] = []
-            added_documents: list[StoredChunk] = []
-            started = time.perf_counter()
-            for batch in batches:
-                store.add_documents(batch)
-                for info, rows, _, text, _ in batch:
-                    added += stored_chunks(info, rows)
-                    added_documents.append(whole_document(info, text))
-            written = time.perf_counter()
-            update_keyword_indexes(store, (
-                KeywordChange(self._keyword, CHUNKS, before[0], added, {}),
-                KeywordChange(self._document_keyword, DOCUMENTS, before[1], added_documents, {}),
-            ), store.own_changes() - writes_before)
-            return {"write_s": written - started, "keyword_update_s": time.perf_counter() - written}
+            return self._ingestor.add_embedded(batches)
 
     def delete(self, doc_id: str) -> DocumentInfo:
         """Remove a report everywhere (vectors and keyword indexes)."""

@@ -119,6 +119,10 @@ class Retriever(Protocol):
         """The best `k` passages for `query`, best first."""
         ...
 
+    def ranked(self, query: Query, n: int, chunk_filter: ChunkFilter) -> list[tuple[StoredChunk, float]]:
+        """The first stage: up to `n` `(chunk, score)` candidates, best first."""
+        ...
+
 
 class _Selecting:
     """`retrieve()` built once on a subclass's `ranked()` (first stage) and `select()`."""

@@ -47,7 +47,9 @@ def store_stamps(store: Store, levels: Sequence[Level]) -> list[Stamp]:
     return [Stamp(level.count(store), changes) for level in levels]
 
 
-def _rebuild_if_stale(store: Store, keyword: KeywordIndex, level: Level, stamp: Stamp) -> bool:
+def rebuild_if_stale(store: Store, keyword: KeywordIndex, level: Level, stamp: Stamp) -> bool:
+    """Rebuild `keyword` from the store's rows of `level` unless it was built at `stamp`;
+    whether it was rebuilt."""
     if keyword.stamp == stamp:
         return False
     keyword.rebuild(level.rows(store), stamp)
@@ -57,7 +59,7 @@ def _rebuild_if_stale(store: Store, keyword: KeywordIndex, level: Level, stamp: 
 def sync_keyword_indexes(store: Store, indexes: Sequence[Indexed]) -> list[bool]:
     """Rebuild each keyword index that no longer matches the store; which ones were rebuilt."""
     stamps = store_stamps(store, [level for _, level in indexes])
-    return [_rebuild_if_stale(store, keyword, level, stamp)
+    return [rebuild_if_stale(store, keyword, level, stamp)
             for (keyword, level), stamp in zip(indexes, stamps)]
 
 
@@ -79,4 +81,4 @@ def update_keyword_indexes(store: Store, changes: Sequence[KeywordChange], write
             if change.added or change.removed or change.keyword.stamp != now:
                 change.keyword.update(change.added, change.removed, now)
         else:
-            _rebuild_if_stale(store, change.keyword, change.level, now)
+            rebuild_if_stale(store, change.keyword, change.level, now)

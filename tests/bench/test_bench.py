@@ -109,6 +109,27 @@ def test_ingest_updates_keyword_index_without_rebuilding(assistant, tmp_path: Pa
     assert sync_keyword_indexes(store, [(assistant.index._keyword, CHUNKS)]) == [True] and rebuilds == [1]
 
 
+def test_grown_reports_reach_both_keyword_indexes_without_a_rebuild(assistant, tmp_path: Path, monkeypatch) -> None:
+    """The scale benchmark's synthetic reports go into the store and, from their rows, into
+    both keyword indexes, which stay in step with the store (no rebuild from Chroma)."""
+    from bench.scale import grow_store
+
+    write_corpus(tmp_path / "r", 2)
+    assistant.ingest([tmp_path / "r"], progress=False)
+    rebuilds = []
+    original = KeywordIndex.rebuild
+    monkeypatch.setattr(KeywordIndex, "rebuild", lambda self, *a: (rebuilds.append(1), original(self, *a)))
+    grown = grow_store(assistant, assistant.index.count_chunks() + 40, seed=7)
+    assert grown["added_chunks"] >= 40 and rebuilds == []
+    store = assistant.index._store
+    assert assistant.index._keyword.stamp == Stamp(store.count_chunks(), store.changes())
+    assert len(assistant.index._keyword) == store.count_chunks()
+    assert len(assistant.index._document_keyword) == store.count_documents()
+    synthetic = next(d for d in assistant.documents() if d.doc_id.startswith("syn7-"))
+    title_words = " ".join(synthetic.title.split()[:6])
+    assert synthetic.doc_id in {doc_id for doc_id, _ in assistant.index._document_keyword.search(title_words, 50)}
+
+
 def test_chunk_embeddings_are_the_stored_vectors(assistant, tmp_path: Path) -> None:
     write_corpus(tmp_path / "r", 1)
     assistant.ingest([tmp_path / "r"], progress=False)
