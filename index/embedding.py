@@ -13,7 +13,8 @@ import numpy as np
 
 from index.common.errors import ConfigError
 from index.cpu import cpu_has_int8, native_float_precision
-from index.embedding_backends import LENGTH_STEP, EmbeddingBackend, make_backend, resolve_backend
+from index.embedding_backends import (
+    LENGTH_STEP, EmbeddingBackend, TokenBatch, make_backend, resolve_backend)
 
 # The model's position window; sentence-transformers silently truncates beyond it.
 MODEL_WINDOW = 256
@@ -125,6 +126,11 @@ class Embedder:
         self._counter.no_truncation()
         self._counter.no_padding()
         self._tokenizer_lock = threading.Lock()
+        # What the model reads: [CLS], the word pieces, [SEP], cut at the window. Each text is
+        # tokenized once, here: its length sorts it into a batch, its ids are the model's input.
+        self._window = Tokenizer.from_file(str(directory / "tokenizer.json"))
+        self._window.enable_truncation(MODEL_WINDOW)
+        self._window.no_padding()
         self.batch_size = batch_size
         self.threads = threads or default_threads()
         self.dimension = int(json.loads((directory / "config.json").read_text())["hidden_size"])
@@ -154,6 +160,10 @@ class Embedder:
         """As `embed`, for the passages being indexed: in int8 precision, on the quantized model."""
         return self._embed(texts, self._loaded(self.precision))
 
+    def prepare_passages(self) -> None:
+        """Load the passage model now rather than at the first `embed_passages`."""
+        self._loaded(self.precision)
+
     def _loaded(self, precision: str) -> EmbeddingBackend:
         """The model in `precision`, loaded on first use."""
         with self._load_lock:
@@ -171,19 +181,30 @@ class Embedder:
         if len(unique) < len(texts):
             row = {text: i for i, text in enumerate(unique)}
             return self._embed(list(unique), backend)[[row[text] for text in texts]]
-        texts = list(texts)
-        lengths = [min(n, MODEL_WINDOW - SPECIAL_TOKENS) + SPECIAL_TOKENS for n in self.count_tokens(texts)]
+        ids = self._window_ids(texts)
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         # Small inputs (a query, an answer's sentences) never gain from more than one thread.
-        threads = self.threads if sum(lengths) >= SMALL_INPUT_TOKENS else 1
+        threads = self.threads if sum(map(len, ids)) >= SMALL_INPUT_TOKENS else 1
         # No lock around the model: backends are safe to call from several threads, so a
         # question is embedded while a report's passages are, rather than waiting for them all.
-        batches = _length_batches(lengths, self.batch_size)
-        for batch, vectors in zip(batches, backend.encode([[texts[i] for i in b] for b in batches], threads)):
+        batches = _length_batches([len(i) for i in ids], self.batch_size)
+        token_batches = [TokenBatch([texts[i] for i in b], [ids[i] for i in b]) for b in batches]
+        for batch, vectors in zip(batches, backend.encode(token_batches, threads)):
             out[batch] = vectors
         if self.precision != "fp32":  # re-normalize in fp32: bf16 arithmetic holds ~3 digits
             out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
         return out
+
+    def _window_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        """The model's input ids of each text (see `token_batch`)."""
+        ids: list[list[int]] = []
+        for i in range(0, len(texts), COUNT_SLICE):
+            ids.extend(e.ids for e in self._window.encode_batch_fast(list(texts[i : i + COUNT_SLICE])))
+        return ids
+
+    def token_batch(self, texts: Sequence[str]) -> TokenBatch:
+        """`texts` as one batch for a backend: ids with [CLS] and [SEP], cut at the model window."""
+        return TokenBatch(list(texts), self._window_ids(texts))
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Word pieces of each text, without the special tokens."""
@@ -194,8 +215,9 @@ class Embedder:
         # In slices: a question's few texts wait for one slice, not a whole report's sentences.
         for i in range(0, len(texts), COUNT_SLICE):
             with self._tokenizer_lock:
-                encoded = self._counter.encode_batch(texts[i : i + COUNT_SLICE],
-                                                     add_special_tokens=False)
+                # `_fast`: no character offsets, which counting does not need.
+                encoded = self._counter.encode_batch_fast(texts[i : i + COUNT_SLICE],
+                                                          add_special_tokens=False)
             counts.extend(len(e.ids) for e in encoded)
         return counts
 

@@ -20,6 +20,7 @@ import shutil
 import tempfile
 import threading
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Protocol, Sequence
 
@@ -39,12 +40,22 @@ LENGTH_STEP = 32
 CALIBRATION_WINDOW = 256  # word pieces: the model's window (MODEL_WINDOW in index/embedding.py)
 
 
+@dataclass(frozen=True)
+class TokenBatch:
+    """Texts embedded together, with their word-piece ids ([CLS] and [SEP] included, cut at the
+    model window) as `Embedder` counted them: a backend that can take ids does not tokenize the
+    texts a second time (on 2 cores each pass over an ingest's text costs seconds)."""
+
+    texts: Sequence[str]
+    ids: Sequence[Sequence[int]]
+
+
 class EmbeddingBackend(Protocol):
     """Runs the model on batches of texts; safe to call from several threads at once."""
 
     name: str
 
-    def encode(self, batches: Sequence[Sequence[str]], threads: int) -> list[np.ndarray]:
+    def encode(self, batches: Sequence[TokenBatch], threads: int) -> list[np.ndarray]:
         """For each batch, unit vectors, one row per text, each cut to the model window."""
 
 
@@ -84,19 +95,19 @@ class TorchBackend:
             self._model.to(torch.bfloat16)
         self._lock = threading.Lock()
 
-    def encode(self, batches: Sequence[Sequence[str]], threads: int) -> list[np.ndarray]:
-        """See `EmbeddingBackend.encode`."""
+    def encode(self, batches: Sequence[TokenBatch], threads: int) -> list[np.ndarray]:
+        """See `EmbeddingBackend.encode` (sentence-transformers tokenizes the texts itself)."""
         import torch
 
         out = []
         with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
-            for texts in batches:
+            for batch in batches:
                 # PyTorch's thread count is global: held per batch, so a question waits for
                 # one batch of another caller's passages at most.
                 with self._lock:
                     torch.set_num_threads(threads)
                     vectors = self._model.encode(
-                        list(texts), batch_size=len(texts), normalize_embeddings=True,
+                        list(batch.texts), batch_size=len(batch.texts), normalize_embeddings=True,
                         convert_to_numpy=True, show_progress_bar=False,
                     )
                 out.append(np.asarray(vectors, dtype=np.float32))
@@ -108,9 +119,8 @@ class OpenVINOBackend:
 
     name = "openvino"
 
-    def __init__(self, model_dir: Path, precision: str, window: int, cache: Path) -> None:
+    def __init__(self, model_dir: Path, precision: str, cache: Path) -> None:
         import openvino as ov
-        from tokenizers import Tokenizer
 
         self._core = ov.Core()
         xml = quantized_model(model_dir, cache) if precision == "int8" else converted_model(model_dir, cache)
@@ -122,11 +132,6 @@ class OpenVINOBackend:
         self._precision = {"fp32": "f32", "bf16": "bf16", "int8": "f32"}[precision]
         self._compiled: dict[int, object] = {}
         self._compile_lock = threading.Lock()
-        # The model's own fast tokenizer (tokenizer.json), cut at the window, padded per batch
-        # to the batch's length bucket (`Embedder` batches by bucket: few shapes to compile).
-        self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
-        self._tokenizer.enable_truncation(window)
-        self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]", pad_to_multiple_of=LENGTH_STEP)
         # Released while the interpreter still runs: left to its teardown, the compiled models'
         # threads were destroyed in arbitrary order, and about one `assistant chat` in three
         # aborted at exit ("terminate called without an active exception").
@@ -160,14 +165,21 @@ class OpenVINOBackend:
                 })
             return self._compiled[threads]
 
-    def _inputs(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
-        encodings = self._tokenizer.encode_batch(list(texts))
-        return {"input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
-                "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64)}
+    @staticmethod
+    def inputs(batch: TokenBatch) -> dict[str, np.ndarray]:
+        """The model's inputs for a batch: its ids padded with [PAD] (0) to the batch's length
+        bucket, a multiple of `LENGTH_STEP` (`Embedder` batches by bucket: few shapes to compile)."""
+        width = -(-max(len(ids) for ids in batch.ids) // LENGTH_STEP) * LENGTH_STEP
+        input_ids = np.zeros((len(batch.ids), width), dtype=np.int64)
+        mask = np.zeros((len(batch.ids), width), dtype=np.int64)
+        for row, ids in enumerate(batch.ids):
+            input_ids[row, : len(ids)] = ids
+            mask[row, : len(ids)] = 1
+        return {"input_ids": input_ids, "attention_mask": mask}
 
-    def encode(self, batches: Sequence[Sequence[str]], threads: int) -> list[np.ndarray]:
+    def encode(self, batches: Sequence[TokenBatch], threads: int) -> list[np.ndarray]:
         """See `EmbeddingBackend.encode`. The batches run `threads` at a time, and the next
-        batch is tokenized while the current ones run."""
+        batch's inputs are built while the current ones run."""
         import openvino as ov
 
         compiled = self._compiled_for(threads)
@@ -176,8 +188,8 @@ class OpenVINOBackend:
         queue = ov.AsyncInferQueue(compiled, threads)
         queue.set_callback(lambda request, i: out.__setitem__(
             i, np.array(request.get_output_tensor(0).data, dtype=np.float32)))
-        for i, texts in enumerate(batches):
-            queue.start_async(self._inputs(texts), i)
+        for i, batch in enumerate(batches):
+            queue.start_async(self.inputs(batch), i)
         queue.wait_all()
         return out
 
@@ -187,7 +199,7 @@ def make_backend(
 ) -> EmbeddingBackend:
     """The backend that `backend` (see `resolve_backend`) names; `cache` keeps converted models."""
     if resolve_backend(backend) == "openvino":
-        return OpenVINOBackend(model_dir, precision, window, cache)
+        return OpenVINOBackend(model_dir, precision, cache)
     return TorchBackend(model_dir, precision, window)
 
 

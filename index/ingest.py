@@ -14,6 +14,7 @@ import queue
 import sys
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Generator, Iterable, Iterator, Sequence, TypeVar
@@ -117,6 +118,20 @@ class _Open:
         return self.vector_sum / max(self.info.chunks, 1)
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """A batch with its outcomes applied and its reports opened: the parts to embed and write,
+    and the report it leaves open for the next batch, if any."""
+
+    writing: list[tuple[_Part, _Open]]
+    spanning: _Open | None
+
+    @property
+    def texts(self) -> list[str]:
+        """What is embedded for its chunks, in order."""
+        return [text for part, _ in self.writing for text in part.texts]
+
+
 @dataclass
 class _Run:
     """How far an ingest got: files done of `files`, chunks stored, and the report it is in the
@@ -126,6 +141,8 @@ class _Run:
     files_done: int = 0
     chunks: int = 0
     open: _Open | None = None
+    # Reports whose markers are written and whose records are not yet: given up on an error.
+    marked: list[_Open] = field(default_factory=list)
 
     def current(self) -> IndexingInfo:
         """The open report as its marker shows it."""
@@ -265,6 +282,7 @@ class Ingestor:
         self.policy = policy
         self.max_file_bytes = max_file_bytes
         self._written: set[str] = set()  # ids of the reports this run has stored
+        self._began_empty = False  # the store held no report when this run began
         return_large_blocks()  # folds' arrays given back to the system, not kept in the heap
 
     def ingest(
@@ -290,6 +308,7 @@ class Ingestor:
             # reading every record costs seconds.
             repair(self.store)
         self._written = set()
+        self._began_empty = self.store.count_documents() == 0
         pending = _KeywordPending(self.store)
         show = sys.stderr.isatty() if progress is None else progress
         display = ProgressDisplay(len(files)) if show else None
@@ -297,21 +316,32 @@ class Ingestor:
         name = source_of or (lambda p: str(p.resolve()))
         run = _Run(files=len(files))
         batches = _ahead(self._plan(files, [name(p) for p in files], date), PLAN_AHEAD)
+        if self._began_empty and files:
+            # Everything will be embedded: load the model while the first files are read.
+            self.embedder.prepare_passages()
+        # A batch is embedded by a helper thread while the one before it is written, so the
+        # writes, the keyword bookkeeping and the next batch's preparation run beside the model
+        # rather than between its batches. Every change of the store and of this run's state
+        # stays on this thread, in the batches' order.
+        embedding = ThreadPoolExecutor(1, thread_name_prefix="ingest-embed")
+        waiting: tuple[_Prepared, Future[np.ndarray]] | None = None
         try:
             for batch in batches:
-                self._store_batch(batch, report, pending, run)
-                if pending.chars >= KEYWORD_FLUSH_CHARS:
-                    pending.apply(self.keyword, self.documents)
-                    pending = _KeywordPending(self.store)
-                for observe in observers:
-                    observe(run.progress())
+                prepared = self._prepare(batch, report, pending, run)
+                future = embedding.submit(self.embedder.embed_passages, prepared.texts)
+                if waiting is not None:
+                    pending = self._write_and_tell(*waiting, report, pending, run, observers)
+                waiting = prepared, future
+            if waiting is not None:
+                pending = self._write_and_tell(*waiting, report, pending, run, observers)
         finally:
+            embedding.shutdown(wait=True, cancel_futures=True)
             batches.close()  # stops the worker thread
             if display is not None:
                 display.close()
-            if run.open is not None and run.open.marked:
+            for open_ in run.marked:
                 # Given up: its marker now reads as a dead run's, whose chunks the next ingest removes.
-                self.store.mark_indexing(run.current(), alive=False)
+                self.store.mark_indexing(IndexingInfo.of(open_.info, open_.indexed_chars), alive=False)
             pending.apply(self.keyword, self.documents)
         report.documents = self.store.count_documents()
         report.chunks = self.store.count_chunks()
@@ -321,36 +351,39 @@ class Ingestor:
         """Load and chunk the files in order, in batches of up to `BATCH_CHUNKS` chunks (runs in
         the worker thread; reads the store, never writes)."""
         batch = _Batch()
-        for path, source in zip(files, sources):
-            if batch.files >= BATCH_FILES:
-                yield batch
-                batch = _Batch()
-            batch.files += 1
-            plan = self._plan_file(path, source, date, batch.outcome)
-            if plan is None:
-                continue
-            part = _Part(plan, first=True)
-            for chunk in self._chunk(plan.doc):
-                if batch.chunks >= BATCH_CHUNKS:
+        for at in range(0, len(files), BATCH_FILES):
+            # What the store holds of these files, in one read rather than one a file.
+            stored = self.store.documents_by_sources(sources[at : at + BATCH_FILES])
+            for path, source in zip(files[at : at + BATCH_FILES], sources[at : at + BATCH_FILES]):
+                if batch.files >= BATCH_FILES:
                     yield batch
-                    # A report whose first chunk did not fit starts in the next batch.
-                    batch, part = _Batch(), _Part(plan, first=not part.chunks)
-                batch.add(part, chunk, self._embed_text(plan.doc, chunk))
-            part.last = True  # in `batch`: every report has a chunk (a blank text fails to load)
+                    batch = _Batch()
+                batch.files += 1
+                plan = self._plan_file(path, source, date, stored.get(source, []), batch.outcome)
+                if plan is None:
+                    continue
+                part = _Part(plan, first=True)
+                for chunk in self._chunk(plan.doc):
+                    if batch.chunks >= BATCH_CHUNKS:
+                        yield batch
+                        # A report whose first chunk did not fit starts in the next batch.
+                        batch, part = _Batch(), _Part(plan, first=not part.chunks)
+                    batch.add(part, chunk, self._embed_text(plan.doc, chunk))
+                part.last = True  # in `batch`: every report has a chunk (a blank text fails to load)
         yield batch
 
     def _plan_file(
-        self, path: Path, source: str, date: str | None, outcome: dict[str, list]
+        self, path: Path, source: str, date: str | None, existing: Sequence[tuple[DocumentInfo, str]],
+        outcome: dict[str, list],
     ) -> _Planned | None:
-        """Load one file and decide what to do with it: a plan to embed it, or None with its
-        outcome recorded."""
+        """Load one file and decide what to do with it, given the records stored for its source:
+        a plan to embed it, or None with its outcome recorded."""
         try:
             doc = load_file(path, source=source, max_bytes=self.max_file_bytes, date=date)
         except (DocumentError, UnsupportedFileError) as exc:
             reason = exc.reason if isinstance(exc, DocumentError) else str(exc)
             outcome["failed"].append({"path": source, "error": reason})
             return None
-        existing = self.store.documents_by_source(source)
         doc = _keep_given_date(doc, [info for info, _ in existing])
         current = [info for info, digest in existing if digest == doc.content_hash]
         stale = [(info.doc_id, info.chunks) for info, digest in existing if digest != doc.content_hash]
@@ -367,9 +400,23 @@ class Ingestor:
             return None
         return _Planned(doc, [doc_id for doc_id, _ in stale if doc_id != doc.doc_id], dict(stale))
 
-    def _store_batch(self, batch: _Batch, report: IngestReport, pending: _KeywordPending, run: _Run) -> None:
-        """Apply a batch's outcomes, then embed its chunks and write them, with the records of
-        the reports it completes, in one write."""
+    def _write_and_tell(
+        self, prepared: _Prepared, embedded: Future[np.ndarray], report: IngestReport,
+        pending: _KeywordPending, run: _Run, observers: Sequence[Callable[[IngestProgress], None]],
+    ) -> _KeywordPending:
+        """Write a prepared batch once embedded, bring the keyword indexes in step when enough
+        text waits, and tell the observers; the keyword changes still pending."""
+        self._write(prepared, embedded.result(), report, pending, run)
+        if pending.chars >= KEYWORD_FLUSH_CHARS:
+            pending.apply(self.keyword, self.documents)
+            pending = _KeywordPending(self.store)
+        for observe in observers:
+            observe(run.progress())
+        return pending
+
+    def _prepare(self, batch: _Batch, report: IngestReport, pending: _KeywordPending, run: _Run) -> _Prepared:
+        """Apply a batch's outcomes and open the reports of its chunks: what is left to embed
+        and write."""
         outcome = batch.outcome
         report.failed.extend(outcome["failed"])
         report.unchanged.extend(outcome["unchanged"])
@@ -393,9 +440,15 @@ class Ingestor:
                 writing.append((part, open_))
             elif part.last:
                 report.unchanged.append(part.plan.doc.source)
+        return _Prepared(writing, run.open)
+
+    def _write(self, prepared: _Prepared, vectors: np.ndarray, report: IngestReport,
+               pending: _KeywordPending, run: _Run) -> None:
+        """Write a prepared batch's chunks, with the records of the reports it completes, in one
+        write."""
+        writing, spanning = prepared.writing, prepared.spanning
         if not writing:
             return
-        vectors = self.embedder.embed_passages([t for part, _ in writing for t in part.texts])
         parts: list[ChunkPart] = []
         records: list[Record] = []
         finished: list[tuple[_Planned, DocumentInfo]] = []
@@ -410,11 +463,13 @@ class Ingestor:
             if part.last:
                 records.append((info, part.plan.doc.text, part.plan.doc.content_hash, open_.mean()))
                 finished.append((part.plan, info))
-        if run.open is not None and not run.open.marked and not run.open.skip:
+        if spanning is not None and not spanning.marked and not spanning.skip:
             # A report spread over batches is marked before its first chunks are written.
-            self.store.mark_indexing(IndexingInfo.of(run.open.info, 0))
-            run.open.marked = True
+            self.store.mark_indexing(IndexingInfo.of(spanning.info, 0))
+            spanning.marked = True
+            run.marked.append(spanning)
         self.store.write_batch(parts, records, [part.plan.doc.doc_id for part, _ in writing if part.first])
+        run.marked = [open_ for open_ in run.marked if open_ is spanning]  # the others' records are written
         for plan, info in finished:
             pending.add([], whole_document(info, plan.doc.text))
             if plan.doc.doc_id in plan.replaced_chunks:
@@ -423,8 +478,8 @@ class Ingestor:
                 self.store.delete_document(old)
                 pending.remove(old, plan.replaced_chunks[old])
             (report.updated if plan.replaced_chunks else report.added).append(plan.doc.source)
-        if run.open is not None and run.open.marked:
-            self.store.mark_indexing(run.current())  # how far it got, and that it is alive
+        if spanning is not None and spanning.marked:
+            self.store.mark_indexing(IndexingInfo.of(spanning.info, spanning.indexed_chars))  # alive
 
     def _open(self, part: _Part, run: _Run, pending: _KeywordPending) -> _Open:
         """The report a part belongs to, opened at its first part; a report continued in the
@@ -450,8 +505,9 @@ class Ingestor:
     def _stored(self, doc_id: str) -> bool:
         """Whether a report of this content is stored already, or by this run (the same text
         under another name: the first one wins). A lookup, not a listing of every id, which in
-        a large store costs a second or more."""
-        return doc_id in self._written or bool(self.store.existing([doc_id]))
+        a large store costs a second or more; none in a store that was empty when the run began
+        (a first ingest: a lookup a file was a tenth of its time beside the embedding)."""
+        return doc_id in self._written or (not self._began_empty and bool(self.store.existing([doc_id])))
 
     def _chunk(self, doc: LoadedDocument) -> Iterator[Chunk]:
         title_tokens = min(self.embedder.count_tokens([doc.title])[0], TITLE_MAX_TOKENS)

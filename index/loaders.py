@@ -334,8 +334,12 @@ def _utf16_without_bom(data: bytes) -> str | None:
 
 def _mostly_printable(text: str) -> bool:
     """Text, not control codes: at most 2% of the characters are controls other than spacing."""
-    controls = sum(unicodedata.category(c) == "Cc" and c not in "\n\r\t\f\v" for c in text)
-    return controls <= 0.02 * len(text)
+    return len(_CONTROLS.findall(text)) <= 0.02 * len(text)
+
+
+# Unicode's control characters (category Cc) but the five of spacing (\t \n \v \f \r): one
+# regular expression instead of a category lookup per character, which cost a second an ingest.
+_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 
 
 def _latin_script(text: str) -> bool:

@@ -98,7 +98,7 @@ class ReportIndex:
 
     def documents_by_source(self, source: str) -> list[DocumentInfo]:
         """The reports indexed from `source`."""
-        return [info for info, _ in self._store.documents_by_source(source)]
+        return [info for info, _ in self._store.documents_by_sources([source]).get(source, [])]
 
     def indexing(self) -> list[IndexingInfo]:
         """Reports being indexed now, by this process or another, and how far each got."""

@@ -112,7 +112,7 @@ class Store(Protocol):
     def existing(self, doc_ids: Iterable[str]) -> set[str]: ...
     def document_ids(self) -> list[str]: ...
     def documents(self) -> list[DocumentInfo]: ...
-    def documents_by_source(self, source: str) -> list[tuple[DocumentInfo, str]]: ...
+    def documents_by_sources(self, sources: Sequence[str]) -> dict[str, list[tuple[DocumentInfo, str]]]: ...
     def document(self, doc_id: str) -> DocumentInfo: ...
     def document_text(self, doc_id: str) -> str: ...
     def document_texts(self, doc_ids: Iterable[str]) -> dict[str, str]: ...
@@ -339,13 +339,17 @@ class ChromaStore:
         infos = [_info(doc_id, meta) for doc_id, meta in _paged(self._docs, ["metadatas"])]
         return sorted(infos, key=lambda d: (d.title.lower(), d.source))
 
-    def documents_by_source(self, source: str) -> list[tuple[DocumentInfo, str]]:
-        """Records stored for a source path, with their content hashes."""
-        got = self._docs.get(where={"source": source}, include=["metadatas"])
-        return [
-            (_info(doc_id, meta), str(meta.get("content_hash", "")))
-            for doc_id, meta in zip(got["ids"], got["metadatas"])
-        ]
+    def documents_by_sources(self, sources: Sequence[str]) -> dict[str, list[tuple[DocumentInfo, str]]]:
+        """Records stored for each of some source paths, with their content hashes (sources
+        with none are left out). One read for many: an ingest asks for a batch of files at once."""
+        found: dict[str, list[tuple[DocumentInfo, str]]] = {}
+        wanted = list(dict.fromkeys(sources))
+        for i in range(0, len(wanted), PAGE):
+            got = self._docs.get(where={"source": {"$in": wanted[i : i + PAGE]}}, include=["metadatas"])
+            for doc_id, meta in zip(got["ids"], got["metadatas"]):
+                info = _info(doc_id, meta)
+                found.setdefault(info.source, []).append((info, str(meta.get("content_hash", ""))))
+        return found
 
     def document(self, doc_id: str) -> DocumentInfo:
         """One report's facts, or NotFoundError."""

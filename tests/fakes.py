@@ -52,6 +52,9 @@ class FakeEmbedder:
         """As `embed`."""
         return self.embed(texts)
 
+    def prepare_passages(self) -> None:
+        """Nothing to load."""
+
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Words of each text."""
         return [len(_WORD.findall(t)) for t in texts]
@@ -156,8 +159,12 @@ class MemoryStore:
         return sorted((info for info, _, _ in self._docs.values()),
                       key=lambda d: (d.title.lower(), d.source))
 
-    def documents_by_source(self, source: str) -> list[tuple[DocumentInfo, str]]:
-        return [(info, digest) for info, _, digest in self._docs.values() if info.source == source]
+    def documents_by_sources(self, sources: Sequence[str]) -> dict[str, list[tuple[DocumentInfo, str]]]:
+        found: dict[str, list[tuple[DocumentInfo, str]]] = {}
+        for info, _, digest in self._docs.values():
+            if info.source in sources:
+                found.setdefault(info.source, []).append((info, digest))
+        return found
 
     def document(self, doc_id: str) -> DocumentInfo:
         return self._record(doc_id)[0]

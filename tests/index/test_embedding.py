@@ -93,10 +93,32 @@ def test_batches_come_in_few_shapes() -> None:
 
 
 def test_openvino_pads_to_the_length_bucket() -> None:
-    backend = OpenVINOBackend(model_path(), "fp32", 256, MODEL_CACHE)
-    assert backend._inputs(["ok"])["input_ids"].shape == (1, LENGTH_STEP)
-    assert backend._inputs(["word " * 40, "ok"])["attention_mask"].shape == (2, 2 * LENGTH_STEP)
-    assert backend._inputs(["word " * 1000])["input_ids"].shape == (1, 256)
+    embedder = Embedder("fp32", cache=MODEL_CACHE)
+    inputs = lambda texts: OpenVINOBackend.inputs(embedder.token_batch(texts))  # noqa: E731
+    assert inputs(["ok"])["input_ids"].shape == (1, LENGTH_STEP)
+    assert inputs(["word " * 40, "ok"])["attention_mask"].shape == (2, 2 * LENGTH_STEP)
+    assert inputs(["word " * 1000])["input_ids"].shape == (1, 256)
+
+
+def test_openvino_inputs_are_the_tokenizers_own_padding() -> None:
+    """The ids counted once and padded here are what the model's tokenizer, cut at the window
+    and padded to the length bucket, gives: the vectors are those of tokenizing in the backend."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(model_path() / "tokenizer.json"))
+    tokenizer.enable_truncation(256)
+    tokenizer.enable_padding(pad_id=0, pad_token="[PAD]", pad_to_multiple_of=LENGTH_STEP)
+    texts = ["Two drones were shot down.", "word " * 300, "Ünïcode — “quotes” and 3,000 numbers",
+             " ".join(["The Pentagon blamed militias."] * 7)]
+    embedder = Embedder("fp32", cache=MODEL_CACHE)
+    for batch in ([t] for t in texts):
+        ours = OpenVINOBackend.inputs(embedder.token_batch(batch))
+        encodings = tokenizer.encode_batch(batch)
+        assert ours["input_ids"].tolist() == [e.ids for e in encodings]
+        assert ours["attention_mask"].tolist() == [e.attention_mask for e in encodings]
+    mixed = OpenVINOBackend.inputs(embedder.token_batch(texts[:1] + texts[2:3]))
+    encodings = tokenizer.encode_batch(texts[:1] + texts[2:3])
+    assert mixed["input_ids"].tolist() == [e.ids for e in encodings]
 
 
 def test_precision_knob() -> None:

@@ -148,12 +148,12 @@ def test_identical_texts_are_embedded_once() -> None:
     class Backend:
         def encode(self, batches, threads):
             for batch in batches:
-                calls.append(list(batch))
-                yield np.array([[len(t), 1.0] for t in batch], dtype=np.float32)
+                calls.append(list(batch.texts))
+                yield np.array([[len(t), 1.0] for t in batch.texts], dtype=np.float32)
 
     embedder = Embedder.__new__(Embedder)  # the model is not needed: only `_embed`'s bookkeeping
     embedder.dimension, embedder.batch_size, embedder.threads, embedder.precision = 2, 128, 1, "fp32"
-    embedder.count_tokens = lambda texts: [len(t.split()) for t in texts]
+    embedder._window_ids = lambda texts: [t.split() for t in texts]
     vectors = embedder._embed(["a b", "c", "a b", "a b", "c"], Backend())
     assert sorted(t for batch in calls for t in batch) == ["a b", "c"]
     assert vectors[:, 0].tolist() == [3, 1, 3, 3, 1]
