@@ -94,6 +94,15 @@ def run_ingest_process(pipeline: str, corpus: Path, work: Path, env: dict[str, s
     return result
 
 
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo ("" where it cannot be read)."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return ""
+    return next((line.partition(":")[2].strip() for line in lines if line.startswith("model name")), "")
+
+
 # --- embedding efficiency -------------------------------------------------------------------
 
 def minilm_flops_per_token(config: dict[str, Any], seq_len: int) -> float:
@@ -239,6 +248,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 ingest["llamaindex"]["ingest_s"] / ingest["project"]["ingest_s"], 2)
             ingest["embedded_tokens_per_s_ratio"] = round(
                 ingest["project"]["embedded_tokens_per_s"] / ingest["llamaindex"]["embedded_tokens_per_s"], 2)
+        # The ratio moves with the host: the project embeds in int8 and llama-index in fp32, and
+        # hosts of the same kind differ by 2x in int8 and bf16 matrix products, not in fp32
+        # (docs/benchmarks.md: Ingestion). The day's peaks and the date go with the record.
+        ingest["measured"] = {"date": time.strftime("%Y-%m-%d"), "cpu": cpu_model(),
+                              "peak_gops_2_threads": {d: matmul_peak_gflops(d, 2, 2048, repeats=3)
+                                                      for d in ("float32", "int8")}}
         results["ingestion"] = ingest
         save()
 
