@@ -161,8 +161,9 @@ class Embedder:
         return self._embed(texts, self._loaded(self.precision))
 
     def prepare_passages(self) -> None:
-        """Load the passage model now rather than at the first `embed_passages`."""
-        self._loaded(self.precision)
+        """Load and compile the passage model for large batches now, rather than at the first
+        `embed_passages`."""
+        self._loaded(self.precision).prepare(self.threads)
 
     def _loaded(self, precision: str) -> EmbeddingBackend:
         """The model in `precision`, loaded on first use."""

@@ -58,6 +58,9 @@ class EmbeddingBackend(Protocol):
     def encode(self, batches: Sequence[TokenBatch], threads: int) -> list[np.ndarray]:
         """For each batch, unit vectors, one row per text, each cut to the model window."""
 
+    def prepare(self, threads: int) -> None:
+        """Do now what the first `encode` on `threads` threads would do first (compile)."""
+
 
 def openvino_available() -> bool:
     """True when the `openvino` package can be imported."""
@@ -94,6 +97,9 @@ class TorchBackend:
         if self.bf16:
             self._model.to(torch.bfloat16)
         self._lock = threading.Lock()
+
+    def prepare(self, threads: int) -> None:
+        """Nothing to compile: PyTorch runs the model as loaded."""
 
     def encode(self, batches: Sequence[TokenBatch], threads: int) -> list[np.ndarray]:
         """See `EmbeddingBackend.encode` (sentence-transformers tokenizes the texts itself)."""
@@ -164,6 +170,10 @@ class OpenVINOBackend:
                     **streams,
                 })
             return self._compiled[threads]
+
+    def prepare(self, threads: int) -> None:
+        """Compile the model for `threads` threads (a second or so), if not yet."""
+        self._compiled_for(threads)
 
     @staticmethod
     def inputs(batch: TokenBatch) -> dict[str, np.ndarray]:
