@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -145,11 +146,16 @@ def test_bench_runs_small(tmp_path: Path) -> None:
     from bench.__main__ import main
 
     out = tmp_path / "out"
+    day = time.strftime("%Y-%m-%d")
     assert main(["--out", str(out), "--docs", "6", "--scales", "60", "--queries", "3",
                  "--skip", "llamaindex,server,flops"]) == 0
     results = json.loads((out / "bench.json").read_text())
     assert results["ingestion"]["project"]["documents"] == 6
     assert results["ingestion"]["project"]["coverage"]["mean"] > 0.99
+    # A ratio is read against its host: the day, the CPU and its int8 and fp32 peaks go with it.
+    measured = results["ingestion"]["measured"]
+    assert measured["date"] in {day, time.strftime("%Y-%m-%d")}
+    assert measured["peak_gops_2_threads"]["int8"] > measured["peak_gops_2_threads"]["float32"] > 0
     row = results["queries"][0]
     assert row["chunks"] >= 60 and row["retrieve"]["n"] == 3 and row["ask_as_of"]["n"] == 3
     assert row["add_delete"]["ingest_one_s"] > 0 and row["add_delete"]["delete_one_s"] > 0
