@@ -351,26 +351,34 @@ class Ingestor:
         """Load and chunk the files in order, in batches of up to `BATCH_CHUNKS` chunks (runs in
         the worker thread; reads the store, never writes)."""
         batch = _Batch()
-        for at in range(0, len(files), BATCH_FILES):
-            # What the store holds of these files, in one read rather than one a file.
-            stored = self.store.documents_by_sources(sources[at : at + BATCH_FILES])
-            for path, source in zip(files[at : at + BATCH_FILES], sources[at : at + BATCH_FILES]):
-                if batch.files >= BATCH_FILES:
+        for path, source, existing in self._with_stored(files, sources):
+            if batch.files >= BATCH_FILES:
+                yield batch
+                batch = _Batch()
+            batch.files += 1
+            plan = self._plan_file(path, source, date, existing, batch.outcome)
+            if plan is None:
+                continue
+            part = _Part(plan, first=True)
+            for chunk in self._chunk(plan.doc):
+                if batch.chunks >= BATCH_CHUNKS:
                     yield batch
-                    batch = _Batch()
-                batch.files += 1
-                plan = self._plan_file(path, source, date, stored.get(source, []), batch.outcome)
-                if plan is None:
-                    continue
-                part = _Part(plan, first=True)
-                for chunk in self._chunk(plan.doc):
-                    if batch.chunks >= BATCH_CHUNKS:
-                        yield batch
-                        # A report whose first chunk did not fit starts in the next batch.
-                        batch, part = _Batch(), _Part(plan, first=not part.chunks)
-                    batch.add(part, chunk, self._embed_text(plan.doc, chunk))
-                part.last = True  # in `batch`: every report has a chunk (a blank text fails to load)
+                    # A report whose first chunk did not fit starts in the next batch.
+                    batch, part = _Batch(), _Part(plan, first=not part.chunks)
+                batch.add(part, chunk, self._embed_text(plan.doc, chunk))
+            part.last = True  # in `batch`: every report has a chunk (a blank text fails to load)
         yield batch
+
+    def _with_stored(
+        self, files: Sequence[Path], sources: Sequence[str]
+    ) -> Iterator[tuple[Path, str, list[tuple[DocumentInfo, str]]]]:
+        """Each file and source with the records stored for that source, read for `BATCH_FILES`
+        files at once rather than one read a file."""
+        for at in range(0, len(files), BATCH_FILES):
+            group = sources[at : at + BATCH_FILES]
+            stored = self.store.documents_by_sources(group)
+            for path, source in zip(files[at : at + BATCH_FILES], group):
+                yield path, source, stored.get(source, [])
 
     def _plan_file(
         self, path: Path, source: str, date: str | None, existing: Sequence[tuple[DocumentInfo, str]],
