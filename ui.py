@@ -30,7 +30,7 @@ from assistant.citations import MARKER
 from assistant.config import MAX_K, Settings
 from assistant.core import Assistant
 from assistant.feedback import record_feedback
-from assistant.models import Answer, Citation
+from assistant.models import Answer, Citation, Short
 from assistant.uploads import delete_report, ingest_uploads, save_upload
 from index.common.dates import parse_day
 from index.common.errors import AssistantError
@@ -63,6 +63,7 @@ CSS = """
   padding-left: 8px; margin: 4px 0 8px; }
 #eval-status progress { width: 100%; height: 14px; }
 a.cite { text-decoration: none; font-weight: 600; }
+#sources mark strong.short { text-decoration: underline 2px; }
 """
 
 # A click on an [n] marker opens and scrolls to its source. Links inside the chat may be
@@ -99,8 +100,12 @@ def escape_markdown(text: str) -> str:
     return _MARKDOWN_SPECIALS.sub(r"\\\1", html.escape(text, quote=False))
 
 
-def render_answer(answer_text: str, turn: int) -> str:
-    """The answer as safe Markdown whose `[n]` markers link to `#source-{turn}-{n}`."""
+def render_answer(answer_text: str, turn: int, short: Short | None = None) -> str:
+    """The answer as safe Markdown whose `[n]` markers link to `#source-{turn}-{n}`, after the
+    short answer (in bold, with its marker) where there is one."""
+    if short is not None:
+        return (f'<strong class="short-answer">{escape_markdown(short.text)}</strong> '
+                + render_answer(f"[{short.n}]", turn) + "\n\n" + render_answer(answer_text, turn))
     pieces, last = [], 0
     for match in MARKER.finditer(answer_text):
         pieces.append(escape_markdown(answer_text[last:match.start()]))
@@ -111,22 +116,33 @@ def render_answer(answer_text: str, turn: int) -> str:
     return "".join(pieces)
 
 
-def highlighted_passage(citation: Citation, passages: Sequence[Passage]) -> str:
-    """The passage holding the citation, escaped, with the quoted span in `<mark>`."""
+def highlighted_passage(citation: Citation, passages: Sequence[Passage], short: Short | None = None) -> str:
+    """The passage holding the citation, escaped, with the quoted span in `<mark>` and, when
+    the short answer lies in it, that in `<strong class="short">` inside the mark."""
+    inner = (short.start, short.end) if short is not None and short.n == citation.n else None
     return marked_passage(citation.doc_id, citation.start, citation.end, citation.quote,
-                          ((p.doc_id, p.start, p.end, p.text) for p in passages))
+                          ((p.doc_id, p.start, p.end, p.text) for p in passages), inner)
 
 
 def marked_passage(doc_id: str, start: int, end: int, quote: str,
-                   passages: Iterable[tuple[str, int, int, str]]) -> str:
+                   passages: Iterable[tuple[str, int, int, str]], inner: tuple[int, int] | None = None) -> str:
     """The first of `passages` (doc_id, start, end, text) holding the span `start:end` of report
-    `doc_id`, escaped, with the span in `<mark>`; the `quote` alone when none holds it."""
+    `doc_id`, escaped, with the span in `<mark>` (and the `inner` span of it, document offsets,
+    in `<strong class="short">`); the `quote` alone when none holds it."""
     for p_doc, p_start, p_end, text in passages:
         if p_doc == doc_id and p_start <= start and end <= p_end:
             s, e = start - p_start, end - p_start
-            return (html.escape(text[:s]) + "<mark>" + html.escape(text[s:e]) + "</mark>"
+            return (html.escape(text[:s]) + "<mark>" + _marked_inner(text[s:e], start, inner) + "</mark>"
                     + html.escape(text[e:]))
-    return "<mark>" + html.escape(quote) + "</mark>"
+    return "<mark>" + _marked_inner(quote, start, inner) + "</mark>"
+
+
+def _marked_inner(quote: str, start: int, inner: tuple[int, int] | None) -> str:
+    if inner is None or not (start <= inner[0] < inner[1] <= start + len(quote)):
+        return html.escape(quote)
+    a, b = inner[0] - start, inner[1] - start
+    return (html.escape(quote[:a]) + '<strong class="short">' + html.escape(quote[a:b]) + "</strong>"
+            + html.escape(quote[b:]))
 
 
 def render_sources(answer: Answer, turn: int) -> str:
@@ -141,7 +157,7 @@ def render_sources(answer: Answer, turn: int) -> str:
             f'<div class="source" id="source-{turn}-{c.n}" data-n="{c.n}">'
             f"<div><strong>[{c.n}] {html.escape(c.title)}</strong></div>"
             f'<div class="meta">{meta}</div>'
-            f'<div class="passage">{highlighted_passage(c, answer.passages)}</div></div>'
+            f'<div class="passage">{highlighted_passage(c, answer.passages, answer.short)}</div></div>'
         )
     return "".join(blocks)
 
@@ -405,7 +421,7 @@ class ChatUI:
             messages[-1] = {"role": "assistant", "content": escape_markdown(f"Error: {exc}")}
             yield messages, gr.skip(), "", session
             return
-        messages[-1] = {"role": "assistant", "content": render_answer(answer.answer, turn)}
+        messages[-1] = {"role": "assistant", "content": render_answer(answer.answer, turn, answer.short)}
         session["history"] += [{"role": "user", "content": question},
                                {"role": "assistant", "content": answer.answer}]
         session["answers"].append({

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from assistant.config import Settings
-from assistant.models import Answer, Citation
+from assistant.models import Answer, Citation, Short
 from index.common.types import DocumentInfo, IngestReport, Passage
 
 if TYPE_CHECKING:
     from assistant.core import Assistant
 
-__all__ = ["Answer", "Assistant", "Citation", "DocumentInfo", "IngestReport", "Passage", "Settings"]
+__all__ = ["Answer", "Assistant", "Citation", "DocumentInfo", "IngestReport", "Passage", "Settings", "Short"]
 
 
 def __getattr__(name: str) -> Any:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Sequence
 
-from assistant.models import Citation
+from assistant.models import Citation, Short
 from index.common.types import Passage
 
 # One citation marker: "[3]".
@@ -76,6 +77,15 @@ def assemble(claims: list[Claim]) -> tuple[str, list[Citation]]:
         text = strip_markers(claim.text)
         sentences.append(f"{text} {''.join(markers)}" if markers else text)
     return " ".join(sentences), citations
+
+
+def cite_short(citations: Sequence[Citation], span: Support) -> Short | None:
+    """The short answer `span` with the number of the first citation whose quote holds it;
+    None when none does (a short answer is only given inside a cited quote)."""
+    for citation in citations:
+        if citation.doc_id == span.passage.doc_id and citation.start <= span.start and span.end <= citation.end:
+            return Short(text=span.quote, n=citation.n, start=span.start, end=span.end)
+    return None
 
 
 def strip_markers(text: str) -> str:

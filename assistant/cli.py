@@ -106,6 +106,9 @@ def _cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _print_answer(answer: Any) -> None:
+    if answer.short is not None:
+        print(f"{answer.short.text} [{answer.short.n}]")
+        print()
     print(answer.answer)
     if answer.citations:
         print()

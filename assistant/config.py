@@ -63,7 +63,9 @@ class Settings:
     embed_threads: int | None = None  # None = chosen from the core count
     embed_backend: str = "auto"  # auto = OpenVINO where installed, else PyTorch
     cache_dir: Path | None = None  # None = $XDG_CACHE_HOME (or ~/.cache)/report-assistant
-    reader: str = "on"  # the extractive answerer's cross-encoder (index/reader.py): on or off
+    # The extractive answerer's cross-encoder (index/reader.py): on (the shipped model), off, or
+    # a folder holding another reader model (e.g. an earlier version, to compare).
+    reader: str = "on"
 
     @classmethod
     def load(
@@ -125,8 +127,9 @@ class Settings:
             )
         if self.embed_threads is not None and self.embed_threads < 1:
             raise ConfigError(f"ASSISTANT_EMBED_THREADS must be >= 1, got {self.embed_threads}")
-        if self.reader not in ("on", "off"):
-            raise ConfigError(f"ASSISTANT_READER must be on or off, got {self.reader!r}")
+        if self.reader not in ("on", "off") and not (Path(self.reader) / "model.xml").is_file():
+            raise ConfigError(f"ASSISTANT_READER must be on, off or a folder holding a reader model "
+                              f"(model.xml), got {self.reader!r}")
         if self.max_file_mb <= 0:
             raise ConfigError(f"max_file_mb must be positive, got {self.max_file_mb}")
 

@@ -199,7 +199,7 @@ class Assistant:
         timings.update(reply.timings)
         yield Answer(
             answer=reply.answer, refused=reply.refused, citations=reply.citations,
-            passages=list(found.passages), timings_ms=timings, stats=dict(reply.stats),
+            passages=list(found.passages), timings_ms=timings, stats=dict(reply.stats), short=reply.short,
         )
 
     def condense(self, question: str, history: Sequence[Turn | dict[str, Any]] | None = None) -> str:

@@ -29,6 +29,21 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Short:
+    """The answer itself in a few words: an exact span (document offsets) of the report that
+    citation `[n]` quotes, inside its quote."""
+
+    text: str
+    n: int
+    start: int
+    end: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """The SPEC's JSON shape."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class Answer:
     """An answer whose `[n]` markers each have exactly one citation, all of them used."""
 
@@ -38,12 +53,14 @@ class Answer:
     passages: list[Passage] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)  # times only, in ms
     stats: dict[str, float] = field(default_factory=dict)  # the answerer's numbers
+    short: Short | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The SPEC's JSON shape."""
         return {
             "answer": self.answer,
             "refused": self.refused,
+            "short": self.short.to_dict() if self.short else None,
             "citations": [c.to_dict() for c in self.citations],
             "passages": [p.to_dict() for p in self.passages],
             "timings_ms": dict(self.timings_ms),

@@ -54,6 +54,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scales", default=",".join(str(s) for s in SCALES),
                    help="chunk counts for the latency runs, comma-separated")
     p.add_argument("--queries", type=int, default=40, help="queries per scale")
+    p.add_argument("--real-news", nargs=2, metavar=("HOME", "TESTSET"),
+                   help="also measure ask over a real-news index built in HOME, asked TESTSET's questions")
+    p.add_argument("--real-queries", type=int, default=200, help="questions asked of the real-news index")
     p.add_argument("--work", help="scratch folder (default OUT/work)")
     p.add_argument("--keep-store", action="store_true",
                    help="reuse WORK/scale-home from an earlier run, grown only where it is smaller "
@@ -271,6 +274,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         # A run at other sizes (say 1,000,000 alone, on a kept store) adds its rows to the last one's.
         kept = [r for r in results.get("queries", []) if r.get("scale", scales[0]) not in set(scales)]
         results["queries"] = sorted(kept + rows, key=lambda r: r["chunks"])
+        save()
+    if args.real_news:
+        results["real_news"] = scale.real_news_latency(Path(args.real_news[0]), Path(args.real_news[1]),
+                                                      args.real_queries)
+        print("real news:", json.dumps(results["real_news"]), flush=True)
         save()
     if "server" not in skip and (home / "chroma").is_dir():
         results["server"] = scale.serve_measure(home, free_port())

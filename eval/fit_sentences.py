@@ -3,7 +3,8 @@ eval runs, and say how the choice does on questions it was not chosen on.
 
     python -m eval.fit_sentences RUN_DIR... [--margins 0 0.03 0.05 0.07 0.1 0.15]
         [--max-sentences 3 4] [--min-citation-precision RUN_NAME=FLOOR ...]
-        [--reader [DIR] --reader-weights 0.1 0.2 --reader-vouch 0.5 0.7 --reader-floors 0 0.02]
+        [--reader [DIR] --reader-weights 0.1 0.2 --reader-vouch 0.5 0.7 --reader-floors 0 0.02
+         --reader-terms answers choice --reader-further 0 0.5 --short-floors 0.3 0.5 0.7 [--min-short-em 0.6] [--write DIR/reader.json]]
         [--max-false-refusals 0.1]
 
 Each RUN_DIR is an `assistant eval` output folder: its questions.jsonl holds the passages the
@@ -22,7 +23,10 @@ With `--reader` (the shipped model, or the one in DIR) the reader's weight, the 
 which it vouches for an answer and the one below which the answer is refused are chosen too:
 the setting with the highest mean answer_contains plus mean refusal_accuracy (over runs with
 unanswerable questions) among those keeping the floors and `--max-false-refusals` on every
-run's fitting half.
+run's fitting half; with it, the probability a further sentence needs (`reader_further`). Then,
+at that setting, the span probability from which a short answer is given: the one giving short
+answers most often while every run's fitting half keeps `--min-short-em`. `--write` stores the
+chosen settings in a reader model's reader.json, which the answerer reads them from.
 """
 
 from __future__ import annotations
@@ -49,25 +53,28 @@ from index.headlines import headline_passage
 from index.ingest import embedded_text
 from index.loaders import load_file
 from index.query import Query
-from index.reader import READER_DIR, Reader
+from index.reader import READER_DIR, Reader, Reading, Short
 from index.records import StoredChunk
 
 
 class CachedReader:
-    """A reader's scores kept by question and sentence: each setting reads the same pairs."""
+    """A reader's judgments kept by question and sentence: each setting reads the same pairs."""
 
     def __init__(self, reader: Reader) -> None:
         self.reader = reader
-        self.logits: dict[tuple[str, str, str], float] = {}
+        self.read_pairs: dict[tuple[str, str, str], tuple[float, float, Short | None]] = {}
 
-    def scores(self, question: str, sentences: Sequence[str], titles: Sequence[str]) -> np.ndarray:
-        """The reader's logits, each pair read once."""
+    def read(self, question: str, sentences: Sequence[str], titles: Sequence[str]) -> Reading:
+        """The reader's judgment, each pair read once."""
         keys = [(question, s, t) for s, t in zip(sentences, titles)]
-        missing = list(dict.fromkeys(k for k in keys if k not in self.logits))
+        missing = list(dict.fromkeys(k for k in keys if k not in self.read_pairs))
         if missing:
-            found = self.reader.scores(question, [k[1] for k in missing], [k[2] for k in missing])
-            self.logits.update(zip(missing, map(float, found)))
-        return np.array([self.logits[k] for k in keys], dtype=np.float32)
+            found = self.reader.read(question, [k[1] for k in missing], [k[2] for k in missing])
+            self.read_pairs.update(zip(missing, zip(map(float, found.choice), map(float, found.answers),
+                                                    found.shorts)))
+        judged = [self.read_pairs[k] for k in keys]
+        return Reading(np.array([j[0] for j in judged], dtype=np.float32),
+                       np.array([j[1] for j in judged], dtype=np.float32), tuple(j[2] for j in judged))
 
 
 class CachedEmbedder:
@@ -151,52 +158,74 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--reader-vouch", nargs="+", type=float, default=[ExtractiveTuning().reader_vouch])
     parser.add_argument("--reader-floors", nargs="+", type=float,
                         default=[ExtractiveTuning().reader_min_probability])
+    parser.add_argument("--reader-further", nargs="+", type=float, default=[ExtractiveTuning().reader_further])
+    parser.add_argument("--reader-terms", nargs="+", choices=("answers", "choice"),
+                        default=[ExtractiveTuning().reader_term])
+    parser.add_argument("--short-floors", nargs="+", type=float, default=[],
+                        help="span probabilities to choose short_min_probability from (at the chosen setting)")
+    parser.add_argument("--min-short-em", type=float, default=0.6,
+                        help="short_answer_em each fitting half must keep; the highest rate that does wins")
     parser.add_argument("--max-false-refusals", type=float, default=1.0,
                         help="the most false refusals on any run's fitting half")
+    parser.add_argument("--write", type=Path, metavar="READER_JSON",
+                        help="store the chosen settings as the `answerer` of this reader.json")
     args = parser.parse_args(argv)
 
     floors = {name: float(value) for name, _, value in (f.partition("=") for f in args.min_citation_precision)}
     embedder = CachedEmbedder(shared_embedder(cache=Settings.load().model_cache_path))
     runs = {run.name: load_run(run, embedder) for run in args.runs}
-    reader = CachedReader(Reader(args.reader)).scores if args.reader else None
-    weights = args.reader_weights if reader else [0.0]
-    reader_floors = args.reader_floors if reader else [0.0]
-    vouches = args.reader_vouch if reader else [1.0]
+    reader = CachedReader(Reader(args.reader)).read if args.reader else None
+    grid = {"further_margin": args.margins, "max_sentences": args.max_sentences}
+    if reader:
+        grid.update(reader_term=args.reader_terms, reader_weight=args.reader_weights, reader_vouch=args.reader_vouch,
+                    reader_min_probability=args.reader_floors, reader_further=args.reader_further)
     chosen, best = None, -1.0
-    for most, margin, weight, vouch, floor in itertools.product(
-            args.max_sentences, args.margins, weights, vouches, reader_floors):
-        tuning = replace(ExtractiveTuning(), further_margin=margin, max_sentences=most,
-                         reader_weight=weight, reader_vouch=vouch, reader_min_probability=floor)
-        answerer = ExtractiveAnswerer(cast(Embedder, embedder), tuning, reader)
-        label = f"margin={margin} max={most}" + (
-            f" reader_weight={weight} vouch={vouch} floor={floor}" if reader else "")
-        mean, within_floors = _score(runs, answerer, label, floors, args.max_false_refusals)
+    for values in itertools.product(*grid.values()):
+        setting = dict(zip(grid, values))
+        answerer = ExtractiveAnswerer(cast(Embedder, embedder), replace(ExtractiveTuning(), **setting), reader)
+        label = " ".join(f"{k}={v}" for k, v in setting.items())
+        mean, within_floors, _ = _score(runs, answerer, label, floors, args.max_false_refusals)
         if within_floors and mean > best:
-            chosen, best = (margin, most, weight, vouch, floor) if reader else (margin, most), mean
-    names = "further_margin, max_sentences" + (
-        ", reader_weight, reader_vouch, reader_min_probability" if reader else "")
-    print(f"{names} = {chosen}  # objective {best:.3f} on the fitting halves")
+            chosen, best = setting, mean
+    print(f"{chosen}  # objective {best:.3f} on the fitting halves")
+    if chosen is not None and reader and args.short_floors:
+        best_rate = -1.0
+        for floor in args.short_floors:
+            setting = {**chosen, "short_min_probability": floor}
+            answerer = ExtractiveAnswerer(cast(Embedder, embedder), replace(ExtractiveTuning(), **setting), reader)
+            _, _, shorts = _score(runs, answerer, f"short_min_probability={floor}", floors, 1.0)
+            rates, ems = zip(*shorts)
+            if min(ems) >= args.min_short_em and float(np.mean(rates)) > best_rate:
+                chosen, best_rate = setting, float(np.mean(rates))
+        print(f"{chosen}  # with the short answers' floor")
+    if args.write and chosen is not None:
+        meta = json.loads(args.write.read_text(encoding="utf-8"))
+        meta["answerer"] = chosen
+        args.write.write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
     return 0
 
 
-def _score(runs: dict[str, list[Replay]], answerer: ExtractiveAnswerer, label: str,
-           floors: dict[str, float], max_false_refusals: float = 1.0) -> tuple[float, bool]:
+def _score(runs: dict[str, list[Replay]], answerer: ExtractiveAnswerer, label: str, floors: dict[str, float],
+           max_false_refusals: float = 1.0) -> tuple[float, bool, list[tuple[float, float]]]:
     """Answer every run's questions; print each half's metrics. The mean answer_contains of the
-    fitting halves plus the mean refusal_accuracy of those that have unanswerable questions, and
-    whether their citation precision and false refusals keep every floor."""
-    fitting_contains, refusals, within_floors = [], [], True
+    fitting halves plus the mean refusal_accuracy of those that have unanswerable questions,
+    whether their citation precision and false refusals keep every floor, and each fitting
+    half's short_answer_rate and short_answer_em."""
+    fitting_contains, refusals, within_floors, shorts = [], [], True, []
     for name, items in runs.items():
         rows = {}
         for question, query, retrieved, row in items:
             reply = answerer.answer(query, retrieved)
             rows[question.id] = {**row, "answer": reply.answer, "refused": reply.refused,
+                                 "short": reply.short.to_dict() if reply.short else None,
                                  "citations": [c.to_dict() for c in reply.citations]}
         for half in (False, True):
             part = [q for q, _, _, _ in items if held_out(q) == half]
             m = compute_metrics(part, rows)
             print(f"{name} {label} {'held_out' if half else 'fitted'} ({len(part)}): "
                   + " ".join(f"{k}={m[k]:.3f}" for k in ("answer_contains", "answer_in_passages",
-                             "citation_precision", "false_refusal_rate", "refusal_accuracy")
+                             "citation_precision", "false_refusal_rate", "refusal_accuracy",
+                             "short_answer_rate", "short_answer_em")
                              if m[k] is not None), flush=True)
             if not half:
                 fitting_contains.append(m["answer_contains"] or 0.0)
@@ -204,7 +233,8 @@ def _score(runs: dict[str, list[Replay]], answerer: ExtractiveAnswerer, label: s
                     refusals.append(m["refusal_accuracy"])
                 within_floors &= (m["citation_precision"] or 0.0) >= floors.get(name, 0.0)
                 within_floors &= (m["false_refusal_rate"] or 0.0) <= max_false_refusals
-    return float(np.mean(fitting_contains) + (np.mean(refusals) if refusals else 0.0)), within_floors
+                shorts.append((m["short_answer_rate"] or 0.0, m["short_answer_em"] or 0.0))
+    return (float(np.mean(fitting_contains) + (np.mean(refusals) if refusals else 0.0)), within_floors, shorts)
 
 if __name__ == "__main__":
     raise SystemExit(main())

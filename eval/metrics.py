@@ -3,8 +3,10 @@
 A row is one line of `questions.jsonl`, so a run can be scored again from that file alone:
 `{"id", "answer", "refused", "citations", "retrieved", "ranked_sources", "latency_ms"}`.
 `retrieved` holds the passages handed to the answerer (with their `text`, to check evidence
-quotes and whether a gold answer was there to find); `ranked_sources` holds the sources of
-the top `max(k, 10)` passages, for hit@10.
+quotes and whether a gold answer was there to find): `retrieval_hit@N` and `retrieval_mrr` are
+over them. `ranked_sources` holds the sources of a second, deeper ranking (the top `max(k, 10)`
+passages), for `report_hit@N` and `report_mrr`: a deeper first stage fuses other candidates, so
+its top k are not always the passages handed (docs/evaluation.md: Two rankings).
 """
 
 from __future__ import annotations
@@ -26,9 +28,14 @@ GROUNDED_RECALL = 0.8  # share of a sentence's words that must be in a quote it 
 METRIC_NAMES: tuple[str, ...] = (
     *(f"retrieval_hit@{n}" for n in HIT_AT),
     "retrieval_mrr",
+    *(f"report_hit@{n}" for n in HIT_AT),
+    "report_mrr",
     "answer_contains",
     "answer_f1",
     "answer_in_passages",
+    "short_answer_rate",
+    "short_answer_em",
+    "short_answer_f1",
     "citation_precision",
     "citation_recall",
     "groundedness",
@@ -121,17 +128,28 @@ def outcome(question: Question, row: Row) -> str:
     return "not_chosen" if evidence_retrieved(row, question) else "retrieval_miss"
 
 
+def short_text(row: Row) -> str | None:
+    """The short answer of a row, if it gave one (rows written before short answers have none)."""
+    short = None if row["refused"] else row.get("short")
+    return short["text"] if short else None
+
+
 def best_f1(row: Row, answers: Sequence[str]) -> float:
     """The best token F1 of the answer against any gold answer."""
     return max((token_f1(answer_text(row), gold) for gold in answers), default=0.0)
 
 
-def first_hit_rank(row: Row, question: Question) -> int | None:
-    """1-based rank of the first passage from an evidence document, None when none is ranked."""
-    for rank, source in enumerate(row["ranked_sources"], 1):
+def first_hit_rank(sources: Sequence[str], question: Question) -> int | None:
+    """1-based rank of the first of `sources` that is an evidence document, None when none is."""
+    for rank, source in enumerate(sources, 1):
         if source in question.evidence_sources:
             return rank
     return None
+
+
+def handed_sources(row: Row) -> list[str]:
+    """The sources of the passages handed to the answerer, best first."""
+    return [p["source"] for p in row["retrieved"]]
 
 
 def cited_passage_text(citation: Mapping[str, Any], retrieved: Sequence[Mapping[str, Any]]) -> str:
@@ -218,15 +236,22 @@ def compute_metrics(questions: Sequence[Question], rows: Mapping[str, Row]) -> d
     answered = [(q, r) for q, r in answerable if not r["refused"]]
 
     metrics: dict[str, float | None] = {}
-    ranks = [first_hit_rank(r, q) for q, r in answerable]
-    for n in HIT_AT:
-        metrics[f"retrieval_hit@{n}"] = _ratio(sum(r is not None and r <= n for r in ranks), len(ranks))
-    metrics["retrieval_mrr"] = _ratio(sum(1 / r for r in ranks if r is not None), len(ranks))
+    for name, sources in (("retrieval", handed_sources), ("report", lambda r: r["ranked_sources"])):
+        ranks = [first_hit_rank(sources(r), q) for q, r in answerable]
+        for n in HIT_AT:
+            metrics[f"{name}_hit@{n}"] = _ratio(sum(r is not None and r <= n for r in ranks), len(ranks))
+        metrics[f"{name}_mrr"] = _ratio(sum(1 / r for r in ranks if r is not None), len(ranks))
     metrics["answer_contains"] = _ratio(sum(contains_answer(r, q.answers) for q, r in answerable),
                                         len(answerable))
     metrics["answer_f1"] = _ratio(sum(best_f1(r, q.answers) for q, r in answerable), len(answerable))
     metrics["answer_in_passages"] = _ratio(sum(answer_in_passages(r, q.answers) for q, r in answerable),
                                            len(answerable))
+    shorts = [(q, short_text(r)) for q, r in answerable if short_text(r) is not None]
+    metrics["short_answer_rate"] = _ratio(len(shorts), len(answerable))
+    metrics["short_answer_em"] = _ratio(
+        sum(normalize_text(s) in {normalize_text(a) for a in q.answers} for q, s in shorts), len(shorts))
+    metrics["short_answer_f1"] = _ratio(
+        sum(max((token_f1(s, a) for a in q.answers), default=0.0) for q, s in shorts), len(shorts))
 
     verdicts = [[citation_is_correct(c, r["retrieved"], q) for c in r["citations"]]
                 for q, r in answerable]

@@ -1,6 +1,8 @@
-"""Training pairs for the reader (`index/reader.py`) from a development-set build.
+"""Training pairs for the reader (`index/reader.py`): from question-answering corpora
+(`corpus_examples`) and from a development-set build (`build_examples`).
 
-A build is a folder with `testset.jsonl` and `docs/` (`../shared/devsets/realtimeqa.py`). For
+A corpus is a file of `../shared/devsets/qa_corpora.py` (SQuAD, SelQA, TrecQA, RealTimeQA 2020-21):
+each question with the sentences of its paragraph, labelled. A build is a folder with `testset.jsonl` and `docs/` (`../shared/devsets/realtimeqa.py`). For
 each answerable question, every sentence of its evidence reports is a candidate: labelled 1 when
 it holds a gold answer (normalized, whole words, as `answer_contains` scores), else 0. The pairs
 kept per question are its positives, mostly random negatives of its own reports with a few that
@@ -30,6 +32,9 @@ class Example:
     sentence: str
     title: str
     label: float
+    # Where the answer lies in `" ".join(sentence.split())` (characters), for the span head;
+    # None where the sentence holds none or the answer could not be found as written.
+    span: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,57 @@ def questions_of(build: Path, hold_out_every: int = 0) -> list[TrainQuestion]:
     return list(found.values())
 
 
+def answer_span(sentence: str, answers: Sequence[str]) -> tuple[int, int] | None:
+    """The first place a gold answer occurs in the whitespace-normalized sentence: as written,
+    else ignoring case, on word boundaries; the longest answer that occurs wins."""
+    text = " ".join(sentence.split())
+    lowered = text.lower()
+    for answer in sorted({" ".join(a.split()).strip(" .,;:") for a in answers}, key=len, reverse=True):
+        if not answer:
+            continue
+        for haystack, needle in ((text, answer), (lowered, answer.lower())):
+            at = haystack.find(needle)
+            while at >= 0:
+                end = at + len(needle)
+                if (at == 0 or not haystack[at - 1].isalnum()) and (end == len(haystack) or not haystack[end].isalnum()):
+                    return at, end
+                at = haystack.find(needle, at + 1)
+    return None
+
+
+def corpus_examples(path: Path, rng: random.Random, negatives: int = 3,
+                    restated_every: int = 4) -> list[Example]:
+    """The pairs of a `qa_corpora.py` file: for each question with no doubtful label, up to two
+    sentences holding the answer and `negatives` other sentences of its paragraph (the hardest
+    negatives there are: same topic, same words); an unanswerable question gives only
+    negatives. Every `restated_every`-th question is also paired with itself (a restatement is
+    never an answer). Titles are the page's (SQuAD's `Super_Bowl_50` read as words)."""
+    examples: list[Example] = []
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines):
+            row = json.loads(line)
+            if row.get("flags"):
+                continue
+            group = f"{row['source']}/{row['qid']}"
+            title = row.get("title", "").replace("_", " ")
+            pairs = list(zip(row["sentences"], row["labels"]))
+            positives = [s for s, label in pairs if label]
+            others = [s for s, label in pairs if not label]
+            if row["answerable"] and not positives:
+                continue
+            rng.shuffle(positives)
+            chosen = [(s, 1.0) for s in positives[:2]]
+            chosen += [(s, 0.0) for s in rng.sample(others, min(negatives, len(others)))]
+            if number % restated_every == 0:
+                chosen.append((row["question"], 0.0))
+            answers = row.get("answers", [])
+            examples.extend(
+                Example(group, row["question"], s, title if s != row["question"] else "", label,
+                        answer_span(s, answers) if label else None)
+                for s, label in chosen)
+    return examples
+
+
 def _overlap(question_terms: set[str], sentences: Sequence[str]) -> list[float]:
     tokens = tokenize(list(sentences))
     return [len(question_terms & set(t)) / (1 + len(question_terms)) for t in tokens]
@@ -145,7 +201,7 @@ def _question_examples(question: TrainQuestion, reports: dict[str, Report], name
         return
     rng.shuffle(positives)
     for sentence, title in positives[: sampling.positives]:
-        yield Example(question.id, question.question, sentence, title, 1.0)
+        yield Example(question.id, question.question, sentence, title, 1.0, answer_span(sentence, answers))
     overlap = _overlap(terms, [s for s, _ in negatives])
     ranked = [negatives[i] for i in sorted(range(len(negatives)), key=lambda i: -overlap[i])]
     hard, rest = ranked[: sampling.hard_negatives], ranked[sampling.hard_negatives :]

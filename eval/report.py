@@ -24,10 +24,15 @@ ANSWER_CHARS = 200  # of an example's answer: enough to see what it said, short 
 
 DEFINITIONS: dict[str, str] = {
     "retrieval_hit@N": "answerable: an evidence document is among the documents of the top N "
-                       f"passages (one ranking of max(k, {RANKING_DEPTH}) passages per question, "
-                       "retrieved with the same standalone query `ask` used)",
-    "retrieval_mrr": "answerable: mean reciprocal rank of the first passage from an evidence "
-                     f"document in that ranking (0 when none of the top max(k, {RANKING_DEPTH}) is)",
+                       "passages handed to the answerer (all of them when N is more than k)",
+    "retrieval_mrr": "answerable: mean reciprocal rank of the first passage handed to the answerer "
+                     "that is from an evidence document (0 when none is)",
+    "report_hit@N": "answerable: an evidence document is among the documents of the top N passages "
+                    f"of a second, deeper ranking (max(k, {RANKING_DEPTH}) passages, retrieved with the "
+                    "same standalone query `ask` used); its first stage is deeper, so its top k can "
+                    "differ from the passages handed",
+    "report_mrr": "answerable: mean reciprocal rank of the first passage from an evidence document "
+                  f"in that ranking (0 when none of its top max(k, {RANKING_DEPTH}) is)",
     "answer_contains": "answerable: the answer is not refused and, with `[n]` markers removed, "
                        "contains a gold answer; both normalized (lower case, punctuation and "
                        "a/an/the removed, spaces collapsed) and matched on whole words",
@@ -36,6 +41,11 @@ DEFINITIONS: dict[str, str] = {
     "answer_in_passages": "answerable: a gold answer occurs in one of the passages handed to the "
                           "answerer (their text; normalized and matched on whole words as for "
                           "answer_contains), whatever the answer says",
+    "short_answer_rate": "answerable: a short answer (`short`, at most 10 words, an exact span of a "
+                         "cited quote) was given",
+    "short_answer_em": "answerable with a short answer: it equals a gold answer, both normalized as "
+                       "for answer_contains",
+    "short_answer_f1": "answerable with a short answer: best SQuAD token F1 against the gold answers",
     "citation_precision": "citations in answers to answerable questions whose passage (the "
                           "retrieved passage holding the cited span) is from an evidence document "
                           "and, where the evidence gives a quote, contains it (normalized, whole words)",

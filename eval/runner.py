@@ -45,8 +45,8 @@ COMPARE_HELP = (
     "much reports outside the question's time frame lose; 0 = off), dated (share of dated "
     "candidates above which time preferences start, growing to full when all are; 1 = never), precision (auto|fp32|bf16|int8: of the "
     "embedding model), reports (weight of the whole-report BM25 ranking in hybrid fusion; 0 = "
-    "off), passage (consecutive chunks per passage, 1-3) and reader (on|off: the extractive answerer's "
-    "cross-encoder), e.g. dense=retrieval:dense k3=k:3 small=chunk:128,overlap:20 "
+    "off), passage (consecutive chunks per passage, 1-3) and reader (on|off|DIR: the extractive answerer's "
+    "cross-encoder, or the reader model in DIR), e.g. dense=retrieval:dense k3=k:3 small=chunk:128,overlap:20 "
     "bf16=precision:bf16 qwen=llm:llamacpp:/models/q.gguf; unset keys keep the default "
     "configuration's values; chunk, overlap, title and precision index the documents again"
 )
@@ -77,14 +77,14 @@ class RunConfig:
     precision: str = "auto"  # of the embedding model (ASSISTANT_EMBED_PRECISION)
     reports: float = _TUNING.document_weight
     passage: int = _TUNING.passage_chunks
-    reader: bool = True  # the extractive answerer's cross-encoder (ASSISTANT_READER)
+    reader: str = "on"  # the extractive answerer's cross-encoder (ASSISTANT_READER): on, off or DIR
 
     @classmethod
     def of(cls, settings: Settings, k: int | None = None) -> "RunConfig":
         """The default configuration: what `settings` ask with (answerer, embedding precision,
         reader), with `k` passages (default: the settings')."""
         return cls(DEFAULT, "hybrid", k or settings.k, settings.llm,
-                   precision=settings.embed_precision, reader=settings.reader == "on")
+                   precision=settings.embed_precision, reader=settings.reader)
 
     def to_dict(self) -> dict[str, Any]:
         """The `config` object of results.json (without the paths, which the run adds)."""
@@ -147,8 +147,18 @@ def _checked(config: RunConfig, spec: str) -> RunConfig:
         reports=_number(config.reports, float, "reports", spec, 0.0, 100.0),
         passage=_number(config.passage, int, "passage", spec, 1, 3),
         precision=_choice(config.precision, "precision", spec, PRECISIONS),
-        reader=_switch(config.reader, "reader", spec),
+        reader=_reader(config.reader, spec),
     )
+
+
+def _reader(value: str, spec: str) -> str:
+    """on, off (or another switch word) or the absolute path of a folder holding a reader model."""
+    if str(value).lower() in _SWITCH:
+        return "on" if _SWITCH[str(value).lower()] else "off"
+    if not (Path(value) / "model.xml").is_file():
+        raise InputError(f"{spec}: reader must be on, off or a folder holding a reader model (model.xml), "
+                         f"got {value!r}")
+    return str(Path(value).resolve())
 
 
 def _choice(value: str, key: str, spec: str, allowed: Sequence[str]) -> str:
@@ -320,7 +330,7 @@ def evaluate(
 
     def open_assistant() -> Any:
         return Assistant.open(index_settings, retrieval_mode=config.retrieval, llm=config.llm,
-                              reader="on" if config.reader else "off",
+                              reader=config.reader,
                               tuning=config.tuning(), chunking=config.chunking())
 
     return evaluate_with(open_assistant, testset, config, folder, extra_config, progress)
@@ -397,6 +407,7 @@ def ask_one(assistant: Any, question: Question, k: int,
         "id": question.id,
         "answer": answer.answer,
         "refused": answer.refused,
+        "short": answer.short.to_dict() if answer.short else None,
         "citations": [{**c.to_dict(), "source": name_of(c.source)} for c in answer.citations],
         "retrieved": [
             {"source": name_of(p.source), "doc_id": p.doc_id, "start": p.start, "end": p.end,

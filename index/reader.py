@@ -1,5 +1,6 @@
 """The reader: a small cross-encoder that reads a question and one report sentence together and
-scores how likely the sentence holds the answer.
+says which sentence answers (`choice`), how likely it answers at all (`answers`: refusal) and
+where in it the answer lies in a few words (`short`).
 
 A bi-encoder (the embedder) compares two vectors made apart, so it cannot tell the sentence that
 restates a question from the one that answers it; a cross-encoder attends across both. None can
@@ -11,6 +12,7 @@ questions (`python -m eval.train_reader`; docs/evaluation.md: The reader) and sh
 from __future__ import annotations
 
 import json
+import re
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
@@ -38,12 +40,44 @@ def pair_text(sentence: str, title: str) -> str:
     return f"{sentence} | {title}"
 
 
+# A short answer is a name, a number, a date or a phrase: at most this many word pieces.
+MAX_SHORT_PIECES = 24
+_WORD = re.compile(r"\S+")
+
+
+@dataclass(frozen=True)
+class Short:
+    """Where the answer lies inside a sentence (character offsets into the sentence as given)
+    and the reader's probability for that span."""
+
+    start: int
+    end: int
+    probability: float
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The reader's judgment of each sentence of one question."""
+
+    choice: np.ndarray  # logits, comparable between one question's sentences: which answers
+    answers: np.ndarray  # probability that the sentence answers the question
+    shorts: tuple[Short | None, ...]  # the answer's span in the sentence, if any
+
+    @staticmethod
+    def empty() -> "Reading":
+        """The reading of no sentences."""
+        return Reading(np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.float32), ())
+
+
 @dataclass(frozen=True)
 class ReaderMeta:
     """What the shipped model was trained with (`reader.json`)."""
 
     max_length: int  # word pieces of question and sentence together
     trained_on: str
+    # The extractive answerer's settings fitted for this model (eval/fit_sentences.py); a model
+    # is only as good as the thresholds it is read with, so they ship with it.
+    answerer: dict[str, float | str]
 
 
 class Reader:
@@ -58,7 +92,8 @@ class Reader:
         if not xml.exists():
             raise ConfigError(f"the reader model is missing: {xml} (see README: The shipped reader model)")
         meta = json.loads((model_dir / META_FILE).read_text(encoding="utf-8"))
-        self.meta = ReaderMeta(int(meta["max_length"]), str(meta.get("trained_on", "")))
+        self.meta = ReaderMeta(int(meta["max_length"]), str(meta.get("trained_on", "")),
+                               dict(meta.get("answerer", {})))
         self._tokenizer = Tokenizer.from_file(str(model_dir / TOKENIZER_FILE))
         # The longer of the two is cut first: the sentence, as in training (which cut only it),
         # unless the question alone fills the window (the API takes 2,000 characters).
@@ -75,10 +110,10 @@ class Reader:
             "CPU_RUNTIME_CACHE_CAPACITY": RUNTIME_CACHE_SHAPES})
         self._lock = threading.Lock()
 
-    def scores(self, question: str, sentences: Sequence[str], titles: Sequence[str]) -> np.ndarray:
-        """The reader's logit for each sentence (with its report's title) answering `question`."""
+    def read(self, question: str, sentences: Sequence[str], titles: Sequence[str]) -> Reading:
+        """The reader's judgment of each sentence (with its report's title) for `question`."""
         if not sentences:
-            return np.zeros(0, dtype=np.float32)
+            return Reading.empty()
         question = " ".join(question.split())
         pairs = [(question, pair_text(s, t)) for s, t in zip(sentences, titles, strict=True)]
         encodings = self._tokenizer.encode_batch(pairs)
@@ -90,15 +125,57 @@ class Reader:
         # A request per call: compiled models are shared by threads, requests are not.
         request = self._compiled.create_infer_request()
         request.infer(inputs)
-        return np.array(request.get_output_tensor(0).data, dtype=np.float32).reshape(-1)
+        outputs = [np.array(request.get_output_tensor(i).data, dtype=np.float32)
+                   for i in range(len(self._compiled.outputs))]
+        if len(outputs) == 1:
+            # A model of one head (v4): one logit, trained for choice and answering at once.
+            return Reading(outputs[0].reshape(-1), _sigmoid(outputs[0].reshape(-1)), (None,) * len(sentences))
+        choice, answers, starts, ends = outputs
+        shorts = tuple(_short(sentence, encoding, s, e)
+                       for sentence, encoding, s, e in zip(sentences, encodings, starts, ends))
+        return Reading(choice.reshape(-1), _sigmoid(answers.reshape(-1)), shorts)
+
+    def scores(self, question: str, sentences: Sequence[str], titles: Sequence[str]) -> np.ndarray:
+        """The choice logit of each sentence for `question` (higher: more likely the answer)."""
+        return self.read(question, sentences, titles).choice
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -30.0, 30.0)))
+
+
+def _short(sentence: str, encoding, start_logits: np.ndarray, end_logits: np.ndarray) -> Short | None:
+    """The best span of the sentence by the span head, with its probability (the softmax of
+    start and of end over the sentence's word pieces and [CLS], which stands for "none"); None
+    when "none" wins. Offsets are mapped from the whitespace-collapsed text the reader read
+    back to `sentence`."""
+    collapsed = " ".join(sentence.split())
+    pieces = [i for i, (seq, (a, b)) in enumerate(zip(encoding.sequence_ids, encoding.offsets))
+              if seq == 1 and b <= len(collapsed) and b > a]
+    if not pieces:
+        return None
+    allowed = np.array([0, *pieces])
+    start_p = _softmax(start_logits[allowed])
+    end_p = _softmax(end_logits[allowed])
+    best, best_p = None, float(start_p[0] * end_p[0])
+    for a in range(1, len(allowed)):
+        for b in range(a, min(len(allowed), a + MAX_SHORT_PIECES)):
+            p = float(start_p[a] * end_p[b])
+            if p > best_p:
+                best, best_p = (allowed[a], allowed[b]), p
+    if best is None:
+        return None
+    origin = [m.start() + k for m in _WORD.finditer(sentence) for k in range(len(m.group()) + 1)]
+    begin, finish = encoding.offsets[best[0]][0], encoding.offsets[best[1]][1]
+    return Short(origin[begin], origin[finish - 1] + 1, best_p)
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max())
+    return e / e.sum()
 
 
 @lru_cache(maxsize=2)
 def shared_reader(model_dir: Path = READER_DIR) -> Reader:
     """One reader per process (loading compiles the model: about a second)."""
     return Reader(model_dir)
-
-
-def reader_available(model_dir: Path = READER_DIR) -> bool:
-    """True when the model ships in `model_dir`."""
-    return (model_dir / MODEL_FILE).exists()

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator, Sequence
 
 import prompts
-from assistant.citations import Claim, assemble
+from assistant.citations import Claim, Support, assemble, cite_short
 from assistant.config import Settings
-from assistant.models import Citation, Turn
+from assistant.models import Citation, Short, Turn
 from assistant.streaming import AnswerStream
 from index.common.types import Retrieved
 from index.embedding import Embedder
@@ -25,14 +25,18 @@ class Reply:
     citations: list[Citation]
     stats: dict[str, float] = field(default_factory=dict)  # scores, probabilities, token counts
     timings: dict[str, float] = field(default_factory=dict)  # the answerer's own times, in ms
+    short: Short | None = None
 
     @classmethod
-    def from_claims(cls, claims: list[Claim], stats: dict[str, float] | None = None) -> "Reply":
-        """A reply made of supported claims, or a refusal when there are none."""
+    def from_claims(cls, claims: list[Claim], stats: dict[str, float] | None = None,
+                    short: Support | None = None) -> "Reply":
+        """A reply made of supported claims, or a refusal when there are none; `short`, the
+        answer in a few words, must lie inside one of the claims' supports."""
         if not claims:
             return cls.refusal(stats)
         text, citations = assemble(claims)
-        return cls(answer=text, refused=False, citations=citations, stats=dict(stats or {}))
+        return cls(answer=text, refused=False, citations=citations, stats=dict(stats or {}),
+                   short=cite_short(citations, short) if short is not None else None)
 
     @classmethod
     def refusal(cls, stats: dict[str, float] | None = None) -> "Reply":

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
@@ -27,10 +28,11 @@ from assistant.answerers.spans import (
 from assistant.citations import Claim, Support
 from assistant.config import Settings
 from index.common.text import sentence_spans, tokenize
+from index.common.errors import ConfigError
 from index.common.types import Passage, Retrieved
 from index.embedding import Embedder
 from index.query import Query
-from index.reader import shared_reader
+from index.reader import READER_DIR, Reading, Short, shared_reader
 
 
 @dataclass(frozen=True)
@@ -63,14 +65,21 @@ class ExtractiveTuning:
     # embedded: the meaning term weighs least, and embedding every sentence of five passages
     # would cost more than the rest of an ask.
     sentence_pool: int = 12
-    # The reader (index/reader.py), where it is on: its probability that a sentence holds the
-    # answer is weighted into the sentence's score; a probability of `reader_vouch` or more
-    # vouches for the answer against the answerability model (above 1: never; vouching cost
-    # squad2-dev more right refusals than it saved news answers), and below
-    # `reader_min_probability` the answer is refused. Fitted by eval/fit_sentences.py.
+    # The reader (index/reader.py), where it is on. Its judgment of each sentence is weighted
+    # into the sentence's score: `reader_term` "answers" (its probability that the sentence
+    # answers; a one-head model's only output) or "choice" (the softmax of its choice head over
+    # the pooled sentences). Its probability that the best sentence
+    # answers at all refuses below `reader_min_probability` and vouches for the answer against
+    # the answerability model from `reader_vouch` (above 1: never); a further sentence is shown
+    # only when the reader gives it `reader_further` or more (it adds a fact, not padding); the
+    # answer in a few words is given from `short_min_probability`. Fitted by eval/fit_sentences.py.
     reader_weight: float = 0.1
+    reader_term: str = "answers"
     reader_vouch: float = 1.01
     reader_min_probability: float = 0.0
+    reader_further: float = 0.0
+    short_min_probability: float = 1.01
+    short_max_words: int = 10
 
 
 @dataclass(frozen=True)
@@ -83,8 +92,8 @@ class _Candidate:
     scored_by: Passage
 
 
-# The reader's logits for sentences (with their reports' titles) answering a question.
-ReaderScores = Callable[[str, Sequence[str], Sequence[str]], np.ndarray]
+# The reader's judgment of sentences (with their reports' titles) answering a question.
+ReaderRead = Callable[[str, Sequence[str], Sequence[str]], Reading]
 
 
 class ExtractiveAnswerer(Answerer):
@@ -97,7 +106,7 @@ class ExtractiveAnswerer(Answerer):
         self,
         embedder: Embedder,
         tuning: ExtractiveTuning = ExtractiveTuning(),
-        reader: ReaderScores | None = None,
+        reader: ReaderRead | None = None,
     ) -> None:
         self.embedder = embedder
         self.tuning = tuning
@@ -120,41 +129,50 @@ class ExtractiveAnswerer(Answerer):
         base[_restatements(question, [c.text for c in candidates])] = -np.inf
         if not np.isfinite(base).any():
             return Reply.refusal({"best_score": 0.0})
-        probability = self._read(query, candidates, base) if self.reader is not None else None
-        scores = base + bonus + (t.reader_weight * probability if probability is not None else 0.0)
+        reading = self._read(query, candidates, base) if self.reader is not None else None
+        term = (reading.choice if t.reader_term == "choice" else reading.answers) if reading is not None else 0.0
+        scores = base + bonus + t.reader_weight * term
         order = np.argsort(-scores, kind="stable")
         best = float(scores[order[0]])
         judged, p_answerable, vouched = self._answerability(question, candidates, base)
         stats = {"best_score": round(best, 4), "p_answerable": round(p_answerable, 4)}
-        if probability is not None:
-            p_reader = float(probability.max())
+        if reading is not None:
+            p_reader = float(reading.answers[order[0]])
             stats["p_reader"] = round(p_reader, 4)
             vouched = vouched or p_reader >= t.reader_vouch
             if p_reader < t.reader_min_probability:
                 return Reply.refusal(stats)
         if judged < t.min_score or (p_answerable < t.min_answerable and not vouched):
             return Reply.refusal(stats)
-        return self._reply(candidates, order, base, scores, stats)
+        return self._reply(candidates, order, base, scores, stats, reading)
 
-    def _read(self, query: Query, candidates: Sequence[_Candidate], base: np.ndarray) -> np.ndarray:
-        """The reader's probability that each pooled sentence (finite `base`) holds the answer;
-        0 for the others."""
+    def _read(self, query: Query, candidates: Sequence[_Candidate], base: np.ndarray) -> _Read:
+        """The reader's judgment of the pooled sentences (finite `base`); the others get a
+        choice and probability of 0 and no short answer."""
         pool = np.flatnonzero(np.isfinite(base))
-        logits = self.reader(query.text, [candidates[i].text for i in pool],
-                             [candidates[i].scored_by.title or "" for i in pool])
-        probability = np.zeros(len(candidates))
-        probability[pool] = 1.0 / (1.0 + np.exp(-np.clip(logits, -30.0, 30.0)))
-        return probability
+        reading = self.reader(query.text, [candidates[i].text for i in pool],
+                              [candidates[i].scored_by.title or "" for i in pool])
+        read = _Read(np.zeros(len(candidates)), np.zeros(len(candidates)), [None] * len(candidates))
+        choice = np.exp(reading.choice - reading.choice.max())
+        read.choice[pool] = choice / choice.sum()
+        read.answers[pool] = reading.answers
+        for at, short in zip(pool, reading.shorts):
+            read.shorts[at] = short
+        return read
 
     def _reply(self, candidates: Sequence[_Candidate], order: np.ndarray, base: np.ndarray,
-               scores: np.ndarray, stats: dict[str, float]) -> Reply:
-        """The best sentence and those following it within `further_margin`, each cited."""
+               scores: np.ndarray, stats: dict[str, float], reading: _Read | None) -> Reply:
+        """The best sentence and those following it within `further_margin` (and, with the
+        reader, that it says answer too), each cited; the best's short answer where the reader
+        is sure of it."""
         t = self.tuning
         best = float(scores[order[0]])
         chosen = [int(order[0])]
         for i in order[1 : t.max_sentences]:
             if base[i] < t.min_score or scores[i] < best - t.further_margin:
                 break
+            if reading is not None and reading.answers[i] < t.reader_further:
+                continue
             chosen.append(int(i))
         claims = [
             Claim(
@@ -164,7 +182,20 @@ class ExtractiveAnswerer(Answerer):
             )
             for i in chosen
         ]
-        return Reply.from_claims(claims, stats)
+        return Reply.from_claims(claims, stats, self._short(candidates[chosen[0]], reading, chosen[0], stats))
+
+    def _short(self, candidate: _Candidate, reading: _Read | None, at: int,
+               stats: dict[str, float]) -> Support | None:
+        """The reader's short answer inside `candidate`, when it is sure enough and short."""
+        short = reading.shorts[at] if reading is not None else None
+        if short is None:
+            return None
+        stats["p_short"] = round(short.probability, 4)
+        text = candidate.text[short.start : short.end]
+        if short.probability < self.tuning.short_min_probability or len(text.split()) > self.tuning.short_max_words:
+            return None
+        return Support(candidate.passage, candidate.start + short.start, candidate.start + short.end,
+                       short.probability)
 
     def _answerability(
         self, question: str, candidates: Sequence[_Candidate], base: np.ndarray
@@ -222,6 +253,15 @@ class ExtractiveAnswerer(Answerer):
         missing = [cid for cid in passages if cid not in stored]
         stored.update(zip(missing, self.embedder.embed([passages[cid].text for cid in missing])))
         return {cid: float(vector @ query) for cid, vector in stored.items()}
+
+
+@dataclass(frozen=True)
+class _Read:
+    """The reader's judgment spread over all candidates (`ExtractiveAnswerer._read`)."""
+
+    choice: np.ndarray  # the reader's choice, a softmax over the pooled sentences
+    answers: np.ndarray  # probability that the sentence answers
+    shorts: list[Short | None]
 
 
 # A news dateline opening a sentence: "HALFORD, March 4, 2024 (Daily Ledger) - ".
@@ -377,9 +417,22 @@ def answerable_probability(features: Sequence[float]) -> float:
 
 def make(_: str, settings: Settings, embedder: Embedder) -> ExtractiveAnswerer:
     """`extractive`, the offline default: needs no model besides the embedder and, unless
-    `settings.reader` is off, the shipped reader."""
-    reader = shared_reader().scores if settings.reader == "on" else None
-    return ExtractiveAnswerer(embedder, reader=reader)
+    `settings.reader` is off, a reader (the shipped one, or the model in the folder it names),
+    read with the answerer settings fitted for it (its reader.json)."""
+    if settings.reader == "off":
+        return ExtractiveAnswerer(embedder)
+    reader = shared_reader(READER_DIR if settings.reader == "on" else Path(settings.reader))
+    return ExtractiveAnswerer(embedder, reader_tuning(reader.meta.answerer), reader.read)
+
+
+def reader_tuning(fitted: Mapping[str, float | str]) -> ExtractiveTuning:
+    """The default tuning with a reader model's fitted settings; ConfigError naming a setting
+    the answerer does not have."""
+    default = ExtractiveTuning()
+    unknown = sorted(set(fitted) - {f.name for f in fields(ExtractiveTuning)})
+    if unknown:
+        raise ConfigError(f"reader.json: answerer settings {', '.join(unknown)} are not ExtractiveTuning's")
+    return replace(default, **{k: type(getattr(default, k))(v) for k, v in fitted.items()})
 
 
 KIND = AnswererKind("extractive", needs_target=False, make=make)

@@ -84,3 +84,29 @@ def test_warm_up_loads_what_the_first_question_needs(sample_assistant) -> None:
     assert _punkt.cache_info().currsize == 1
     answer = sample_assistant.ask("Who did the Pentagon blame?")
     assert answer.citations and _punkt.cache_info().misses == 1  # loaded once, by warm_up
+
+
+# The seed report's questions and the few words the shipped reader answers them with (v6 gives
+# none for "Who did the Pentagon blame?": docs/evaluation.md, Reader v6).
+SHORT_CASES = [
+    ("How many drones did coalition forces shoot down on Monday?", r"^two$"),
+    ("Who is the CENTCOM chief?", r"McKenzie"),
+]
+
+
+@pytest.mark.parametrize("question, expected", SHORT_CASES)
+def test_the_short_answer_is_a_few_words_inside_a_cited_quote(sample_assistant, question, expected) -> None:
+    answer = sample_assistant.ask(question)
+    assert not answer.refused and answer.short is not None, answer.stats
+    short = answer.short
+    assert re.search(expected, short.text), short
+    assert len(short.text.split()) <= 10
+    assert sample_assistant.document_text(answer.citations[0].doc_id)[short.start:short.end] == short.text
+    cited = next(c for c in answer.citations if c.n == short.n)
+    assert cited.start <= short.start and short.end <= cited.end
+    assert answer.to_dict()["short"] == {"text": short.text, "n": short.n, "start": short.start, "end": short.end}
+
+
+def test_a_question_the_report_does_not_answer_is_refused_without_a_short_answer(sample_assistant) -> None:
+    answer = sample_assistant.ask("What is the capital of Australia?")
+    assert answer.refused and answer.short is None and answer.to_dict()["short"] is None

@@ -35,7 +35,7 @@ def test_health_counts_what_is_indexed(client: TestClient, fake_assistant) -> No
 
 def test_ask_returns_the_spec_shape(client: TestClient, fake_assistant) -> None:
     answer = client.post("/v1/ask", json={"question": QUESTION}).json()
-    assert set(answer) == {"answer", "refused", "citations", "passages", "timings_ms", "stats"}
+    assert set(answer) == {"answer", "refused", "short", "citations", "passages", "timings_ms", "stats"}
     assert not answer["refused"]
     assert_answer_contract(answer, fake_assistant.document_text)
 

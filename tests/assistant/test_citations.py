@@ -11,6 +11,7 @@ from assistant.citations import (
     Claim,
     Support,
     assemble,
+    cite_short,
     cited_sentences,
     markers_in,
     strip_markers,
@@ -65,3 +66,15 @@ def test_cited_sentences_of_text_around_markers() -> None:
     ]
     assert cited_sentences("[1] . [2]") == [(".", [2])]
     assert cited_sentences("") == []
+
+
+def test_a_short_answer_takes_the_number_of_the_citation_quoting_it() -> None:
+    claims = [Claim("Storm hits coast", (support("Storm hits coast"),)),
+              Claim("Gen. Frank McKenzie said so.", (support("Gen. Frank McKenzie said so."),))]
+    _, citations = assemble(claims)
+    inside = support("Frank McKenzie")
+    short = cite_short(citations, inside)
+    assert short is not None and (short.text, short.n) == ("Frank McKenzie", 2)
+    assert REPORT[short.start:short.end] == short.text
+    # Outside every cited quote: no short answer.
+    assert cite_short(citations, support("Oxygen bars")) is None

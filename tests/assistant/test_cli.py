@@ -35,12 +35,17 @@ def test_ingest_ask_retrieve_docs(tmp_path: Path) -> None:
     asked = run(home, "ask", "Who did the Pentagon blame?", "--json")
     assert asked.returncode == 0, asked.stderr
     answer = json.loads(asked.stdout)
-    assert set(answer) == {"answer", "refused", "citations", "passages", "timings_ms", "stats"}
+    assert set(answer) == {"answer", "refused", "short", "citations", "passages", "timings_ms", "stats"}
     assert not answer["refused"] and "Iran" in answer["answer"]
     citation = answer["citations"][0]
     assert set(citation) == {"n", "doc_id", "title", "source", "date", "start", "end", "quote", "score"}
     text = (SAMPLE_REPORTS / "iraq-syria-base-attacks.txt").read_text()
     assert text[citation["start"]:citation["end"]] == citation["quote"]
+
+    # The short answer first, with its marker, then the answer and its sources.
+    short = json.loads(run(home, "ask", "Who is the CENTCOM chief?", "--json").stdout)["short"]
+    printed = run(home, "ask", "Who is the CENTCOM chief?").stdout.splitlines()
+    assert short is not None and printed[0] == f"{short['text']} [{short['n']}]" and printed[1] == ""
 
     plain = run(home, "ask", "Who won the 2022 World Cup?")
     assert plain.returncode == 0 and "don't say" in plain.stdout

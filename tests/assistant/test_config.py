@@ -31,7 +31,7 @@ def test_environment_then_flags() -> None:
         ({"ASSISTANT_CHROMA_URL": "localhost:8000"}, "ASSISTANT_CHROMA_URL"),
         ({"ASSISTANT_COLLECTION": "no spaces"}, "collection"),
         ({"ASSISTANT_K": "0"}, "k must be"),
-        ({"ASSISTANT_READER": "maybe"}, "ASSISTANT_READER must be on or off"),
+        ({"ASSISTANT_READER": "maybe"}, "ASSISTANT_READER must be on, off or a folder holding a reader model"),
     ],
 )
 def test_bad_values_name_the_setting(env, message) -> None:

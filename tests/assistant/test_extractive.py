@@ -237,3 +237,17 @@ def test_a_restated_question_is_never_chosen(reader: str) -> None:
     assert not reply.refused
     assert "password sharing" in reply.answer
     assert all(c.quote != question for c in reply.citations)
+
+
+@pytest.mark.fast
+def test_a_readers_fitted_settings_are_read_with_their_types_and_unknown_ones_refused() -> None:
+    from assistant.answerers.extractive import reader_tuning
+    from index.common.errors import ConfigError
+
+    tuning = reader_tuning({"reader_weight": 2, "reader_term": "choice", "max_sentences": 2.0,
+                            "short_min_probability": "0.4"})
+    assert (tuning.reader_weight, tuning.reader_term, tuning.max_sentences, tuning.short_min_probability) == (
+        2.0, "choice", 2, 0.4)
+    assert reader_tuning({}) == ExtractiveTuning()
+    with pytest.raises(ConfigError, match="reader.json: answerer settings reader_wieght"):
+        reader_tuning({"reader_wieght": 1.0})

@@ -13,6 +13,7 @@ from bench.corpus import report, write_corpus
 from index.keyword import index as keyword_index
 from index.keyword import KeywordIndex, Stamp
 from index.records import StoredChunk
+from tests.conftest import ROOT
 
 
 def test_corpus_is_deterministic_news_length(tmp_path: Path) -> None:
@@ -164,6 +165,22 @@ def test_bench_runs_small(tmp_path: Path) -> None:
     assert served["chunks"] == row["chunks"] and served["ask"]["n"] == 3
     assert served["chroma_server"]["rss_mb"] > 0 and served["add_delete"]["delete_one_s"] > 0
     assert (out / "bench.png").stat().st_size > 1000
+
+
+def test_bench_measures_ask_over_a_real_news_index_it_is_given(sample_home: Path, tmp_path: Path) -> None:
+    """`--real-news HOME TESTSET`: ask's latency over an index built elsewhere, asked that test
+    set's questions (here the sample report's index and test set)."""
+    from bench.__main__ import main
+
+    out = tmp_path / "out"
+    testset = ROOT / "eval" / "testsets" / "sample_reports.jsonl"
+    assert main(["--out", str(out), "--docs", "2", "--scales", "", "--real-queries", "5",
+                 "--skip", "ingest,llamaindex,flops,server,chroma-server", "--real-news", str(sample_home),
+                 str(testset)]) == 0
+    real = json.loads((out / "bench.json").read_text())["real_news"]
+    assert real["documents"] == 1 and real["chunks"] > 1
+    assert real["ask"]["n"] == 5 and real["ask"]["p95_ms"] >= real["ask"]["p50_ms"] > 0
+    assert "ask_as_of" not in real
 
 
 def test_bench_takes_the_first_articles_of_a_folder(tmp_path: Path) -> None:

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from assistant.config import Settings
-from eval.metrics import METRIC_NAMES, OUTCOMES
+from eval.metrics import METRIC_NAMES, OUTCOMES, compute_metrics
 from eval.runner import DEFAULT, RunConfig, parse_compare, read_rows, run_from_cli
 from eval.testset import InvalidTestsetError, load_testset
 from index.common.errors import InputError
+from index.reader import READER_DIR
 from tests.conftest import ROOT, SAMPLE_REPORTS
 
 TESTSET = ROOT / "eval" / "testsets" / "sample_reports.jsonl"
@@ -113,6 +114,15 @@ def test_meets_the_floors(sample_run: Path) -> None:
     for name, floor in FLOORS.items():
         assert metrics[name] >= floor, (name, metrics[name])
     assert metrics["retrieval_hit@10"] == 1.0  # one report: it is always retrieved
+
+
+def test_a_run_scored_again_from_its_questions_file_gives_every_metric(sample_run: Path) -> None:
+    results = json.loads((sample_run / "results.json").read_text())
+    rows = read_rows(sample_run / "questions.jsonl")
+    again = compute_metrics(load_testset(TESTSET, SAMPLE_REPORTS).questions, rows)
+    assert again == results["metrics"]
+    # hit@k is over the passages handed to the answerer, which every row lists.
+    assert all(len(row["retrieved"]) <= results["config"]["k"] for row in rows.values())
 
 
 def test_compare_writes_each_configuration(sample_run: Path) -> None:
@@ -229,14 +239,16 @@ def test_parse_compare_tuning_keys() -> None:
     assert (bf16.precision, bf16.chunking(), bf16.tuning()) == ("bf16", base.chunking(), base.tuning())
     (plain,) = parse_compare(["noreader=reader:off"], base)
     assert (base.reader, plain.reader, plain.tuning(), plain.chunking()) == (
-        True, False, base.tuning(), base.chunking())
+        "on", "off", base.tuning(), base.chunking())
+    (other,) = parse_compare([f"v5=reader:{READER_DIR}"], base)
+    assert other.reader == str(READER_DIR.resolve())
     for bad, reason in [("x=chunk:999", "chunk must be from 32 to 254"),
                         ("x=chunk:100,overlap:100", "overlap must be from 0 to 99"),
                         ("x=title:maybe", "title must be on or off"),
                         ("x=fusion:lots", "fusion must be a number"),
                         ("x=diversity:0", "diversity must be from 0.01 to 1"),
                         ("x=precision:fp16", "precision must be one of auto, fp32, bf16, int8"),
-                        ("x=reader:maybe", "reader must be on or off")]:
+                        ("x=reader:maybe", "reader must be on, off or a folder holding a reader model")]:
         with pytest.raises(InputError, match=reason):
             parse_compare([bad], base)
 

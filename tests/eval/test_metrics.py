@@ -28,7 +28,9 @@ pytestmark = pytest.mark.fast
 
 SPEC_METRICS = [
     "retrieval_hit@1", "retrieval_hit@3", "retrieval_hit@5", "retrieval_hit@10", "retrieval_mrr",
-    "answer_contains", "answer_f1", "answer_in_passages", "citation_precision", "citation_recall",
+    "report_hit@1", "report_hit@3", "report_hit@5", "report_hit@10", "report_mrr",
+    "answer_contains", "answer_f1", "answer_in_passages", "short_answer_rate", "short_answer_em",
+    "short_answer_f1", "citation_precision", "citation_recall",
     "groundedness", "refusal_accuracy", "false_refusal_rate", "latency_p50_ms", "latency_p95_ms",
 ]
 
@@ -58,6 +60,23 @@ def test_metric_names_are_the_specs() -> None:
     assert list(METRIC_NAMES) == SPEC_METRICS
     assert list(compute_metrics([question("q", ("x",), (Evidence("a.txt"),))],
                                 {"q": row("q", ranked=["a.txt"])})) == SPEC_METRICS
+
+
+def test_short_answer_metrics_count_answerable_questions_that_gave_one() -> None:
+    questions = [question("a", ("Lloyd Austin",)), question("b", ("two drones",)), question("c", ("x",)),
+                 question("d", ("y",)), question("u")]
+    rows = {
+        "a": {**row("a", "Austin said so. [1]"), "short": {"text": "Lloyd  Austin.", "n": 1, "start": 0, "end": 14}},
+        "b": {**row("b", "Two were shot down. [1]"), "short": {"text": "two", "n": 1, "start": 0, "end": 3}},
+        "c": row("c", "No short answer here. [1]"),
+        "d": {**row("d", refused=True), "short": {"text": "y", "n": 1, "start": 0, "end": 1}},
+        "u": {**row("u", "An answer. [1]"), "short": {"text": "z", "n": 1, "start": 0, "end": 1}},
+    }
+    metrics = compute_metrics(questions, rows)
+    # Over the four answerable questions; a refused answer's short answer does not count.
+    assert metrics["short_answer_rate"] == 0.5
+    assert metrics["short_answer_em"] == 0.5
+    assert metrics["short_answer_f1"] == (1.0 + 2 * (1 * 0.5) / 1.5) / 2
 
 
 def test_normalize_text() -> None:
@@ -153,15 +172,22 @@ def test_breakdown_counts_only_questions_with_a_row() -> None:
     assert compute_breakdown(questions, {}) == dict.fromkeys(OUTCOMES, 0)
 
 
-def test_retrieval_hits_and_mrr() -> None:
+def handed(*sources: str) -> list[dict[str, Any]]:
+    return [{"source": s, "doc_id": s, "start": 0, "end": 1, "score": 1.0, "text": "x"} for s in sources]
+
+
+def test_retrieval_hits_and_mrr_are_over_the_passages_handed_to_the_answerer() -> None:
     ev = (Evidence("a.txt"),)
     questions = [question("q1", ("x",), ev), question("q2", ("x",), ev),
                  question("q3", ("x",), ev), question("u1")]
     rows = {
-        "q1": row("q1", ranked=["a.txt", "b.txt"]),  # rank 1
-        "q2": row("q2", ranked=["b.txt", "c.txt", "a.txt"]),  # rank 3
-        "q3": row("q3", ranked=["b.txt"] * 10),  # not ranked
-        "u1": row("u1", ranked=["z.txt"]),  # unanswerable: not counted
+        # handed: rank 1; the deeper ranking has it at 2
+        "q1": row("q1", retrieved=handed("a.txt", "b.txt"), ranked=["b.txt", "a.txt"]),
+        # handed: rank 3; the deeper ranking lacks it
+        "q2": row("q2", retrieved=handed("b.txt", "c.txt", "a.txt"), ranked=["b.txt"] * 10),
+        # handed: not there; the deeper ranking has it at 7
+        "q3": row("q3", retrieved=handed("b.txt"), ranked=[*["b.txt"] * 6, "a.txt"]),
+        "u1": row("u1", retrieved=handed("z.txt"), ranked=["z.txt"]),  # unanswerable: not counted
     }
     m = compute_metrics(questions, rows)
     assert m["retrieval_hit@1"] == pytest.approx(1 / 3)
@@ -169,6 +195,10 @@ def test_retrieval_hits_and_mrr() -> None:
     assert m["retrieval_hit@5"] == pytest.approx(2 / 3)
     assert m["retrieval_hit@10"] == pytest.approx(2 / 3)
     assert m["retrieval_mrr"] == pytest.approx((1 + 1 / 3) / 3)
+    assert m["report_hit@1"] == 0.0
+    assert m["report_hit@3"] == pytest.approx(1 / 3)
+    assert m["report_hit@10"] == pytest.approx(2 / 3)
+    assert m["report_mrr"] == pytest.approx((1 / 2 + 1 / 7) / 3)
 
 
 def test_citation_precision_and_recall() -> None:

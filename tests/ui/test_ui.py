@@ -92,6 +92,15 @@ def test_answer_streams_in_with_highlighted_sources(
     assert outside_requests == []  # works offline: no CDN, fonts or analytics
 
 
+def test_the_short_answer_comes_first_and_is_marked_in_its_source(page: Page, server: LiveServer) -> None:
+    expected = _api_answer(server, ANSWERED)
+    short = expected["short"]
+    assert short is not None, expected["stats"]
+    _ask(page, ANSWERED)
+    expect(page.locator("#chat strong.short-answer").last).to_have_text(short["text"])
+    expect(page.locator(f"#sources #source-1-{short['n']} mark strong.short")).to_have_text(short["text"])
+
+
 def test_follow_up_uses_the_conversation(page: Page) -> None:
     _ask(page, ANSWERED)
     expect(page.locator("#chat a.cite").first).to_be_visible()
