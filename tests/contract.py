@@ -24,7 +24,7 @@ def assert_answer_contract(
     data = asdict(answer) if is_dataclass(answer) else answer
     if data["refused"]:
         assert data["answer"] == refusal_text(), data["answer"]
-        assert data["citations"] == []
+        assert data["citations"] == [] and data.get("short") is None
         return data
     numbers = [c["n"] for c in data["citations"]]
     assert numbers and len(numbers) == len(set(numbers)), numbers
@@ -48,4 +48,10 @@ def assert_answer_contract(
     if document_text is not None:
         for p in passages:
             assert document_text(p["doc_id"])[p["start"]:p["end"]] == p["text"]
+    short = data.get("short")
+    if short is not None:  # a few words, an exact span inside the quote of citation n
+        cited = {c["n"]: c for c in data["citations"]}[short["n"]]
+        assert cited["start"] <= short["start"] < short["end"] <= cited["end"]
+        assert cited["quote"][short["start"] - cited["start"]:short["end"] - cited["start"]] == short["text"]
+        assert 0 < len(short["text"].split()) <= 10
     return data

@@ -165,7 +165,7 @@ def test_retrieve_filters(client: httpx.Client) -> None:
 
 def test_ask_returns_an_answer_with_exact_citations(client: httpx.Client) -> None:
     answer = client.post("/v1/ask", json={"question": ANSWERED, "k": 3}).json()
-    assert set(answer) == {"answer", "refused", "citations", "passages", "timings_ms", "stats"}
+    assert set(answer) == {"answer", "refused", "short", "citations", "passages", "timings_ms", "stats"}
     assert "McKenzie" in answer["answer"]
     assert len(answer["passages"]) <= 3
     assert not answer["refused"]
