@@ -157,14 +157,14 @@ def _short(sentence: str, encoding, start_logits: np.ndarray, end_logits: np.nda
     allowed = np.array([0, *pieces])
     start_p = _softmax(start_logits[allowed])
     end_p = _softmax(end_logits[allowed])
-    best, best_p = None, float(start_p[0] * end_p[0])
-    for a in range(1, len(allowed)):
-        for b in range(a, min(len(allowed), a + MAX_SHORT_PIECES)):
-            p = float(start_p[a] * end_p[b])
-            if p > best_p:
-                best, best_p = (allowed[a], allowed[b]), p
-    if best is None:
+    # Every span of the sentence's pieces at once (start <= end, at most MAX_SHORT_PIECES long):
+    # an ask reads a dozen sentences, and a loop over their pairs cost more than the model.
+    spans = np.triu(np.outer(start_p[1:], end_p[1:])) - np.triu(np.ones((len(pieces),) * 2), MAX_SHORT_PIECES)
+    a, b = np.unravel_index(int(np.argmax(spans)), spans.shape)
+    best_p = float(spans[a, b])
+    if best_p <= float(start_p[0] * end_p[0]):
         return None
+    best = (allowed[a + 1], allowed[b + 1])
     origin = [m.start() + k for m in _WORD.finditer(sentence) for k in range(len(m.group()) + 1)]
     begin, finish = encoding.offsets[best[0]][0], encoding.offsets[best[1]][1]
     return Short(origin[begin], origin[finish - 1] + 1, best_p)
