@@ -1,7 +1,7 @@
 """From supported claims to an answer with `[n]` markers and exactly matching citations, and
 back: the one place that knows how a marker is written and how an answer is cut into its claims.
 
-Every answerer ends here, so every answer keeps the SPEC's promises: each marker has one
+Every answerer ends here, so every answer keeps the interface's promises: each marker has one
 citation, each citation is used, and each quote is `document_text[start:end]`. The UI links the
 markers and the evaluation scores the claims by reading them with this module's grammar, so
 they read what `assemble` wrote.

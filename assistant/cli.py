@@ -1,5 +1,5 @@
 """The `assistant` command: ingest, ask, chat, retrieve, docs here; serve, eval and bench are
-registered subcommands (assistant/plugins.py) that this module never imports (SPEC.md)."""
+registered subcommands (assistant/plugins.py) that this module never imports (docs/interface.md)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--date", help="publication date of every file given (YYYY-MM-DD); "
                                   "a file's NAME.EXT.meta.json sidecar beats it")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
-    # SPEC: `assistant ingest PATH... --collection C`; SUPPRESS keeps `assistant --collection C
+    # docs/interface.md: `assistant ingest PATH... --collection C`; SUPPRESS keeps `assistant --collection C
     # ingest ...` working too.
     p.add_argument("--collection", default=argparse.SUPPRESS,
                    help="collection name (ASSISTANT_COLLECTION, default reports)")
@@ -90,7 +90,7 @@ def _cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
 
     given = parse_day(args.date, "--date")  # before the model loads, naming the flag
     # Files and chunks done on stderr: a bar on a terminal, else a line now and then (stdout
-    # keeps only the result, so `--json` stays exactly the SPEC's shape).
+    # keeps only the result, so `--json` stays exactly the interface's shape).
     report = _open(settings).ingest(args.paths, date=given, progress=True)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
@@ -99,6 +99,8 @@ def _cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
                              ("unchanged", report.unchanged)):
             for item in items:
                 print(f"{label:9} {item}")
+        for twin in report.duplicates:
+            print(f"duplicate {twin['path']}: the same text as report {twin['of']}, indexed as its alias")
         for failure in report.failed:
             print(f"failed    {failure['path']}: {failure['error']}", file=sys.stderr)
         print(f"{report.documents} documents, {report.chunks} chunks in the index")

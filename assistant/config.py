@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 
 from index.common.errors import ConfigError
 
-# Environment variable for each setting (SPEC.md lists the first seven; the OpenAI and Ollama
+# Environment variable for each setting (docs/interface.md lists the first seven; the OpenAI and Ollama
 # ones keep the names those tools use).
 ENV_NAMES: dict[str, str] = {
     "home": "ASSISTANT_HOME",

@@ -10,14 +10,17 @@ from assistant.answerers import Answerer, make_answerer
 from assistant.config import MAX_K, Settings
 from assistant.models import Answer, Turn
 from assistant.streaming import AnswerStream
-from index.chunking import ChunkingPolicy
+from index import (
+    ChunkingPolicy,
+    IngestProgress,
+    Query,
+    ReportIndex,
+    RetrievalTuning,
+    check_text,
+    shared_embedder,
+)
 from index.common.errors import InputError
 from index.common.types import DocumentInfo, IndexingInfo, IngestReport, Passage
-from index.embedding import shared_embedder
-from index.progress import IngestProgress
-from index.query import Query, check_text
-from index.report_index import ReportIndex
-from index.retrieval import RetrievalTuning
 
 
 class Assistant:

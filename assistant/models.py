@@ -1,4 +1,4 @@
-"""The chain's typed results, in the shapes of SPEC.md: Citation, Answer, and a conversation Turn."""
+"""The chain's typed results, in the shapes of docs/interface.md: Citation, Answer, and a conversation Turn."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ class Citation:
     score: float
 
     def to_dict(self) -> dict[str, Any]:
-        """The SPEC's JSON shape."""
+        """The interface's JSON shape."""
         return asdict(self)
 
 
@@ -39,7 +39,7 @@ class Short:
     end: int
 
     def to_dict(self) -> dict[str, Any]:
-        """The SPEC's JSON shape."""
+        """The interface's JSON shape."""
         return asdict(self)
 
 
@@ -56,7 +56,7 @@ class Answer:
     short: Short | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The SPEC's JSON shape."""
+        """The interface's JSON shape."""
         return {
             "answer": self.answer,
             "refused": self.refused,

@@ -1,7 +1,8 @@
 """What the edges find without importing each other: the `assistant` subcommands that live in
-other parts (`serve`, `eval`, `bench`), the front ends `serve` mounts (the chat UI), the
-evaluations the app runs (`/v1/evals`, the UI's Evaluate tab) and the answerers
-`ASSISTANT_LLM` names, each registered as an entry point in pyproject.toml.
+other parts (`serve`, `eval`, `bench`), the front ends `serve` mounts (the chat UI) and the
+evaluations the app runs (`/v1/evals`, the UI's Evaluate tab), each registered as an entry
+point in pyproject.toml. (The answerers `ASSISTANT_LLM` names are registered the same way and
+found by `assistant.answerers.kinds`, which the chain needs: this module sits above the chain.)
 
 A newcomer adds a subcommand by writing a `Command` and one line under
 `[project.entry-points."report_assistant.commands"]`; the CLI itself does not change.
@@ -20,13 +21,11 @@ from typing import TYPE_CHECKING, Any, Callable, Protocol
 from assistant.config import Settings
 
 if TYPE_CHECKING:
-    from assistant.answerers.base import AnswererKind
     from assistant.core import Assistant
 
 COMMANDS = "report_assistant.commands"
 FRONTENDS = "report_assistant.frontends"
 EVALUATIONS = "report_assistant.evaluations"
-ANSWERERS = "report_assistant.answerers"
 
 # A front end takes the HTTP app and the assistant, mounts itself, and returns the app.
 Frontend = Callable[[Any, "Assistant"], Any]
@@ -49,12 +48,6 @@ def commands() -> dict[str, Command]:
 def frontends() -> list[Frontend]:
     """The registered front ends, in name order."""
     return [ep.load() for ep in sorted(entry_points(group=FRONTENDS), key=lambda e: e.name)]
-
-
-def answerers() -> dict[str, "AnswererKind"]:
-    """The registered kinds of answerer by name, in name order (importing each module that
-    defines one; their LLM libraries load only when one is made)."""
-    return {ep.name: ep.load() for ep in sorted(entry_points(group=ANSWERERS), key=lambda e: e.name)}
 
 
 class Evaluations(Protocol):

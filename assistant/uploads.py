@@ -12,10 +12,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 from assistant.core import Assistant
+from index import SUPPORTED_SUFFIXES, IngestProgress, unsupported_reason
 from index.common.errors import InputError, UnsupportedFileError
 from index.common.types import DocumentInfo, IngestReport
-from index.loaders import SUPPORTED_SUFFIXES, unsupported_reason
-from index.progress import IngestProgress
 
 # File systems limit a name to 255 bytes, not characters ("報" is 3 bytes in UTF-8); the
 # temporary `.NAME.XXXXXXXX.part` a file is written to first adds 15 bytes more.

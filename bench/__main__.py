@@ -28,10 +28,10 @@ from typing import Any, Sequence
 import numpy as np
 
 from assistant.config import Settings
-from bench.local_servers import free_port
 from assistant.plugins import Command
 from bench import scale
 from bench.corpus import write_corpus
+from bench.local_servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SCALES = (1_000, 10_000, 100_000)
@@ -150,8 +150,7 @@ def embedding_efficiency(texts: Sequence[str]) -> dict[str, Any]:
     fp32, bf16 and int8. Every precision is counted in the model's FLOPs per token, so int8
     throughput is compared with the int8 peak, and the rest with the bf16 one.
     """
-    from index.embedding import MODEL_WINDOW, Embedder, default_threads, model_path
-    from index.embedding_backends import openvino_available
+    from index import MODEL_WINDOW, Embedder, default_threads, model_path, openvino_available
 
     config = json.loads((model_path() / "config.json").read_text())
     threads = default_threads()
@@ -186,7 +185,7 @@ def embedding_efficiency(texts: Sequence[str]) -> dict[str, Any]:
 
 def corpus_files(folder: Path) -> list[Path]:
     """The reports of a corpus folder, in name order."""
-    from index.loaders import SUPPORTED_SUFFIXES
+    from index import SUPPORTED_SUFFIXES
 
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
 

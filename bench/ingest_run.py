@@ -73,8 +73,7 @@ def ingest_project(corpus: Path, work: Path) -> dict:
 def measure_project(corpus: Path, work: Path) -> dict:
     from transformers import AutoTokenizer
 
-    from index.embedding import MODEL_WINDOW, model_path
-    from index.ingest import embedded_text
+    from index import MODEL_WINDOW, embedded_text, model_path
 
     assistant = _project(work)
     tok = AutoTokenizer.from_pretrained(str(model_path()))
@@ -107,7 +106,7 @@ def _llamaindex_collection(work: Path):
 def _llamaindex_embedding():
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
-    from index.embedding import model_path
+    from index import model_path
 
     return HuggingFaceEmbedding(model_name=str(model_path()), device="cpu")
 

@@ -46,15 +46,21 @@ from assistant.config import Settings
 from eval.metrics import compute_metrics
 from eval.runner import read_rows
 from eval.testset import Question, load_testset
+from index import (
+    READER_DIR,
+    Embedder,
+    Query,
+    Reader,
+    Reading,
+    Short,
+    StoredChunk,
+    embedded_text,
+    headline_passage,
+    load_file,
+    shared_embedder,
+)
 from index.common.dates import to_date
 from index.common.types import Passage, Retrieved
-from index.embedding import Embedder, shared_embedder
-from index.headlines import headline_passage
-from index.ingest import embedded_text
-from index.loaders import load_file
-from index.query import Query
-from index.reader import READER_DIR, Reader, Reading, Short
-from index.records import StoredChunk
 
 
 class CachedReader:

@@ -36,10 +36,8 @@ from scipy.optimize import minimize
 from assistant.config import Settings
 from assistant.core import Assistant
 from eval.testset import load_testset
+from index import RECENCY_PRIOR, Query, RetrievalTuning, StoredChunk, time_factor, time_strength
 from index.common.dates import try_date
-from index.query import Query
-from index.records import StoredChunk
-from index.retrieval import RECENCY_PRIOR, RetrievalTuning, time_factor, time_strength
 
 KNOTS = tuple(age for age, _ in RECENCY_PRIOR)
 STRENGTHS = (0.25, 0.4, 0.5, 0.6, 0.75, 1.0)

@@ -1,4 +1,4 @@
-"""The metrics of SPEC.md (Evaluation), as pure functions of test-set questions and result rows.
+"""The metrics of docs/interface.md (Evaluation), as pure functions of test-set questions and result rows.
 
 A row is one line of `questions.jsonl`, so a run can be scored again from that file alone:
 `{"id", "answer", "refused", "citations", "retrieved", "ranked_sources", "latency_ms"}`.
@@ -224,7 +224,7 @@ def _ratio(numerator: float, denominator: int) -> float | None:
 
 
 def compute_metrics(questions: Sequence[Question], rows: Mapping[str, Row]) -> dict[str, float | None]:
-    """Every metric of SPEC.md, by name, over the questions that have a row.
+    """Every metric of docs/interface.md, by name, over the questions that have a row.
 
     Answerable-only metrics divide by answerable questions, `citation_precision` by the
     citations in answers to them, `citation_recall` by the answerable ones not refused,

@@ -4,7 +4,7 @@
 
 writes `OUT_DIR/docs/*.txt` (one article per file: a title line, then a dateline
 `CITY, Month D, YYYY (Outlet) -` and the body) and `OUT_DIR/testset.jsonl` in the project's
-test-set format (SPEC.md). Stories come from templates filled with varied people, organisations,
+test-set format (docs/interface.md). Stories come from templates filled with varied people, organisations,
 places, dates and numbers, so many articles look alike and only the specific facts tell them
 apart. About a fifth of the stories are also carried by other outlets as wire copies with small
 edits (another title, a dropped or reworded sentence, a later date): near-duplicates whose every
@@ -42,7 +42,6 @@ TEAMS = ["Rovers", "Lions", "Comets", "Falcons", "Wanderers", "Rangers", "Titans
          "Miners", "Royals", "Harriers"]
 OUTLETS = ["Daily Ledger", "Morning Courier", "Evening Standard-Times", "Regional Wire",
            "Capital Herald", "Coastal Gazette", "Global Press Service", "The Observer-Journal"]
-WIRES = ["Global Press Service", "Regional Wire"]
 PLACES = ["warehouse", "apartment block", "shopping centre", "chemical plant", "hotel", "school",
           "train depot", "textile factory", "office tower", "market hall"]
 STREETS = ["Maple Street", "Harbour Road", "King's Avenue", "Mill Lane", "Station Road", "Elm Street",

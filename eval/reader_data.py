@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from eval.metrics import contains_words
+from index import load_file
 from index.common.text import sentence_spans, tokenize
-from index.loaders import load_file
 
 
 @dataclass(frozen=True)

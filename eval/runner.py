@@ -12,7 +12,6 @@ resumes where it stopped when rerun with the same OUT.
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
@@ -22,62 +21,41 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from assistant.config import MAX_K, Settings
-from assistant.plugins import Command
-from eval.metrics import METRIC_NAMES, RANKING_DEPTH, Row, compute_breakdown, compute_metrics
+from eval.metrics import RANKING_DEPTH, Row, compute_breakdown, compute_metrics
 from eval.testset import Question, Testset, load_testset
-from index.chunking import ChunkingPolicy
-from index.common.errors import AssistantError, InputError
-from index.embedding import MODEL_WINDOW, PRECISIONS, SPECIAL_TOKENS
-from index.retrieval import RetrievalTuning
+from index import PRECISIONS, RETRIEVAL_MODES, ChunkingPolicy, RetrievalTuning
+from index.common.errors import InputError
+from index.common.knobs import SWITCH_WORDS, checked, describe, knobs, number, switch
 
 DEFAULT = "default"
-RETRIEVAL_MODES = ("hybrid", "dense", "bm25")
-COMPARE_KEYS = ("retrieval", "k", "llm", "chunk", "overlap", "title", "fusion", "diversity",
-                "dedup", "recency", "timeframe", "dated", "precision", "reports", "passage", "reader")
+_OWN_KEYS = ("retrieval", "k", "llm", "precision", "reader")
+COMPARE_KEYS = (*_OWN_KEYS, *knobs(ChunkingPolicy), *knobs(RetrievalTuning))
 COMPARE_HELP = (
     "also run these configurations side by side, each NAME=KEY:VALUE[,KEY:VALUE...] with keys "
-    "retrieval (hybrid|dense|bm25), k (1-50), llm (an ASSISTANT_LLM spec), chunk (word pieces "
-    "per chunk, 32-254), overlap (word pieces), title (on|off: the title embedded with each "
-    "chunk), fusion (weight of the dense ranking in hybrid fusion; BM25's is 1), diversity "
-    "(worth of each further passage of one report, 0-1; 1 = off), dedup (on|off: near-copies "
-    "cited once), recency (strength of the fitted recency prior against as_of: 1 = as fitted, 2 = twice its "
-    "log factor, 0 = off), timeframe (how "
-    "much reports outside the question's time frame lose; 0 = off), dated (share of dated "
-    "candidates above which time preferences start, growing to full when all are; 1 = never), precision (auto|fp32|bf16|int8: of the "
-    "embedding model), reports (weight of the whole-report BM25 ranking in hybrid fusion; 0 = "
-    "off), passage (consecutive chunks per passage, 1-3) and reader (on|off|DIR: the extractive answerer's "
-    "cross-encoder, or the reader model in DIR), e.g. dense=retrieval:dense k3=k:3 small=chunk:128,overlap:20 "
-    "bf16=precision:bf16 qwen=llm:llamacpp:/models/q.gguf; unset keys keep the default "
-    "configuration's values; chunk, overlap, title and precision index the documents again"
+    "retrieval (hybrid|dense|bm25), k (1-50), llm (an ASSISTANT_LLM spec), precision (auto|fp32|bf16|int8: "
+    "of the embedding model), reader (on|off|DIR: the extractive answerer's cross-encoder, or the reader "
+    f"model in DIR); how reports are chunked: {describe(ChunkingPolicy)}; how passages are ranked and "
+    f"chosen: {describe(RetrievalTuning)}. E.g. dense=retrieval:dense k3=k:3 "
+    "small=max_tokens:128,overlap_tokens:20 bf16=precision:bf16 qwen=llm:llamacpp:/models/q.gguf; unset "
+    "keys keep the default configuration's values; max_tokens, overlap_tokens, title and precision "
+    "index the documents again"
 )
-_CHUNKING = ChunkingPolicy()
-_TUNING = RetrievalTuning()
-_SWITCH = {"on": True, "off": False, "true": True, "false": False, "yes": True, "no": False}
 _NAME = re.compile(r"[A-Za-z0-9_-]+")
-EXIT_OK, EXIT_FATAL = 0, 1
 
 
 @dataclass(frozen=True)
 class RunConfig:
-    """One configuration to evaluate: how passages are retrieved, how many, and by which answerer."""
+    """One configuration to evaluate: how reports are chunked, how passages are retrieved and
+    chosen, how many, and by which answerer."""
 
     name: str
     retrieval: str
     k: int
     llm: str
-    chunk: int = _CHUNKING.max_tokens
-    overlap: int = _CHUNKING.overlap_tokens
-    title: bool = _CHUNKING.title
-    fusion: float = _TUNING.dense_weight
-    diversity: float = _TUNING.same_doc_decay
-    dedup: bool = True
-    recency: float = _TUNING.recency_weight
-    timeframe: float = _TUNING.window_boost
-    dated: float = _TUNING.min_dated_share
     precision: str = "auto"  # of the embedding model (ASSISTANT_EMBED_PRECISION)
-    reports: float = _TUNING.document_weight
-    passage: int = _TUNING.passage_chunks
     reader: str = "on"  # the extractive answerer's cross-encoder (ASSISTANT_READER): on, off or DIR
+    chunking: ChunkingPolicy = ChunkingPolicy()
+    tuning: RetrievalTuning = RetrievalTuning()
 
     @classmethod
     def of(cls, settings: Settings, k: int | None = None) -> "RunConfig":
@@ -87,21 +65,11 @@ class RunConfig:
                    precision=settings.embed_precision, reader=settings.reader)
 
     def to_dict(self) -> dict[str, Any]:
-        """The `config` object of results.json (without the paths, which the run adds)."""
-        return asdict(self)
-
-    def chunking(self) -> ChunkingPolicy:
-        """How the documents are chunked for this configuration."""
-        return ChunkingPolicy(max_tokens=self.chunk, overlap_tokens=self.overlap, title=self.title)
-
-    def tuning(self) -> RetrievalTuning:
-        """How passages are ranked and selected for this configuration."""
-        return replace(
-            _TUNING, dense_weight=self.fusion, same_doc_decay=self.diversity,
-            duplicate_threshold=_TUNING.duplicate_threshold if self.dedup else 2.0,
-            recency_weight=self.recency, window_boost=self.timeframe, min_dated_share=self.dated,
-            document_weight=self.reports, passage_chunks=self.passage,
-        )
+        """The `config` object of results.json (without the paths, which the run adds): every
+        key by the name `--compare` sets it with."""
+        own = {name: getattr(self, name) for name in ("name", *_OWN_KEYS)}
+        # Through JSON and back (tuples become lists), so a resumed run compares like with like.
+        return json.loads(json.dumps({**own, **asdict(self.chunking), **asdict(self.tuning)}))
 
 
 def parse_compare(specs: Sequence[str], base: RunConfig) -> list[RunConfig]:
@@ -125,121 +93,44 @@ def parse_compare(specs: Sequence[str], base: RunConfig) -> list[RunConfig]:
                 raise InputError(f"--compare {spec!r}: {item!r} is not KEY:VALUE with KEY one of "
                                  f"{', '.join(COMPARE_KEYS)}")
             values[key] = value
-        configs.append(_checked(replace(base, name=name, **values), spec))
+        configs.append(checked_config(_with(base, name, values), spec))
     return configs
 
 
-def _checked(config: RunConfig, spec: str) -> RunConfig:
+def _with(base: RunConfig, name: str, values: Mapping[str, Any]) -> RunConfig:
+    """`base` renamed, with `values` set wherever their keys belong (unchecked)."""
+    def part(policy: Any) -> Any:
+        return replace(policy, **{k: v for k, v in values.items() if k in knobs(type(policy))})
+
+    return replace(base, name=name, chunking=part(base.chunking), tuning=part(base.tuning),
+                   **{k: v for k, v in values.items() if k in _OWN_KEYS})
+
+
+def checked_config(config: RunConfig, spec: str) -> RunConfig:
     """`config` checked, values as numbers and switches; InputError naming the spec and the key
     when a value is wrong."""
-    _choice(config.retrieval, "retrieval", spec, RETRIEVAL_MODES)
-    k = _number(config.k, int, "k", spec, 1, MAX_K)
-    chunk = _number(config.chunk, int, "chunk", spec, 32, MODEL_WINDOW - SPECIAL_TOKENS)
-    return replace(
-        config, k=k, chunk=chunk,
-        overlap=_number(config.overlap, int, "overlap", spec, 0, chunk - 1),
-        title=_switch(config.title, "title", spec), dedup=_switch(config.dedup, "dedup", spec),
-        fusion=_number(config.fusion, float, "fusion", spec, 0.0, 100.0),
-        diversity=_number(config.diversity, float, "diversity", spec, 0.01, 1.0),
-        recency=_number(config.recency, float, "recency", spec, 0.0, 100.0),
-        timeframe=_number(config.timeframe, float, "timeframe", spec, 0.0, 100.0),
-        dated=_number(config.dated, float, "dated", spec, 0.0, 1.0),
-        reports=_number(config.reports, float, "reports", spec, 0.0, 100.0),
-        passage=_number(config.passage, int, "passage", spec, 1, 3),
-        precision=_choice(config.precision, "precision", spec, PRECISIONS),
-        reader=_reader(config.reader, spec),
-    )
+    if config.retrieval not in RETRIEVAL_MODES:
+        raise InputError(f"{spec}: retrieval must be one of {', '.join(RETRIEVAL_MODES)}, "
+                         f"got {config.retrieval!r}")
+    if config.precision not in PRECISIONS:
+        raise InputError(f"{spec}: precision must be one of {', '.join(PRECISIONS)}, got {config.precision!r}")
+    chunking, tuning = (replace(p, **{name: checked(f, getattr(p, name), spec) for name, f in knobs(type(p)).items()})
+                        for p in (config.chunking, config.tuning))
+    if chunking.overlap_tokens >= chunking.max_tokens:
+        raise InputError(f"{spec}: overlap_tokens must be below max_tokens ({chunking.max_tokens}), "
+                         f"got {chunking.overlap_tokens}")
+    k = number(config.k, int, "k", spec, 1, MAX_K)
+    return replace(config, k=k, chunking=chunking, tuning=tuning, reader=_reader(config.reader, spec))
 
 
 def _reader(value: str, spec: str) -> str:
     """on, off (or another switch word) or the absolute path of a folder holding a reader model."""
-    if str(value).lower() in _SWITCH:
-        return "on" if _SWITCH[str(value).lower()] else "off"
+    if str(value).lower() in SWITCH_WORDS:
+        return "on" if switch(value, "reader", spec) else "off"
     if not (Path(value) / "model.xml").is_file():
         raise InputError(f"{spec}: reader must be on, off or a folder holding a reader model (model.xml), "
                          f"got {value!r}")
     return str(Path(value).resolve())
-
-
-def _choice(value: str, key: str, spec: str, allowed: Sequence[str]) -> str:
-    if value not in allowed:
-        raise InputError(f"{spec}: {key} must be one of {', '.join(allowed)}, got {value!r}")
-    return value
-
-
-def _number(value: Any, kind: type, key: str, spec: str, low: float, high: float) -> Any:
-    try:
-        number = kind(value)
-    except (TypeError, ValueError):
-        what = "a whole number" if kind is int else "a number"
-        raise InputError(f"{spec}: {key} must be {what}, got {value!r}") from None
-    if not low <= number <= high:
-        raise InputError(f"{spec}: {key} must be from {low:g} to {high:g}, got {value}")
-    return number
-
-
-def _switch(value: Any, key: str, spec: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    if str(value).lower() not in _SWITCH:
-        raise InputError(f"{spec}: {key} must be on or off, got {value!r}")
-    return _SWITCH[str(value).lower()]
-
-
-def run_from_cli(settings: Settings, args: argparse.Namespace) -> int:
-    """The `assistant eval` command; returns the exit code (1 with a message on bad input)."""
-    if args.index:
-        return _run_on_index(settings, args)
-    if not args.out:
-        print("error: --out is required with --docs", file=sys.stderr)
-        return EXIT_FATAL
-    try:
-        # `eval --llm` reaches `settings.llm` through the CLI's flag handling.
-        base = _checked(RunConfig.of(settings, args.k), "--k")
-        configs = [base, *parse_compare(args.compare or [], base)]
-        summary = run(settings, Path(args.testset), Path(args.docs), Path(args.out), configs)
-    except AssistantError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FATAL
-    _print_summary(summary, Path(args.out))
-    return EXIT_OK
-
-
-def _run_on_index(settings: Settings, args: argparse.Namespace) -> int:
-    """`assistant eval TESTSET --index`: a run of the app's kind (eval/runs.py) against the
-    configured collection, kept under ASSISTANT_HOME/evals/<id>/ (and copied to `--out`)."""
-    import shutil
-
-    from assistant.core import Assistant
-    from eval.runs import EvalRuns
-
-    if args.compare:
-        print("error: --compare needs --docs (a configuration may index the reports again)",
-              file=sys.stderr)
-        return EXIT_FATAL
-    path = Path(args.testset)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        print(f"error: {path}: cannot read the test set ({exc.strerror or exc})", file=sys.stderr)
-        return EXIT_FATAL
-    try:
-        runs = EvalRuns(Assistant.open(settings))
-        status = runs.start(data, path.name, k=args.k, wait=True, progress=None)
-    except AssistantError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FATAL
-    for warning in status["warnings"]:
-        print(f"warning: {warning}", file=sys.stderr)
-    if status["status"] != "done":
-        print(f"error: evaluation {status['id']} failed: {status['error']}", file=sys.stderr)
-        return EXIT_FATAL
-    folder = runs.file(status["id"], "results.json").parent
-    if args.out:
-        shutil.copytree(folder, args.out, dirs_exist_ok=True)
-        folder = Path(args.out)
-    _print_summary({DEFAULT: status["results"]["metrics"]}, folder)
-    return EXIT_OK
 
 
 def run(
@@ -258,18 +149,19 @@ def run(
         raise InputError(f"--docs {str(docs)!r} is not a folder")
     testset = load_testset(testset_path, docs)
     out.mkdir(parents=True, exist_ok=True)
-    indexes: dict[tuple[ChunkingPolicy, str], Settings] = {}
+    indexes: dict[tuple[ChunkingPolicy, str], tuple[Settings, Testset]] = {}
     results: dict[str, dict[str, Any]] = {}
     rows: dict[str, dict[str, Row]] = {}
     for config in configs:
-        key = (config.chunking(), config.precision)
+        key = (config.chunking, config.precision)
         if key not in indexes:  # one index per way of chunking and embedding, shared by the configs
-            indexes[key] = _index(replace(settings, embed_precision=config.precision), docs, out,
-                                  progress, key[0], key[1] != configs[0].precision)
+            index_settings, aliases = _index(replace(settings, embed_precision=config.precision), docs,
+                                             out, progress, key[0], key[1] != configs[0].precision)
+            indexes[key] = index_settings, testset.aliased(aliases)
         folder = out if config.name == DEFAULT else out / config.name
         extra = {"testset": str(testset_path.resolve()), "docs": str(docs.resolve())}
-        results[config.name], rows[config.name] = evaluate(indexes[key], testset, config, folder,
-                                                           extra, progress)
+        results[config.name], rows[config.name] = evaluate(indexes[key][0], indexes[key][1], config,
+                                                           folder, extra, progress)
     comparison = {name: r["metrics"] for name, r in results.items()}
     if len(configs) > 1:
         breakdowns = {name: r["breakdown"] for name, r in results.items()}
@@ -281,11 +173,12 @@ def run(
 
 def _index(
     settings: Settings, docs: Path, out: Path, progress: bool | None,
-    chunking: ChunkingPolicy = _CHUNKING, own_precision: bool = False,
-) -> Settings:
+    chunking: ChunkingPolicy = ChunkingPolicy(), own_precision: bool = False,
+) -> tuple[Settings, dict[str, str]]:
     """Index `docs` into an embedded store under OUT/.index (OUT/.index-CHUNK-OVERLAP[-notitle]
     for other chunking, with -PRECISION when `own_precision`: the embedding precision differs
-    from the default configuration's); the settings to open it with.
+    from the default configuration's); the settings to open it with, and the source of the
+    report each alias (a file with exactly another's text) is indexed as.
 
     A rerun reuses the store: unchanged files are skipped, and reports no longer under `docs`
     are dropped so that the index holds exactly the folder's files.
@@ -294,7 +187,7 @@ def _index(
 
     # Always embedded and private to this OUT: the run never touches the user's own collection.
     home = out / ".index"
-    if chunking != _CHUNKING:
+    if chunking != ChunkingPolicy():
         home = out / f".index-{chunking.max_tokens}-{chunking.overlap_tokens}"
         home = home.with_name(home.name + ("" if chunking.title else "-notitle"))
     if own_precision:
@@ -307,13 +200,15 @@ def _index(
     )
     for failure in report.failed:
         print(f"warning: not indexed: {failure['path']}: {failure['error']}", file=sys.stderr)
-    present = {*report.added, *report.updated, *report.unchanged}
+    present = {*report.added, *report.updated, *report.unchanged, *(d["path"] for d in report.duplicates)}
+    aliases: dict[str, str] = {}
     for info in assistant.documents():
-        if info.source not in present:
+        if not present & {info.source, *info.aliases}:
             assistant.delete(info.doc_id)
+        aliases.update((alias, info.source) for alias in info.aliases if alias in present)
     if not present:
         raise InputError(f"--docs {str(docs)!r} holds no file that could be indexed")
-    return index_settings
+    return index_settings, aliases
 
 
 def evaluate(
@@ -331,7 +226,7 @@ def evaluate(
     def open_assistant() -> Any:
         return Assistant.open(index_settings, retrieval_mode=config.retrieval, llm=config.llm,
                               reader=config.reader,
-                              tuning=config.tuning(), chunking=config.chunking())
+                              tuning=config.tuning, chunking=config.chunking)
 
     return evaluate_with(open_assistant, testset, config, folder, extra_config, progress)
 
@@ -458,38 +353,3 @@ def write_json(path: Path, data: Any) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     tmp.replace(path)
-
-
-def _print_summary(comparison: Mapping[str, Mapping[str, float | None]], out: Path) -> None:
-    """The metric table on stdout, one column per configuration."""
-    from eval.report import format_value
-
-    names = list(comparison)
-    width = max(len(m) for m in METRIC_NAMES)
-    print(f"{'metric':<{width}}  " + "  ".join(f"{n:>10}" for n in names))
-    for metric in METRIC_NAMES:
-        print(f"{metric:<{width}}  "
-              + "  ".join(f"{format_value(metric, comparison[n][metric]):>10}" for n in names))
-    print(f"\nwrote {out / 'results.json'}, {out / 'questions.jsonl'}, {out / 'report.md'}")
-
-
-def _add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("testset")
-    where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument("--docs", help="folder of the reports the test set refers to, indexed "
-                                      "into a fresh collection under OUT")
-    where.add_argument("--index", action="store_true",
-                       help="run against the configured collection as it is (as the app's "
-                            "Evaluate tab does); kept under ASSISTANT_HOME/evals/<id>/")
-    parser.add_argument("--out", help="folder for the results (required with --docs; with "
-                                      "--index, a copy)")
-    parser.add_argument("--k", type=int, help="passages handed to the answerer (default 5)")
-    # SUPPRESS: `assistant --llm X eval ...` and `assistant eval ... --llm X` both work.
-    parser.add_argument("--llm", default=argparse.SUPPRESS, help="answerer to evaluate (ASSISTANT_LLM)")
-    parser.add_argument("--compare", nargs="*", metavar="NAME=KEY:VALUE", help=COMPARE_HELP)
-
-
-COMMAND = Command(
-    help="run a test set and write results.json, questions.jsonl, report.md",
-    add_arguments=_add_arguments, run=run_from_cli,
-)

@@ -132,7 +132,9 @@ class EvalRuns:
             name = "testset-" + name
         path = folder / name
         path.write_bytes(data)
-        sources = IndexedSources(d.source for d in self.assistant.documents())
+        documents = self.assistant.documents()
+        sources = IndexedSources((d.source for d in documents),
+                                 {alias: d.source for d in documents for alias in d.aliases})
         testset, warnings = load_indexed_testset(path, sources)
         return testset, warnings, sources
 

@@ -1,4 +1,4 @@
-"""Loading and validating a test set (SPEC.md: Evaluation).
+"""Loading and validating a test set (docs/interface.md: Evaluation).
 
 Every problem is reported with the file name and line number, so a hand-written test set
 can be fixed without guessing: `testset.jsonl line 7: duplicate id 'q3'`.
@@ -7,9 +7,9 @@ can be fixed without guessing: `testset.jsonl line 7: duplicate id 'q3'`.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 from index.common.dates import to_date
 from index.common.errors import InputError
@@ -66,6 +66,14 @@ class Testset:
 
     path: Path
     questions: tuple[Question, ...] = field(default_factory=tuple)
+
+    def aliased(self, aliases: Mapping[str, str]) -> "Testset":
+        """The test set with evidence files the index holds as another report's alias (the
+        same text under another name) scored as that report's source."""
+        def moved(q: Question) -> Question:
+            return replace(q, evidence=tuple(replace(e, source=aliases.get(e.source, e.source)) for e in q.evidence))
+
+        return replace(self, questions=tuple(moved(q) for q in self.questions)) if aliases else self
 
     @property
     def counts(self) -> dict[str, int]:
@@ -201,11 +209,13 @@ class IndexedSources:
     """Evidence `doc` names matched against the `source` of each indexed report: a report
     matches a name when its source is the name, or ends with `/` and the name (a file name,
     or a path relative to the folder it was ingested from: the CLI records absolute paths,
-    uploads their file name)."""
+    uploads their file name). A name matching an alias (a file indexed as another report: the
+    same text) matches that report."""
 
-    def __init__(self, sources: Iterable[str]) -> None:
+    def __init__(self, sources: Iterable[str], aliases: Mapping[str, str] | None = None) -> None:
+        self._canonical = dict(aliases or {})  # alias: the source of the report it is indexed as
         self._by_file: dict[str, list[str]] = {}
-        for source in sources:
+        for source in [*sources, *self._canonical]:
             self._by_file.setdefault(PurePosixPath(source).name, []).append(source)
         self._names: dict[str, str] = {}
 
@@ -213,7 +223,7 @@ class IndexedSources:
         """`doc` as the test set's name for its reports (normalized), or None when no indexed
         report matches it; ValueError when it is not a relative path."""
         text = self.normalized(doc)
-        found = [s for s in self._by_file.get(PurePosixPath(text).name, ())
+        found = [self._canonical.get(s, s) for s in self._by_file.get(PurePosixPath(text).name, ())
                  if s == text or s.endswith("/" + text)]
         for source in found:  # the longest name wins: it says most about which report
             if len(text) > len(self._names.get(source, "")):

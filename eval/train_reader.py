@@ -1,7 +1,7 @@
 """Train the reader (`index/reader.py`) in stages and ship it.
 
     python -m eval.train_reader --checkpoints DIR [--corpora QA_DIR] [--news BUILD ...]
-        [--hold-out-every 4] [--general-questions 45000] [--check CHECK_BUILD] [--out index/reader]
+        [--hold-out-every 4] [--general-questions 45000] [--check CHECK_BUILD] [--out index/reader_model]
         [--max-length 96] [--seed 0] [--export-only]
 
 A cross-encoder initialised from all-MiniLM-L6-v2's weights (the embedder's model: shipped in
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import random
 import shutil
 import time
@@ -36,8 +35,8 @@ from typing import Callable, Sequence
 import numpy as np
 
 from eval.reader_data import Example, Sampling, build_examples, corpus_examples, load_reports, questions_of
+from index import META_FILE, MODEL_FILE, READER_DIR, TOKENIZER_FILE, Reader, pair_text
 from index.common.text import tokenize
-from index.reader import META_FILE, MODEL_FILE, READER_DIR, TOKENIZER_FILE, Reader, pair_text
 
 GENERAL = ("squad11_train", "squad20_dev", "selqa", "trecqa")
 NEWS_CORPORA = ("realtimeqa_2020_21",)
@@ -342,13 +341,15 @@ def overlap_scorer(question: str, sentences: Sequence[str], _: Sequence[str]) ->
 
 
 def stages(corpora: Path | None, news: Sequence[Path], general_questions: int, hold_out_every: int,
-           seed: int) -> list[Stage]:
+           seed: int, replay: int = 0, news_epochs: float = 2.0, news_lr: float = 3e-5) -> list[Stage]:
     """The stages of training: `general` (the corpora of GENERAL, SQuAD 1.1 train cut to
-    `general_questions` questions drawn at random), then `news` (NEWS_CORPORA and the builds)."""
+    `general_questions` questions drawn at random), then `news` (NEWS_CORPORA and the builds, with
+    `replay` of the general stage's questions mixed in: adapting on news alone forgets SQuAD, 0.946
+    -> 0.773 first sentence right on its dev set)."""
     rng = random.Random(seed)
     result = []
+    general: list[Example] = []
     if corpora is not None:
-        general: list[Example] = []
         for name in GENERAL:
             found = corpus_examples(corpora / f"{name}.jsonl", rng)
             if name == "squad11_train" and general_questions:
@@ -359,8 +360,11 @@ def stages(corpora: Path | None, news: Sequence[Path], general_questions: int, h
     news_examples = [e for name in NEWS_CORPORA if corpora is not None
                      for e in corpus_examples(corpora / f"{name}.jsonl", rng)]
     news_examples += [e for b in news for e in build_examples(b, Sampling(), seed, hold_out_every)]
+    if news_examples and replay:
+        kept = set(rng.sample(sorted({e.group for e in general}), min(replay, len({e.group for e in general}))))
+        news_examples += [e for e in general if e.group in kept]
     if news_examples:
-        result.append(Stage("news", news_examples, 2.0, 3e-5))
+        result.append(Stage("news", news_examples, news_epochs, news_lr))
     return result
 
 
@@ -380,6 +384,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--news", type=Path, nargs="*", default=[], help="RealTimeQA builds to adapt to")
     parser.add_argument("--general-questions", type=int, default=30000,
                         help="SQuAD 1.1 train questions drawn for the general stage (0: all)")
+    parser.add_argument("--replay", type=int, default=0, metavar="N",
+                        help="general-stage questions mixed into the news stage (against forgetting)")
+    parser.add_argument("--news-epochs", type=float, default=2.0)
+    parser.add_argument("--news-lr", type=float, default=3e-5)
     parser.add_argument("--hold-out-every", type=int, default=0, metavar="N",
                         help="leave every N-th quiz week of each year of the builds out of training")
     parser.add_argument("--check", type=Path, help="a build to score the exported model on")
@@ -405,7 +413,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         last = max(args.checkpoints.glob("*.done.pt"), key=lambda p: p.stat().st_mtime)
         model.load_state_dict(torch.load(last))
     else:
-        planned = stages(args.corpora, args.news, args.general_questions, args.hold_out_every, args.seed)
+        planned = stages(args.corpora, args.news, args.general_questions, args.hold_out_every, args.seed,
+                         args.replay, args.news_epochs, args.news_lr)
         for stage in planned:
             print(_described(stage), flush=True)
             train_stage(model, stage, base, args.max_length, args.seed, args.checkpoints)

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Callable, Iterator, Sequence
 
+from index.common.knobs import knob
 from index.common.text import iter_sentence_spans
+from index.embedding import MODEL_WINDOW, SPECIAL_TOKENS
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
 TokenSplitter = Callable[[str, int], list[tuple[int, int]]]
@@ -32,9 +34,10 @@ class Chunk:
 class ChunkingPolicy:
     """How large chunks are, in the embedding model's word pieces, and what is embedded."""
 
-    max_tokens: int = 200
-    overlap_tokens: int = 40
-    title: bool = True  # embed each chunk with its report's title in front
+    max_tokens: int = knob(200, "word pieces per chunk", 32, MODEL_WINDOW - SPECIAL_TOKENS)
+    # Also below max_tokens: a bound on two knobs, checked where both are set (eval/runner.py).
+    overlap_tokens: int = knob(40, "word pieces consecutive chunks share", 0, MODEL_WINDOW - SPECIAL_TOKENS - 1)
+    title: bool = knob(True, "the report's title embedded in front of each chunk")
 
 
 def chunk_text(

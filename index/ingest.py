@@ -73,13 +73,27 @@ class _Part:
 
 
 @dataclass
-class _Batch:
-    """What the worker thread hands over: outcomes of files that need no embedding ("failed",
-    "unchanged", "stale" (doc_id, chunks), "restamp": records of unchanged reports whose date or
-    title changed, with the new facts), then up to `BATCH_CHUNKS` chunks of reports to embed."""
+class _Outcomes:
+    """What became of the files of a batch that need no embedding."""
 
-    outcome: dict[str, list] = field(
-        default_factory=lambda: {"failed": [], "unchanged": [], "stale": [], "restamp": []})
+    failed: list[dict[str, str]] = field(default_factory=list)  # {"path", "error"}
+    unchanged: list[str] = field(default_factory=list)  # sources
+    twins: list[tuple[str, str]] = field(default_factory=list)  # source, doc_id of the stored report it copies
+    stale: list[tuple[str, int]] = field(default_factory=list)  # doc_id, chunks: records to remove
+    # Unchanged reports whose date or title changed: the new facts, and the file as loaded.
+    restamp: list[tuple[DocumentInfo, LoadedDocument]] = field(default_factory=list)
+
+    def files(self) -> int:
+        """How many files these outcomes finish."""
+        return len(self.failed) + len(self.unchanged) + len(self.twins) + len(self.restamp)
+
+
+@dataclass
+class _Batch:
+    """What the worker thread hands over: the outcomes of files that need no embedding, then up
+    to `BATCH_CHUNKS` chunks of reports to embed."""
+
+    outcome: _Outcomes = field(default_factory=_Outcomes)
     parts: list[_Part] = field(default_factory=list)
     files: int = 0  # files it starts
     chunks: int = 0
@@ -343,6 +357,7 @@ class Ingestor:
                 # Given up: its marker now reads as a dead run's, whose chunks the next ingest removes.
                 self.store.mark_indexing(IndexingInfo.of(open_.info, open_.indexed_chars), alive=False)
             pending.apply(self.keyword, self.documents)
+            self._record_aliases(report)
         report.documents = self.store.count_documents()
         report.chunks = self.store.count_chunks()
         return report
@@ -382,7 +397,7 @@ class Ingestor:
 
     def _plan_file(
         self, path: Path, source: str, date: str | None, existing: Sequence[tuple[DocumentInfo, str]],
-        outcome: dict[str, list],
+        outcome: _Outcomes,
     ) -> _Planned | None:
         """Load one file and decide what to do with it, given the records stored for its source:
         a plan to embed it, or None with its outcome recorded."""
@@ -390,7 +405,7 @@ class Ingestor:
             doc = load_file(path, source=source, max_bytes=self.max_file_bytes, date=date)
         except (DocumentError, UnsupportedFileError) as exc:
             reason = exc.reason if isinstance(exc, DocumentError) else str(exc)
-            outcome["failed"].append({"path": source, "error": reason})
+            outcome.failed.append({"path": source, "error": reason})
             return None
         doc = _keep_given_date(doc, [info for info, _ in existing])
         current = [info for info, digest in existing if digest == doc.content_hash]
@@ -398,13 +413,19 @@ class Ingestor:
         if current and self.policy.title and current[0].title != doc.title:
             # The title is embedded with the chunks: a new one (a sidecar's) means embedding again.
             stale.append((doc.doc_id, current[0].chunks))
-        elif current or (not existing and self._stored(doc.doc_id)):
-            outcome["stale"].extend(stale)  # left by an update that was interrupted
-            if current and _facts(current[0]) != _facts(doc):
+        elif not current and self._stored(doc.doc_id):
+            # The same text is stored under another name: this file is recorded as its alias
+            # (and what it held before, if anything, goes).
+            outcome.stale.extend(stale)
+            outcome.twins.append((source, doc.doc_id))
+            return None
+        elif current:
+            outcome.stale.extend(stale)  # left by an update that was interrupted
+            if _facts(current[0]) != _facts(doc):
                 info = replace(current[0], title=doc.title, date=doc.date, date_source=doc.date_source)
-                outcome["restamp"].append((info, doc))
+                outcome.restamp.append((info, doc))
             else:
-                outcome["unchanged"].append(source)
+                outcome.unchanged.append(source)
             return None
         return _Planned(doc, [doc_id for doc_id, _ in stale if doc_id != doc.doc_id], dict(stale))
 
@@ -426,13 +447,14 @@ class Ingestor:
         """Apply a batch's outcomes and open the reports of its chunks: what is left to embed
         and write."""
         outcome = batch.outcome
-        report.failed.extend(outcome["failed"])
-        report.unchanged.extend(outcome["unchanged"])
-        run.files_done += len(outcome["failed"]) + len(outcome["unchanged"]) + len(outcome["restamp"])
-        for doc_id, chunks in outcome["stale"]:
+        report.failed.extend(outcome.failed)
+        report.unchanged.extend(outcome.unchanged)
+        report.duplicates.extend({"path": source, "of": doc_id} for source, doc_id in outcome.twins)
+        run.files_done += outcome.files()
+        for doc_id, chunks in outcome.stale:
             self.store.delete_document(doc_id)
             pending.remove(doc_id, chunks)
-        for info, doc in outcome["restamp"]:
+        for info, doc in outcome.restamp:
             # Same text, new date: the stored vectors still hold, only the facts are rewritten.
             pending.remove(info.doc_id, info.chunks)
             pending.add(self.store.restamp_document(info, doc.text, doc.content_hash),
@@ -447,7 +469,7 @@ class Ingestor:
             if not open_.skip:
                 writing.append((part, open_))
             elif part.last:
-                report.unchanged.append(part.plan.doc.source)
+                report.duplicates.append({"path": part.plan.doc.source, "of": part.plan.doc.doc_id})
         return _Prepared(writing, run.open)
 
     def _write(self, prepared: _Prepared, vectors: np.ndarray, report: IngestReport,
@@ -509,6 +531,12 @@ class Ingestor:
         if not part.last:
             run.open = open_
         return open_
+
+    def _record_aliases(self, report: IngestReport) -> None:
+        """Files indexed as reports of their own are no longer aliases; twins are (again)."""
+        self.store.drop_aliases([*report.added, *report.updated])
+        for twin in report.duplicates:
+            self.store.add_alias(twin["path"], twin["of"])
 
     def _stored(self, doc_id: str) -> bool:
         """Whether a report of this content is stored already, or by this run (the same text

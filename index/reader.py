@@ -24,7 +24,7 @@ import numpy as np
 from index.common.errors import ConfigError
 from index.cpu import RUNTIME_CACHE_SHAPES, native_float_precision
 
-READER_DIR = Path(__file__).with_name("reader")
+READER_DIR = Path(__file__).with_name("reader_model")  # the shipped model: its weights, tokenizer and reader.json
 MODEL_FILE = "model.xml"
 TOKENIZER_FILE = "tokenizer.json"
 META_FILE = "reader.json"

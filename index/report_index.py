@@ -116,10 +116,6 @@ class ReportIndex:
         """How many chunks are indexed."""
         return self._store.count_chunks()
 
-    def count_keyword_rows(self) -> int:
-        """How many chunks the keyword index holds (equal to `count_chunks` when in step)."""
-        return len(self._keyword)
-
     def chunks(self) -> Iterator[StoredChunk]:
         """Every chunk, in store order."""
         return self._store.iter_chunks()

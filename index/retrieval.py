@@ -26,6 +26,7 @@ import numpy as np
 
 from index.common.dates import try_date
 from index.common.errors import ConfigError
+from index.common.knobs import knob
 from index.common.types import Passage
 from index.dedup import DUPLICATE_THRESHOLD, DuplicateFinder
 from index.embedding import Embedder
@@ -49,20 +50,28 @@ RECENCY_PRIOR: tuple[tuple[int, float], ...] = (
 
 @dataclass(frozen=True)
 class RetrievalTuning:
-    """Weights of the news-aware selection (docs/evaluation.md)."""
+    """Weights of the news-aware selection (docs/evaluation.md); each knob is also an
+    `assistant eval --compare` key of the same name."""
 
-    candidates: int = CANDIDATES  # first-stage depth: k * candidates, at least min_candidates
-    min_candidates: int = 20
-    recency_weight: float = 1.0  # strength of RECENCY_PRIOR: its log factor times this; 0 = off
+    candidates: int = knob(CANDIDATES, "first-stage depth: k times this, at least min_candidates", 1, 20)
+    min_candidates: int = knob(20, "first-stage depth at the least", 1, 500)
+    recency_weight: float = knob(1.0, "strength of the fitted recency prior against as_of: its log factor "
+                                      "times this; 0 = off", 0.0, 100.0)
     recency_prior: tuple[tuple[int, float], ...] = RECENCY_PRIOR
-    window_boost: float = 0.1  # a dated report outside the question's time frame scores / (1 + this)
-    window_slack_days: int = 1  # a report the day after the frame still covers it
-    same_doc_decay: float = 0.5  # each further passage of one report is worth this much less
-    duplicate_threshold: float = DUPLICATE_THRESHOLD  # shingle Jaccard of near-copies; > 1 = off
-    dense_weight: float = 1.0  # weight of the dense ranking in hybrid fusion (chunk BM25's is 1)
-    document_weight: float = 1.0  # weight of the whole-report BM25 ranking in hybrid fusion
-    passage_chunks: int = 1  # consecutive chunks in one passage (1-3; see `widen`)
-    min_dated_share: float = 0.8  # time preferences start above this share of dated candidates
+    window_boost: float = knob(0.1, "a dated report outside the question's time frame scores / (1 + this); "
+                                    "0 = off", 0.0, 100.0)
+    window_slack_days: int = knob(1, "days after the time frame a report still covers it", 0, 30)
+    same_doc_decay: float = knob(0.5, "worth of each further passage of one report; 1 = no diversity",
+                                 0.01, 1.0)
+    duplicate_threshold: float = knob(DUPLICATE_THRESHOLD, "shingle Jaccard above which reports are "
+                                                           "near-copies, cited once; over 1 = off", 0.0, 2.0)
+    dense_weight: float = knob(1.0, "weight of the dense ranking in hybrid fusion (chunk BM25's is 1)",
+                               0.0, 100.0)
+    document_weight: float = knob(1.0, "weight of the whole-report BM25 ranking in hybrid fusion; 0 = off",
+                                  0.0, 100.0)
+    passage_chunks: int = knob(1, "consecutive chunks in one passage", 1, 3)
+    min_dated_share: float = knob(0.8, "share of dated candidates above which time preferences start, "
+                                       "growing to full when all are; 1 = never", 0.0, 1.0)
 
 
 def time_strength(candidates: Sequence[tuple[StoredChunk, float]], min_share: float) -> float:

@@ -14,12 +14,14 @@ an interrupted ingest's, and `remove_orphans` removes it with its chunks.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import socket
 import threading
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Collection, Iterable, Iterator, Protocol, Sequence
 from urllib.parse import urlparse
@@ -106,6 +108,8 @@ class Store(Protocol):
     def interrupted(self) -> bool: ...
     def restamp_document(self, info: DocumentInfo, text: str, content_hash: str) -> list[StoredChunk]: ...
     def delete_document(self, doc_id: str) -> None: ...
+    def add_alias(self, source: str, doc_id: str) -> None: ...
+    def drop_aliases(self, sources: Sequence[str]) -> None: ...
     def remove_orphans(self, grace_s: float = 2.0) -> int: ...
     def changes(self) -> int: ...
     def own_changes(self) -> int: ...
@@ -143,6 +147,8 @@ class ChromaStore:
         self._markers = client.get_or_create_collection(f"{collection}__indexing", metadata=cosine)
         # Long reports' texts after their first TEXT_PIECE_CHARS, piece by piece.
         self._texts = client.get_or_create_collection(f"{collection}__texts", metadata=cosine)
+        # Files holding exactly a stored report's text under another name, one record each.
+        self._aliases = client.get_or_create_collection(f"{collection}__aliases", metadata=cosine)
         self.vector_store = ChromaVectorStore(chroma_collection=self._chunks)
         self._write_lock = threading.Lock()
         self._own_changes = 0
@@ -282,6 +288,26 @@ class ChromaStore:
             self._docs.delete(ids=[doc_id])
             self.vector_store.delete(ref_doc_id=doc_id)
             self._texts.delete(where={"doc_id": doc_id})
+            self._aliases.delete(where={"doc_id": doc_id})
+
+    def add_alias(self, source: str, doc_id: str) -> None:
+        """Record `source` as a file holding exactly report `doc_id`'s text."""
+        with self._write_lock:
+            self._aliases.upsert(ids=[_alias_id(source)], embeddings=[[1.0]],
+                                 metadatas=[{"source": source, "doc_id": doc_id}])
+
+    def drop_aliases(self, sources: Sequence[str]) -> None:
+        """Forget these files as aliases (each is now a report of its own, or gone)."""
+        ids = [_alias_id(source) for source in dict.fromkeys(sources)]
+        with self._write_lock:
+            for i in range(0, len(ids), PAGE):
+                self._aliases.delete(ids=ids[i : i + PAGE])
+
+    def _aliases_by_doc(self) -> dict[str, tuple[str, ...]]:
+        found: dict[str, list[str]] = {}
+        for _, meta in _paged(self._aliases, ["metadatas"]):
+            found.setdefault(str(meta["doc_id"]), []).append(str(meta["source"]))
+        return {doc_id: tuple(sorted(sources)) for doc_id, sources in found.items()}
 
     def remove_orphans(self, grace_s: float = 2.0) -> int:
         """Delete chunks and text pieces whose report has no record (an interrupted ingest),
@@ -336,7 +362,9 @@ class ChromaStore:
     def documents(self) -> list[DocumentInfo]:
         """Every report, sorted by title. Read page by page: one call for all records fails
         past ~32,000 reports (SQLite's cap on a statement's variables)."""
-        infos = [_info(doc_id, meta) for doc_id, meta in _paged(self._docs, ["metadatas"])]
+        aliases = self._aliases_by_doc()
+        infos = [replace(_info(doc_id, meta), aliases=aliases.get(doc_id, ()))
+                 for doc_id, meta in _paged(self._docs, ["metadatas"])]
         return sorted(infos, key=lambda d: (d.title.lower(), d.source))
 
     def documents_by_sources(self, sources: Sequence[str]) -> dict[str, list[tuple[DocumentInfo, str]]]:
@@ -356,7 +384,8 @@ class ChromaStore:
         got = self._docs.get(ids=[doc_id], include=["metadatas"])
         if not got["ids"]:
             raise NotFoundError(f"no document with id {doc_id!r}")
-        return _info(doc_id, got["metadatas"][0])
+        aliases = self._aliases.get(where={"doc_id": doc_id}, include=["metadatas"])["metadatas"]
+        return replace(_info(doc_id, got["metadatas"][0]), aliases=tuple(sorted(str(m["source"]) for m in aliases)))
 
     def document_text(self, doc_id: str) -> str:
         """A report's extracted text: the text every offset points into."""
@@ -532,6 +561,10 @@ def _alive(marker: dict[str, Any]) -> bool:
     except (PermissionError, ValueError):  # another user's process; an unreadable owner
         return True
     return True
+
+
+def _alias_id(source: str) -> str:
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()[:32]
 
 
 def _info(doc_id: str, meta: dict[str, Any]) -> DocumentInfo:

@@ -1,4 +1,4 @@
-"""The answer contract of SPEC.md, checked the same way for every answerer and every edge
+"""The answer contract of docs/interface.md, checked the same way for every answerer and every edge
 (Python API, HTTP JSON, a streamed final event)."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ def assert_answer_contract(
     """A plain refusal without citations, or: each `[n]` has exactly one citation, each citation
     is used, each sentence carries a marker, and each quote is the exact slice of the report at
     its offsets (checked against `document_text`, and against the passage that holds it when the
-    answer carries its passages). Takes an Answer, a Reply or the SPEC's JSON; returns the JSON."""
+    answer carries its passages). Takes an Answer, a Reply or the interface's JSON; returns the JSON."""
     data = asdict(answer) if is_dataclass(answer) else answer
     if data["refused"]:
         assert data["answer"] == refusal_text(), data["answer"]

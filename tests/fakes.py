@@ -73,6 +73,7 @@ class MemoryStore:
         self._chunks: dict[str, tuple[StoredChunk, np.ndarray]] = {}
         self._docs: dict[str, tuple[DocumentInfo, str, str]] = {}  # info, text, content hash
         self._markers: dict[str, tuple[IndexingInfo, bool]] = {}  # doc_id: marker, alive
+        self._aliases: dict[str, str] = {}  # source: doc_id
         self.marked: list[tuple[IndexingInfo, bool]] = []  # every marker written, for tests
         self._writes = 0  # one process: every change is this object's own
 
@@ -131,10 +132,21 @@ class MemoryStore:
         return restamped
 
     def delete_document(self, doc_id: str) -> None:
-        """Remove a report's record and chunks."""
+        """Remove a report's record, chunks and aliases."""
         self._writes += 1
         self._docs.pop(doc_id, None)
         self._drop_chunks(doc_id)
+        self._aliases = {s: d for s, d in self._aliases.items() if d != doc_id}
+
+    def add_alias(self, source: str, doc_id: str) -> None:
+        self._aliases[source] = doc_id
+
+    def drop_aliases(self, sources: Sequence[str]) -> None:
+        for source in sources:
+            self._aliases.pop(source, None)
+
+    def _with_aliases(self, info: DocumentInfo) -> DocumentInfo:
+        return replace(info, aliases=tuple(sorted(s for s, d in self._aliases.items() if d == info.doc_id)))
 
     def _drop_chunks(self, doc_id: str) -> None:
         """Remove a report's chunks."""
@@ -156,7 +168,7 @@ class MemoryStore:
         return list(self._docs)
 
     def documents(self) -> list[DocumentInfo]:
-        return sorted((info for info, _, _ in self._docs.values()),
+        return sorted((self._with_aliases(info) for info, _, _ in self._docs.values()),
                       key=lambda d: (d.title.lower(), d.source))
 
     def documents_by_sources(self, sources: Sequence[str]) -> dict[str, list[tuple[DocumentInfo, str]]]:
@@ -167,7 +179,7 @@ class MemoryStore:
         return found
 
     def document(self, doc_id: str) -> DocumentInfo:
-        return self._record(doc_id)[0]
+        return self._with_aliases(self._record(doc_id)[0])
 
     def document_text(self, doc_id: str) -> str:
         return self._record(doc_id)[1]

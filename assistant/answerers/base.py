@@ -11,14 +11,13 @@ from assistant.citations import Claim, Support, assemble, cite_short
 from assistant.config import Settings
 from assistant.models import Citation, Short, Turn
 from assistant.streaming import AnswerStream
+from index import Embedder, Query
 from index.common.types import Retrieved
-from index.embedding import Embedder
-from index.query import Query
 
 
 @dataclass(frozen=True)
 class Reply:
-    """What an answerer produces: the SPEC's answer, refusal flag and citations."""
+    """What an answerer produces: the interface's answer, refusal flag and citations."""
 
     answer: str
     refused: bool
@@ -46,7 +45,7 @@ class Reply:
 
 def refusal_text() -> str:
     """The refusal sentence, from `prompts/refusal.txt`."""
-    return prompts.render("refusal", topic="")
+    return prompts.render("refusal")
 
 
 class Answerer(ABC):

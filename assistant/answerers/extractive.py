@@ -27,12 +27,10 @@ from assistant.answerers.spans import (
 )
 from assistant.citations import Claim, Support
 from assistant.config import Settings
-from index.common.text import sentence_spans, tokenize
+from index import READER_DIR, Embedder, Query, Reading, Short, shared_reader
 from index.common.errors import ConfigError
+from index.common.text import sentence_spans, tokenize
 from index.common.types import Passage, Retrieved
-from index.embedding import Embedder
-from index.query import Query
-from index.reader import READER_DIR, Reading, Short, shared_reader
 
 
 @dataclass(frozen=True)

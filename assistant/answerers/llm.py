@@ -28,10 +28,9 @@ from assistant.citations import strip_markers
 from assistant.config import Settings
 from assistant.models import Turn
 from assistant.streaming import AnswerStream
+from index import Embedder, Query
 from index.common.errors import ConfigError, LLMError
 from index.common.types import Passage, Retrieved
-from index.embedding import Embedder
-from index.query import Query
 
 # Answers are a few short sentences; a cap keeps a looping small model from running on.
 DEFAULT_MAX_TOKENS = 256

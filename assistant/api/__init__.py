@@ -1,4 +1,4 @@
-"""The HTTP API (FastAPI): /health, the /v1 routes of SPEC.md and offline docs at /docs.
+"""The HTTP API (FastAPI): /health, the /v1 routes of docs/interface.md and offline docs at /docs.
 
 One module per idea: `schemas` (request and response models), `limits` (body sizes), `errors`
 (error to status), `auth` (the API token), `routes` (the /v1 routes and server-sent events),

@@ -1,4 +1,4 @@
-"""The /v1/evals routes of SPEC.md: evaluate the current index on an uploaded test set.
+"""The /v1/evals routes of docs/interface.md: evaluate the current index on an uploaded test set.
 
 The work is the registered `Evaluations` (assistant/plugins.py), shared with the UI's Evaluate
 tab: a run started here shows there, and one runs at a time across both (409 otherwise).
@@ -26,7 +26,7 @@ def add_eval_routes(router: APIRouter, assistant: Assistant) -> None:
     @router.post("/evals", response_model=EvalOut, response_model_exclude_none=True, tags=["evaluation"],
                  responses={409: {"model": ErrorOut}, 413: {"model": ErrorOut}})
     def start(
-        file: Annotated[UploadFile, File(description="a test set (JSONL, SPEC.md: Evaluation)")],
+        file: Annotated[UploadFile, File(description="a test set (JSONL, docs/interface.md: Evaluation)")],
         k: Annotated[int | None, Form(description="passages handed to the answerer")] = None,
         llm: Annotated[str | None, Form(description="answerer to evaluate (an ASSISTANT_LLM spec); "
                                                     "default: the server's")] = None,

@@ -1,4 +1,4 @@
-"""The /v1 routes of SPEC.md, answers streamed as server-sent events.
+"""The /v1 routes of docs/interface.md, answers streamed as server-sent events.
 
 Every route that calls the assistant is a plain `def` (or hands its work to the threadpool):
 a long ingest or answer (torch, Chroma) never blocks the event loop.
@@ -57,7 +57,7 @@ def _sse_stream(first: str | None, deltas: Iterator[str], stream: AnswerStream[A
 
 
 def v1_router(assistant: Assistant) -> APIRouter:
-    """The /v1 routes of SPEC.md, serving `assistant`."""
+    """The /v1 routes of docs/interface.md, serving `assistant`."""
     router = APIRouter(
         prefix="/v1",  # the token is checked before this, by TokenGate (assistant/api/auth.py)
         responses={400: {"model": ErrorOut}, 401: {"model": ErrorOut}, 413: {"model": ErrorOut}},

@@ -2,7 +2,7 @@
 `as_of`, the date filters, an upload's or a sidecar's `date`, a test set's `as_of`, a stored
 report's date.
 
-Exactly four-digit year, two-digit month and day, and a real day: the form SPEC.md and README.md
+Exactly four-digit year, two-digit month and day, and a real day: the form docs/interface.md and README.md
 document, so "2024-02-30", "04/03/2024" and "20240304" are refused alike rather than some of them
 being read.
 """

@@ -1,4 +1,4 @@
-"""Results shared by both layers, in the shapes of SPEC.md: Passage, DocumentInfo, IngestReport
+"""Results shared by both layers, in the shapes of docs/interface.md: Passage, DocumentInfo, IngestReport
 (and IndexingInfo: a report being indexed, as `docs list` and `GET /v1/documents` show it), and
 Retrieved: passages with what an answerer needs beside them."""
 
@@ -25,7 +25,7 @@ class Passage:
     score: float
 
     def to_dict(self) -> dict[str, Any]:
-        """The SPEC's JSON shape."""
+        """The interface's JSON shape."""
         return asdict(self)
 
 
@@ -48,11 +48,14 @@ class DocumentInfo:
     title: str
     source: str
     date: str | None
-    # Where `date` came from: "given", "metadata", "dateline", "path" (index.dates.DateSource),
+    # Where `date` came from: "given", "metadata", "dateline", "path" (index.publication.DateSource),
     # None when there is no date. Keyword-only so positional construction stays as it was.
     date_source: str | None = field(default=None, kw_only=True)
     chunks: int
     chars: int
+    # Other files whose text is exactly this report's (a copy under another name): indexed as
+    # this report, so evidence naming them and `docs list` both find it.
+    aliases: tuple[str, ...] = field(default=(), kw_only=True)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON shape used by `docs list --json` and `GET /v1/documents`."""
@@ -74,15 +77,18 @@ class IndexingInfo(DocumentInfo):
 
 @dataclass
 class IngestReport:
-    """The outcome of one ingest call, in the SPEC's `--json` shape."""
+    """The outcome of one ingest call, in the interface's `--json` shape."""
 
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     failed: list[dict[str, str]] = field(default_factory=list)
+    # Files whose text is exactly an indexed report's: `{"path", "of"}` (that report's doc_id);
+    # each is recorded as an alias of that report.
+    duplicates: list[dict[str, str]] = field(default_factory=list)
     documents: int = 0
     chunks: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        """The SPEC's JSON shape."""
+        """The interface's JSON shape."""
         return asdict(self)

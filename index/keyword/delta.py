@@ -1,5 +1,5 @@
-"""The delta: chunks added since the main index was built, scored at query time with the
-statistics of the main index and the delta together, so an update need not rebuild the main
+"""The delta: chunks added since the base index was built, scored at query time with the
+statistics of the base index and the delta together, so an update need not rebuild the main
 index."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from index.keyword.main import B, K1, _Main, _Rows, _offsets
+from index.keyword.base import B, K1, _Base, _Rows, _offsets
 from index.keyword.tokens import _index_text, _token_ids
 from index.records import ChunkFilter, StoredChunk
 
@@ -20,8 +20,8 @@ TF_CACHE = 256  # query words whose delta term frequencies are kept
 
 @dataclass
 class _Delta:
-    """Chunks added since the main index was built, as token ids in the main index's id space;
-    words the main vocabulary lacks get the ids after it, in `extra`, so a fold keeps every id."""
+    """Chunks added since the base index was built, as token ids in the base index's id space;
+    words the base vocabulary lacks get the ids after it, in `extra`, so a fold keeps every id."""
 
     rows: _Rows
     tokens: np.ndarray  # int32, all rows' token ids, concatenated
@@ -75,11 +75,11 @@ class _Delta:
 
 
 class _Scorer:
-    """BM25 (bm25s' Lucene variant) for one query, with the statistics of the main index and the
+    """BM25 (bm25s' Lucene variant) for one query, with the statistics of the base index and the
     delta together: for the delta's rows (outside bm25s' own index), and for scoring a few chosen
     rows without scoring them all."""
 
-    def __init__(self, main: _Main, delta: _Delta, words: list[str]) -> None:
+    def __init__(self, main: _Base, delta: _Delta, words: list[str]) -> None:
         self.delta = delta
         # A repeated query word counts again, as in bm25s; unknown words (-1) score nothing.
         self.ids = [main.vocab.get(w, delta.extra.get(w, -1)) for w in words]

@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 
 from index.keyword.delta import _Delta
-from index.keyword.main import _Main, _Rows
+from index.keyword.base import _Base, _Rows
 
 STATE_FILE = "state.json"  # stamp, delta and deleted reports: small, rewritten on every update
-MAIN_FILE = "main.json"  # the main index's chunk ids, report facts and vocabulary
+MAIN_FILE = "main.json"  # the base index's chunk ids, report facts and vocabulary
 ROWS_FILE = "rows.npy"  # each main row's entry in main.json's table of report facts
-TOKENS_FILE = "tokens.npy"  # the main index's token ids, flat, with offsets
+TOKENS_FILE = "tokens.npy"  # the base index's token ids, flat, with offsets
 OFFSETS_FILE = "offsets.npy"
 DELTA_PREFIX = "delta-"  # the delta's token ids: DELTA_PREFIX + a unique name + ".npz"
 DF_FILE = "df.npy"  # each vocabulary token's document frequency, so loading need not count it
@@ -37,8 +37,8 @@ class Stamp:
     changes: int
 
 
-def read(folder: Path) -> tuple[_Main, _Delta, set[str], Stamp]:
-    """The main index, delta, deleted reports and stamp saved in `folder`. Raises OSError,
+def read(folder: Path) -> tuple[_Base, _Delta, set[str], Stamp]:
+    """The base index, delta, deleted reports and stamp saved in `folder`. Raises OSError,
     ValueError, KeyError or TypeError when they are missing, damaged or of an older layout."""
     state = json.loads((folder / STATE_FILE).read_text())
     main_state = json.loads((folder / MAIN_FILE).read_text())
@@ -49,7 +49,7 @@ def read(folder: Path) -> tuple[_Main, _Delta, set[str], Stamp]:
     df = np.load(folder / DF_FILE)
     if len(df) != len(vocab):
         raise ValueError("document frequencies do not match the vocabulary")
-    main = _Main(rows, vocab, tokens, offsets, retriever, df, int(len(tokens)))
+    main = _Base(rows, vocab, tokens, offsets, retriever, df, int(len(tokens)))
     delta = _Delta.empty()
     if state["delta"]["file"]:
         arrays = np.load(folder / state["delta"]["file"])
@@ -59,7 +59,7 @@ def read(folder: Path) -> tuple[_Main, _Delta, set[str], Stamp]:
     return main, delta, set(state.get("deleted", [])), stamp
 
 
-def write(folder: Path, main: _Main, stamp: Stamp) -> _Main:
+def write(folder: Path, main: _Base, stamp: Stamp) -> _Base:
     """Write `main`, with an empty delta, to a new folder beside `folder`, for `swap_in`.
 
     Returns `main` reading the saved files, mapped as a loading process maps them: the built

@@ -1,4 +1,4 @@
-"""`KeywordIndex`: the main index and the delta together, updated in place or folded, and
+"""`KeywordIndex`: the base index and the delta together, updated in place or folded, and
 searched."""
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ import numpy as np
 from index.common.text import tokenize
 from index.keyword.delta import _Delta, _Scorer
 from index.keyword.format import Stamp, read, swap_in, write, write_state
-from index.keyword.main import _Main, _Rows
+from index.keyword.base import _Base, _Rows
 from index.keyword.tokens import _index_text, _token_ids
 from index.records import ChunkFilter, StoredChunk
 
 # Counted in tokens, not rows: a whole-report row holds all its chunks' tokens, so counted in
 # rows, the report index would rebuild far more tokens on an update than the chunk index.
 DELTA_MIN_TOKENS = 2_000_000  # below this many cached tokens, every update rebuilds BM25 from them
-DELTA_SHARE = 0.1  # fold the delta into the main index when its tokens exceed this share of it
+DELTA_SHARE = 0.1  # fold the delta into the base index when its tokens exceed this share of it
 # ... or this many tokens, whichever is less: a query reads every delta token once per new query
 # word, so this bounds what the delta adds to a query, while each fold rebuilds the whole main
 # index, so folds must stay rare.
@@ -32,9 +32,9 @@ class KeywordIndex:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self._main = _Main.build(_Rows(), {}, [])
+        self._main = _Base.build(_Rows(), {}, [])
         self._delta = _Delta.empty()
-        self._deleted: set[str] = set()  # reports removed from the main index since it was built
+        self._deleted: set[str] = set()  # reports removed from the base index since it was built
         self._alive: np.ndarray | None = None  # main rows not deleted (None: all)
         self.stamp: Stamp | None = None
         self._load()
@@ -48,13 +48,13 @@ class KeywordIndex:
             return  # missing, damaged or of an older layout: rebuilt from the store
         self._set(main, delta, deleted, stamp)
 
-    def _set(self, main: _Main, delta: _Delta, deleted: set[str], stamp: Stamp) -> None:
+    def _set(self, main: _Base, delta: _Delta, deleted: set[str], stamp: Stamp) -> None:
         alive = main.live(deleted).astype(np.float32) if deleted else None
         with self._lock:
             self._main, self._delta = main, delta
             self._deleted, self._alive, self.stamp = deleted, alive, stamp
 
-    def _save_all(self, main: _Main, stamp: Stamp) -> None:
+    def _save_all(self, main: _Base, stamp: Stamp) -> None:
         """Save `main` with an empty delta, replacing the saved index in one swap."""
         main = write(self.path, main, stamp)
         with self._lock:
@@ -79,7 +79,7 @@ class KeywordIndex:
                 yield _index_text(chunk)
 
         lists = list(_token_ids(texts(), lambda word: vocab.setdefault(word, len(vocab))))
-        self._save_all(_Main.build(rows, vocab, lists), stamp)
+        self._save_all(_Base.build(rows, vocab, lists), stamp)
 
     def update(self, added: Sequence[StoredChunk], removed_doc_ids: Iterable[str], stamp: Stamp) -> None:
         """Apply an ingest or deletion: `added` chunks in, every chunk of `removed_doc_ids` out.
@@ -99,7 +99,7 @@ class KeywordIndex:
             self._save_state(delta, deleted, stamp)
 
     def _fold(self, delta: _Delta, deleted: set[str], stamp: Stamp) -> None:
-        """Rebuild the main index from cached tokens: live main rows plus the delta."""
+        """Rebuild the base index from cached tokens: live main rows plus the delta."""
         main = self._main
         keep = main.live(deleted)
         lengths = np.diff(main.offsets)
@@ -107,7 +107,7 @@ class KeywordIndex:
         tokens = np.concatenate([live, delta.tokens])
         vocab = main.vocab | delta.extra  # the delta's new words already hold the ids after main's
         rows = main.rows.keep(np.flatnonzero(keep).tolist()).extend(delta.rows)
-        self._save_all(_Main.from_flat(rows, vocab, tokens, np.concatenate([lengths[keep], delta.lengths])), stamp)
+        self._save_all(_Base.from_flat(rows, vocab, tokens, np.concatenate([lengths[keep], delta.lengths])), stamp)
 
     # --- searching -----------------------------------------------------------------------
 
@@ -155,7 +155,7 @@ class KeywordIndex:
         return best
 
     @staticmethod
-    def _search_main(main: _Main, alive: np.ndarray | None, words: list[str], k: int,
+    def _search_main(main: _Base, alive: np.ndarray | None, words: list[str], k: int,
                      chunk_filter: ChunkFilter | None) -> list[tuple[str, float]]:
         """The best `k` live main rows passing the filter. Scores are summed from the query words'
         columns of bm25s' matrix here: bm25s' own `retrieve` makes whole-corpus passes in a

@@ -56,7 +56,7 @@ def test_retrieve_returns_exact_passages_best_first(sample_assistant) -> None:
 def test_timings_are_reported(sample_assistant) -> None:
     answer = sample_assistant.ask("Who is the CENTCOM chief?")
     assert {"retrieve", "answer", "total"} <= set(answer.timings_ms)
-    # SPEC: times in timings_ms, the answerer's numbers in stats
+    # docs/interface.md: times in timings_ms, the answerer's numbers in stats
     assert "best_score" in answer.stats and not set(answer.stats) & set(answer.timings_ms)
 
 

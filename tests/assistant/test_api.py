@@ -245,7 +245,7 @@ def test_upload_list_and_delete(client: httpx.Client, server: LiveServer) -> Non
 
     docs = client.get("/v1/documents").json()["documents"]
     harbor = next(d for d in docs if d["source"] == "harbor.txt")
-    assert set(harbor) == {"doc_id", "title", "source", "date", "date_source", "chunks", "chars"}
+    assert set(harbor) == {"doc_id", "title", "source", "date", "date_source", "chunks", "chars", "aliases"}
 
     deleted = client.delete(f"/v1/documents/{harbor['doc_id']}")
     assert deleted.status_code == 200 and deleted.json() == harbor

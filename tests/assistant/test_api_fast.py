@@ -1,4 +1,4 @@
-"""The HTTP API's shapes (SPEC.md) over the fakes of tests/fakes.py, in process."""
+"""The HTTP API's shapes (docs/interface.md) over the fakes of tests/fakes.py, in process."""
 
 from __future__ import annotations
 
@@ -73,3 +73,17 @@ def test_bad_input_is_a_400_naming_the_field(client: TestClient, path: str, body
 def test_unknown_document_is_a_404(client: TestClient) -> None:
     response = client.delete("/v1/documents/nope")
     assert response.status_code == 404 and "nope" in response.json()["error"]
+
+
+def test_every_route_and_setting_is_in_the_interface_doc(client: TestClient) -> None:
+    """docs/interface.md documents every route the API serves and every setting it reads."""
+    import re
+
+    from assistant.config import ENV_NAMES
+    from tests.conftest import ROOT
+
+    doc = (ROOT / "docs" / "interface.md").read_text(encoding="utf-8")
+    documented = re.sub(r"\{[a-z_]+\}", "{}", doc)
+    served = {re.sub(r"\{[a-z_]+\}", "{}", path) for path in client.app.openapi()["paths"]}
+    assert served and [path for path in sorted(served) if f" {path}" not in documented] == []
+    assert [name for name in ENV_NAMES.values() if f"`{name}`" not in doc] == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant import plugins
+from assistant import answerers
 from assistant.answerers import make_answerer
 from assistant.config import Settings
 from assistant.models import Answer
@@ -97,13 +97,13 @@ def test_an_unknown_answerer_lists_the_known_ones(tmp_path) -> None:
         settings = Settings.load({"home": tmp_path, "llm": name}, environ={})
         with pytest.raises(ConfigError) as raised:
             make_answerer(settings, FakeEmbedder())
-        for kind in plugins.answerers().values():
+        for kind in answerers.kinds().values():
             assert kind.usage in str(raised.value)
     with pytest.raises(ConfigError, match="names no model"):
         make_answerer(Settings.load({"home": tmp_path, "llm": "openai: "}, environ={}), FakeEmbedder())
 
 
 def test_the_registry_holds_the_built_in_answerers(tmp_path) -> None:
-    assert set(plugins.answerers()) >= {"extractive", "llamacpp", "ollama", "openai"}
+    assert set(answerers.kinds()) >= {"extractive", "llamacpp", "ollama", "openai"}
     settings = Settings.load({"home": tmp_path}, environ={})
     assert make_answerer(settings, FakeEmbedder()).name == "extractive"

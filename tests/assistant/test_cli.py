@@ -26,7 +26,7 @@ def test_ingest_ask_retrieve_docs(tmp_path: Path) -> None:
     first = run(home, "ingest", str(SAMPLE_REPORTS), "--json")
     assert first.returncode == 0, first.stderr
     result = json.loads(first.stdout)
-    assert set(result) == {"added", "updated", "unchanged", "failed", "documents", "chunks"}
+    assert set(result) == {"added", "updated", "unchanged", "failed", "duplicates", "documents", "chunks"}
     assert len(result["added"]) == 1 and result["documents"] == 1 and result["chunks"] >= 1
 
     again = json.loads(run(home, "ingest", str(SAMPLE_REPORTS), "--json").stdout)
@@ -120,7 +120,7 @@ def test_ingest_date_flag_sidecar_and_docs_list_show_date_and_source(tmp_path: P
 
 
 def test_ingest_takes_the_collection_after_the_command(tmp_path: Path) -> None:
-    """SPEC: `assistant ingest PATH... [--collection C]`; the global form works as well."""
+    """docs/interface.md: `assistant ingest PATH... [--collection C]`; the global form works as well."""
     home = tmp_path / "home"
     done = run(home, "ingest", str(SAMPLE_REPORTS), "--collection", "other", "--json")
     assert done.returncode == 0, done.stderr

@@ -2,7 +2,7 @@
 OpenAI-compatible server (llama_cpp.server), plus start-up errors.
 
 The tiny model answers badly; that is the point: whatever it writes, the Answer must keep the
-SPEC's citation contract because verification drops what the passages do not support.
+the interface's citation contract because verification drops what the passages do not support.
 """
 
 from __future__ import annotations

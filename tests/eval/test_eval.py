@@ -10,7 +10,8 @@ import pytest
 
 from assistant.config import Settings
 from eval.metrics import METRIC_NAMES, OUTCOMES, compute_metrics
-from eval.runner import DEFAULT, RunConfig, parse_compare, read_rows, run_from_cli
+from eval.command import run_from_cli
+from eval.runner import COMPARE_KEYS, DEFAULT, RunConfig, parse_compare, read_rows
 from eval.testset import InvalidTestsetError, load_testset
 from index.common.errors import InputError
 from index.reader import READER_DIR
@@ -225,28 +226,34 @@ def test_parse_compare() -> None:
 
 
 def test_parse_compare_tuning_keys() -> None:
+    """Every knob is set by its own field name, checked against the bounds declared beside it."""
     base = RunConfig(DEFAULT, "hybrid", 5, "extractive")
-    small, flat = parse_compare(["small=chunk:96,overlap:0,title:off",
-                                 "flat=fusion:2,diversity:1,dedup:off,recency:0,timeframe:0,dated:1"], base)
-    assert (small.chunking().max_tokens, small.chunking().overlap_tokens, small.chunking().title) == (96, 0, False)
-    assert small.tuning() == base.tuning()  # chunking alone: the same ranking settings
-    tuning = flat.tuning()
+    small, flat = parse_compare(["small=max_tokens:96,overlap_tokens:0,title:off",
+                                 "flat=dense_weight:2,same_doc_decay:1,duplicate_threshold:2,recency_weight:0,"
+                                 "window_boost:0,min_dated_share:1,passage_chunks:2"], base)
+    assert (small.chunking.max_tokens, small.chunking.overlap_tokens, small.chunking.title) == (96, 0, False)
+    assert small.tuning == base.tuning  # chunking alone: the same ranking settings
+    tuning = flat.tuning
     assert (tuning.dense_weight, tuning.same_doc_decay, tuning.recency_weight, tuning.window_boost,
-            tuning.min_dated_share) == (2.0, 1.0, 0.0, 0.0, 1.0)
+            tuning.min_dated_share, tuning.passage_chunks) == (2.0, 1.0, 0.0, 0.0, 1.0, 2)
     assert tuning.duplicate_threshold > 1.0  # near-copies no longer merged
-    assert flat.chunking() == base.chunking()
+    assert flat.chunking == base.chunking
+    assert set(COMPARE_KEYS) <= set(flat.to_dict())  # results.json names each knob as --compare does
     (bf16,) = parse_compare(["bf16=precision:bf16"], base)
-    assert (bf16.precision, bf16.chunking(), bf16.tuning()) == ("bf16", base.chunking(), base.tuning())
+    assert (bf16.precision, bf16.chunking, bf16.tuning) == ("bf16", base.chunking, base.tuning)
     (plain,) = parse_compare(["noreader=reader:off"], base)
-    assert (base.reader, plain.reader, plain.tuning(), plain.chunking()) == (
-        "on", "off", base.tuning(), base.chunking())
+    assert (base.reader, plain.reader, plain.tuning, plain.chunking) == (
+        "on", "off", base.tuning, base.chunking)
     (other,) = parse_compare([f"v5=reader:{READER_DIR}"], base)
     assert other.reader == str(READER_DIR.resolve())
-    for bad, reason in [("x=chunk:999", "chunk must be from 32 to 254"),
-                        ("x=chunk:100,overlap:100", "overlap must be from 0 to 99"),
+    for bad, reason in [("x=max_tokens:999", "max_tokens must be from 32 to 254"),
+                        ("x=max_tokens:100,overlap_tokens:100", r"overlap_tokens must be below max_tokens \(100\)"),
                         ("x=title:maybe", "title must be on or off"),
-                        ("x=fusion:lots", "fusion must be a number"),
-                        ("x=diversity:0", "diversity must be from 0.01 to 1"),
+                        ("x=dense_weight:lots", "dense_weight must be a number"),
+                        ("x=same_doc_decay:0", "same_doc_decay must be from 0.01 to 1"),
+                        ("x=passage_chunks:1.5", "passage_chunks must be a whole number"),
+                        ("x=fusion:2", "is not KEY:VALUE with KEY one of"),
+                        ("x=recency_prior:1", "is not KEY:VALUE with KEY one of"),
                         ("x=precision:fp16", "precision must be one of auto, fp32, bf16, int8"),
                         ("x=reader:maybe", "reader must be on, off or a folder holding a reader model")]:
         with pytest.raises(InputError, match=reason):
@@ -256,11 +263,11 @@ def test_parse_compare_tuning_keys() -> None:
 def test_compare_with_other_chunking_indexes_again(tmp_path: Path) -> None:
     """A configuration that chunks differently gets an index of its own and smaller passages."""
     out = tmp_path / "out"
-    code = run_from_cli(settings_for(tmp_path), eval_args(out, compare=["small=chunk:48,overlap:0,title:off"]))
+    code = run_from_cli(settings_for(tmp_path), eval_args(out, compare=["small=max_tokens:48,overlap_tokens:0,title:off"]))
     assert code == 0
     assert (out / ".index").is_dir() and (out / ".index-48-0-notitle").is_dir()
     small = json.loads((out / "small" / "results.json").read_text())
-    assert (small["config"]["chunk"], small["config"]["overlap"], small["config"]["title"]) == (48, 0, False)
+    assert (small["config"]["max_tokens"], small["config"]["overlap_tokens"], small["config"]["title"]) == (48, 0, False)
 
     def longest_passage(folder: Path) -> int:
         return max(p["end"] - p["start"] for row in read_jsonl(folder / "questions.jsonl") for p in row["retrieved"])
@@ -277,3 +284,10 @@ def test_compare_with_other_precision_indexes_again(tmp_path: Path) -> None:
     assert fp32["config"]["precision"] == "fp32"
     assert json.loads((out / "results.json").read_text())["config"]["precision"] == "auto"
     assert fp32["metrics"]["retrieval_hit@5"] == 1.0  # the one sample report, found either way
+
+
+@pytest.mark.fast
+def test_every_compare_key_is_documented() -> None:
+    """docs/evaluation.md's table of --compare keys lists every key, by its field name."""
+    table = (Path(__file__).parents[2] / "docs" / "evaluation.md").read_text(encoding="utf-8")
+    assert [key for key in COMPARE_KEYS if f"| `{key}` |" not in table] == []

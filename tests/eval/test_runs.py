@@ -11,11 +11,30 @@ import pytest
 
 from assistant.cli import main
 from eval.runs import EvalRuns
-from eval.testset import IndexedSources, InvalidTestsetError, load_indexed_testset
+from eval.testset import IndexedSources, InvalidTestsetError, load_indexed_testset, load_testset
 from index.common.errors import BusyError
 from tests.conftest import ROOT
 
 TESTSET = ROOT / "eval" / "testsets" / "sample_reports.jsonl"
+
+
+@pytest.mark.fast
+def test_evidence_naming_an_alias_is_scored_as_the_report_it_copies(tmp_path: Path) -> None:
+    """A file indexed as another report's alias (the same text) is evidence for that report, in
+    a run against the index and in one over `--docs`."""
+    sources = IndexedSources(["/data/a.txt"], {"/data/copies/twin.txt": "/data/a.txt"})
+    assert sources.evidence_name("copies/twin.txt") == "copies/twin.txt"
+    assert sources.name_of("/data/a.txt") == "copies/twin.txt"
+    assert sources.evidence_name("elsewhere/twin.txt") is None
+
+    path = tmp_path / "set.jsonl"
+    path.write_text(json.dumps({"id": "1", "question": "q?", "answers": ["x"], "answerable": True,
+                                "evidence": [{"doc": "twin.txt", "quote": "x"}]}))
+    (tmp_path / "twin.txt").write_text("x")
+    testset = load_testset(path, tmp_path)
+    assert testset.aliased({}) is testset
+    (question,) = testset.aliased({"twin.txt": "a.txt"}).questions
+    assert question.evidence_sources == {"a.txt"} and question.evidence[0].quote == "x"
 
 
 def test_evidence_names_match_sources_by_file_name_or_relative_path(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from index.common.dates import parse_day, to_date, try_date
 from index.common.errors import InputError
-from index.dates import iso_date
+from index.publication import iso_date
 
 pytestmark = pytest.mark.fast
 

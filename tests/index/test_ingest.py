@@ -20,6 +20,35 @@ def _write(folder: Path, name: str, text: str) -> Path:
     return path
 
 
+def test_a_copy_under_another_name_is_indexed_as_an_alias(assistant, tmp_path: Path) -> None:
+    """A file whose text equals an indexed report's is that report's alias: ingest says which
+    report it copies, `docs` lists it, and it stops being one when its text changes or the
+    report goes."""
+    reports = tmp_path / "reports"
+    original = _write(reports, "a.txt", "Rockets hit the airbase near Baghdad on Monday.")
+    copy = _write(reports / "copy", "a-again.txt", original.read_text())
+    first = assistant.ingest([reports], progress=False)
+    assert len(first.added) == 1 and first.documents == 1
+    (twin,) = first.duplicates
+    (info,) = assistant.documents()
+    assert twin == {"path": str(copy if first.added == [str(original)] else original), "of": info.doc_id}
+    assert info.aliases == (twin["path"],) and first.unchanged == []
+
+    again = assistant.ingest([reports], progress=False)  # the same answer again, nothing written
+    assert again.duplicates == [twin] and again.added == [] and again.documents == 1
+
+    Path(twin["path"]).write_text("Drones were shot down over Anbar province.")
+    third = assistant.ingest([reports], progress=False)
+    assert third.added == [twin["path"]] and third.duplicates == []
+    assert all(d.aliases == () for d in assistant.documents()) and third.documents == 2
+
+    Path(twin["path"]).write_text(original.read_text())  # a copy again: its own report goes
+    fourth = assistant.ingest([reports], progress=False)
+    assert fourth.duplicates == [twin] and fourth.documents == 1
+    assistant.delete(info.doc_id)  # the report goes, and its aliases with it
+    assert assistant.documents() == []
+
+
 def test_added_unchanged_updated(assistant, tmp_path: Path) -> None:
     reports = tmp_path / "reports"
     a = _write(reports, "a.txt", "Rockets hit the airbase near Baghdad on Monday.")

@@ -7,7 +7,7 @@ import pytest
 
 from index.common.text import tokenize
 from index.keyword import index as keyword_index
-from index.keyword import main as keyword_main
+from index.keyword import base as keyword_base
 
 pytestmark = pytest.mark.fast
 
@@ -16,7 +16,7 @@ def test_term_counts_give_each_rows_distinct_terms_and_frequencies() -> None:
     rng = np.random.default_rng(7)
     rows = [rng.integers(0, 50, size=n).astype(np.int32) for n in rng.integers(0, 40, size=300)]
     offsets = np.concatenate([[0], np.cumsum([len(r) for r in rows])]).astype(np.int64)
-    row, term, tf = keyword_main._term_counts(np.concatenate(rows), offsets)
+    row, term, tf = keyword_base._term_counts(np.concatenate(rows), offsets)
     expected = sorted((r, int(t), int(c)) for r, tokens in enumerate(rows)
                       for t, c in zip(*np.unique(tokens, return_counts=True)))
     assert list(zip(row.tolist(), term.tolist(), tf.tolist())) == expected
@@ -24,20 +24,20 @@ def test_term_counts_give_each_rows_distinct_terms_and_frequencies() -> None:
     assert df[int(rows[0][0])] == sum(int(rows[0][0]) in r for r in rows)
 
 
-@pytest.mark.parametrize("block_tokens", [keyword_main.BUILD_BLOCK_TOKENS, 7, 100])
+@pytest.mark.parametrize("block_tokens", [keyword_base.BUILD_BLOCK_TOKENS, 7, 100])
 def test_numpy_matrix_ranks_and_scores_like_bm25s_own_index(monkeypatch, block_tokens: int) -> None:
     """`_bm25` builds bm25s' score matrix with numpy, block by block of rows; bm25s' own `index`
     gives the same one."""
     import bm25s
 
-    monkeypatch.setattr(keyword_main, "BUILD_BLOCK_TOKENS", block_tokens)
+    monkeypatch.setattr(keyword_base, "BUILD_BLOCK_TOKENS", block_tokens)
 
     rng = np.random.default_rng(3)
     vocab = {f"w{i}": i for i in range(40)}
     lists = [rng.integers(0, 40, size=n).astype(np.int32) for n in rng.integers(1, 30, size=200)]
-    rows = keyword_main._Rows([str(i) for i in range(200)], [str(i) for i in range(200)],
+    rows = keyword_base._Rows([str(i) for i in range(200)], [str(i) for i in range(200)],
                                 [""] * 200, [0] * 200)
-    ours = keyword_main._Main.build(rows, vocab, lists).retriever
+    ours = keyword_base._Base.build(rows, vocab, lists).retriever
     theirs = bm25s.BM25()
     theirs.index(([t.tolist() for t in lists], dict(vocab)), show_progress=False)
     for key in ("indices", "indptr"):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from index.common.errors import DocumentError, UnsupportedFileError
-from index.dates import date_from_path, dateline_date, find_publication_date, parse_date
+from index.publication import date_from_path, dateline_date, find_publication_date, parse_date
 from index.loaders import discover, load_file
 
 

@@ -1,4 +1,4 @@
-"""The shipped reader (index/reader/): small, loaded offline with no torch import, and it reads a
+"""The shipped reader (index/reader_model/): small, loaded offline with no torch import, and it reads a
 question with a sentence: the sentence that answers outranks those that do not and is judged to
 answer, a sentence that only restates the question scores low, and the answer's few words are an
 exact span of the sentence."""

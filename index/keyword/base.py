@@ -1,4 +1,4 @@
-"""The main index: a bm25s score matrix built with numpy from cached token ids, with the facts
+"""The base index: a bm25s score matrix built with numpy from cached token ids, with the facts
 of each row it holds."""
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class _Rows:
 
     def table(self) -> tuple[dict, np.ndarray]:
         """The rows as a table of distinct (report, source, date) entries, the chunk ids, and
-        each row's entry number: how the main index saves them. Loaded back (`from_table`),
+        each row's entry number: how the base index saves them. Loaded back (`from_table`),
         every chunk of a report shares its id and source strings instead of holding copies of
         its own."""
         entries: dict[tuple[str, str, int], int] = {}
@@ -75,7 +75,7 @@ class _Rows:
 
 
 @dataclass
-class _Main:
+class _Base:
     """The bm25s index and the cached tokens it was built from."""
 
     rows: _Rows
@@ -87,13 +87,13 @@ class _Main:
     total_length: int
 
     @classmethod
-    def build(cls, rows: _Rows, vocab: dict[str, int], token_lists: list[np.ndarray]) -> "_Main":
+    def build(cls, rows: _Rows, vocab: dict[str, int], token_lists: list[np.ndarray]) -> "_Base":
         lengths = np.array([len(t) for t in token_lists], dtype=np.int64)
         tokens = np.concatenate(token_lists).astype(np.int32) if token_lists else np.zeros(0, np.int32)
         return cls.from_flat(rows, vocab, tokens, lengths)
 
     @classmethod
-    def from_flat(cls, rows: _Rows, vocab: dict[str, int], tokens: np.ndarray, lengths: np.ndarray) -> "_Main":
+    def from_flat(cls, rows: _Rows, vocab: dict[str, int], tokens: np.ndarray, lengths: np.ndarray) -> "_Base":
         """The index of rows whose token ids are `tokens`, `lengths[i]` of them for row i."""
         offsets = _offsets(lengths)
         retriever, df = _bm25(vocab, tokens, offsets)
