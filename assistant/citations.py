@@ -55,8 +55,9 @@ class Claim:
     supports: tuple[Support, ...]
 
 
-def assemble(claims: list[Claim]) -> tuple[str, list[Citation]]:
-    """Join claims into answer text, numbering supports in order of first use."""
+def assemble(claims: list[Claim], separator: str = " ") -> tuple[str, list[Citation]]:
+    """Join claims into answer text, numbering supports in order of first use; `separator`
+    goes between claims (a line break for a list, as a timeline's dated sentences)."""
     numbers: dict[tuple[str, int, int], int] = {}
     citations: list[Citation] = []
     sentences: list[str] = []
@@ -76,7 +77,7 @@ def assemble(claims: list[Claim]) -> tuple[str, list[Citation]]:
                 markers.append(f"[{n}]")
         text = strip_markers(claim.text)
         sentences.append(f"{text} {''.join(markers)}" if markers else text)
-    return " ".join(sentences), citations
+    return separator.join(sentences), citations
 
 
 def cite_short(citations: Sequence[Citation], span: Support) -> Short | None:

@@ -1,5 +1,5 @@
-"""The `assistant` command: ingest, ask, chat, retrieve, docs here; serve, eval and bench are
-registered subcommands (assistant/plugins.py) that this module never imports (docs/interface.md)."""
+"""The `assistant` command: ingest, ask, chat, retrieve, docs here; serve, eval, bench,
+conversations and users are registered subcommands (assistant/plugins.py) that this module never imports (docs/interface.md)."""
 
 from __future__ import annotations
 
@@ -44,16 +44,28 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--as-of", help="ignore reports published after this date (YYYY-MM-DD)")
         p.add_argument("--json", action="store_true", help="print the result as JSON")
 
-    p = sub.add_parser("chat", help="a conversation in the terminal")
+    p = sub.add_parser("chat", help="a conversation in the terminal, saved (see `conversations`)")
+    p.add_argument("--resume", metavar="ID", help="go on with a saved conversation")
     p.add_argument("--k", type=int, help="how many passages to use")
     p.add_argument("--as-of", help="ignore reports published after this date (YYYY-MM-DD)")
 
-    docs = sub.add_parser("docs", help="list or delete indexed reports")
+    p = sub.add_parser("timeline", help="the reports about a topic in date order, each with its cited sentence")
+    p.add_argument("topic", metavar="TOPIC", help="a name, an event or a question")
+    p.add_argument("--from", dest="date_from", help="only reports published from this date (YYYY-MM-DD)")
+    p.add_argument("--to", dest="date_to", help="only reports published up to this date (YYYY-MM-DD)")
+    p.add_argument("--as-of", help="as known on this date: reports published after it left out (YYYY-MM-DD)")
+    p.add_argument("--k", type=int, help="most events to show (default 20)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    docs = sub.add_parser("docs", help="list, summarize or delete indexed reports")
     docs_sub = docs.add_subparsers(dest="docs_command", required=True, metavar="ACTION")
     p = docs_sub.add_parser("list", help="list indexed reports")
     p.add_argument("--json", action="store_true")
     p = docs_sub.add_parser("delete", help="remove a report from the index")
     p.add_argument("doc_id")
+    p = docs_sub.add_parser("summary", help="a report's summary in its own sentences, each cited")
+    p.add_argument("doc_id")
+    p.add_argument("--json", action="store_true")
 
     for name, command in plugins.commands().items():
         command.add_arguments(sub.add_parser(name, help=command.help))
@@ -142,20 +154,30 @@ def _cmd_retrieve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
+    from assistant.saved_chat import NEW, ask_saved
+    from assistant.users import LOCAL
+
     assistant = _open(settings)
-    history: list[dict[str, str]] = []
+    conversation = args.resume or NEW
+    if args.resume:
+        saved = assistant.conversations.get(LOCAL.name, args.resume)  # NotFoundError: exit 1
+        print(f"Conversation {saved['id']}: {saved['title']}")
+        for turn in saved["turns"]:
+            print(f"you> {turn['question']}\nassistant> {turn['answer']['answer']}")
     print("Ask about your reports. An empty line or Ctrl-D ends the chat.")
     while True:
         try:
             question = input("you> ").strip()
         except EOFError:
             print()
-            return EXIT_OK
+            question = ""
         if not question:
+            if conversation != NEW:
+                print(f"saved as conversation {conversation}: `assistant chat --resume {conversation}` goes on")
             return EXIT_OK
         try:
             print("assistant> ", end="", flush=True)
-            stream = assistant.ask_stream(question, history, k=args.k, as_of=args.as_of)
+            stream = ask_saved(assistant, LOCAL.name, conversation, question, k=args.k, as_of=args.as_of)
             for delta in stream:
                 print(delta, end="", flush=True)
             answer = stream.result()
@@ -163,14 +185,51 @@ def _cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
         except InputError as exc:
             print(f"\nerror: {exc}")
             continue
+        conversation = answer.conversation or conversation
         for c in answer.citations:
             print(f"  [{c.n}] {c.title} — “{c.quote}”")
-        history += [{"role": "user", "content": question},
-                    {"role": "assistant", "content": answer.answer}]
+
+
+def _cmd_timeline(settings: Settings, args: argparse.Namespace) -> int:
+    from index.common.dates import parse_day
+
+    # The dates before the model loads, each named by its flag.
+    dates = {"date_from": parse_day(args.date_from, "--from"), "date_to": parse_day(args.date_to, "--to"),
+             "as_of": parse_day(args.as_of, "--as-of")}
+    timeline = _open(settings).timeline(args.topic, k=args.k, **dates)
+    if args.json:
+        print(json.dumps(timeline.to_dict(), indent=2, ensure_ascii=False))
+        return EXIT_OK
+    for e in timeline.events:
+        print(f"{e.date}  {e.title} ({e.source})")
+        print(f"    “{e.sentence.quote}” [{e.sentence.n}]")
+        if e.also_in:
+            print(f"    also in: {', '.join(e.also_in)}")
+    if timeline.message:
+        print(timeline.message)
+    elif timeline.undated:
+        print(f"{timeline.undated} undated report{'s' if timeline.undated > 1 else ''} about it left out")
+    return EXIT_OK
+
+
+def _print_summary(summary: Any) -> None:
+    if summary.citations:
+        c = summary.citations[0]
+        print(f"{c.title}{f', {c.date}' if c.date else ''} ({c.source})\n")
+    print(summary.summary)
+    if summary.citations:
+        print("\n" + "  ".join(f"[{c.n}] chars {c.start}-{c.end}" for c in summary.citations))
 
 
 def _cmd_docs(settings: Settings, args: argparse.Namespace) -> int:
     assistant = _open(settings)
+    if args.docs_command == "summary":
+        summary = assistant.summary(args.doc_id)
+        if args.json:
+            print(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False))
+        else:
+            _print_summary(summary)
+        return EXIT_OK
     if args.docs_command == "delete":
         info = assistant.delete(args.doc_id)
         print(f"deleted {info.doc_id} {info.title} ({info.source})")
@@ -194,6 +253,7 @@ _COMMANDS = {
     "retrieve": _cmd_retrieve,
     "chat": _cmd_chat,
     "docs": _cmd_docs,
+    "timeline": _cmd_timeline,
 }
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ ENV_NAMES: dict[str, str] = {
     "host": "ASSISTANT_HOST",
     "port": "ASSISTANT_PORT",
     "api_token": "ASSISTANT_API_TOKEN",
+    "users": "ASSISTANT_USERS",
     "k": "ASSISTANT_K",
     "max_file_mb": "ASSISTANT_MAX_FILE_MB",
     "llm_context_tokens": "ASSISTANT_LLM_CONTEXT_TOKENS",
@@ -39,6 +40,7 @@ ENV_NAMES: dict[str, str] = {
 }
 
 MAX_K = 50
+TIMELINE_K = 20  # events in a timeline unless asked for another number (1 to MAX_K)
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 7860
     api_token: str | None = None
+    users: Path | None = None  # the users file (assistant/users.py); None: no users, one token at most
     k: int = 5
     max_file_mb: float = 50.0
     llm_context_tokens: int = 2048
@@ -162,9 +165,9 @@ class Settings:
         return Path(base) / "report-assistant"
 
     @property
-    def feedback_path(self) -> Path:
-        """The JSONL file that collects thumbs up/down."""
-        return self.home / "feedback.jsonl"
+    def conversations_path(self) -> Path:
+        """The SQLite database of saved conversations (assistant/conversations.py)."""
+        return self.home / "conversations.sqlite3"
 
     @property
     def uploads_path(self) -> Path:
@@ -185,7 +188,7 @@ class Settings:
 def _convert(name: str, value: Any) -> Any:
     """Turn a flag or environment string into the field's type, naming the setting on error."""
     try:
-        if name in ("home", "cache_dir"):
+        if name in ("home", "cache_dir", "users"):
             return Path(value).expanduser()
         if name in ("port", "k", "llm_context_tokens", "llm_max_tokens", "embed_threads"):
             return int(value)

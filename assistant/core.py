@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from assistant.answerers import Answerer, make_answerer
-from assistant.config import MAX_K, Settings
+from assistant.config import MAX_K, TIMELINE_K, Settings
+from assistant.conversations import Conversations
 from assistant.models import Answer, Turn
 from assistant.streaming import AnswerStream
+from assistant.summary import Summaries, Summary
+from assistant.timeline import Timeline, Timelines, make_judge
+from assistant.timeline_chat import span_filters, timeline_answer, timeline_topic
+from assistant.users import Users
 from index import (
     ChunkingPolicy,
     IngestProgress,
@@ -27,12 +34,16 @@ class Assistant:
     """Question answering over the reports in one collection: a `ReportIndex` and an
     `Answerer`, composed."""
 
-    def __init__(self, settings: Settings, index: ReportIndex, answerer: Answerer) -> None:
+    def __init__(self, settings: Settings, index: ReportIndex, answerer: Answerer,
+                 timelines: Timelines | None = None) -> None:
         """The chain over the index and answerer it is handed (`open` builds them from
-        settings; the fast tests hand in an index over small fakes)."""
+        settings; the fast tests hand in an index over small fakes, and `timelines` judged
+        without the reader)."""
         self.settings = settings
         self.index = index
         self.answerer = answerer
+        if timelines is not None:
+            self.timelines = timelines
 
     @classmethod
     def open(
@@ -58,6 +69,27 @@ class Assistant:
             max_file_bytes=settings.max_file_bytes,
         )
         return cls(settings, index, make_answerer(settings, embedder))
+
+    @cached_property
+    def conversations(self) -> Conversations:
+        """The saved conversations under this assistant's home (opened on first use)."""
+        return Conversations(self.settings.conversations_path)
+
+    @cached_property
+    def users(self) -> Users:
+        """Who may do what (the users file and the API token of the settings)."""
+        return Users(self.settings.users, self.settings.api_token)
+
+    @cached_property
+    def timelines(self) -> Timelines:
+        """Timelines over this index, judged by the reader the settings name (built on first
+        use, unless handed in)."""
+        return Timelines(self.index, make_judge(self.settings))
+
+    @cached_property
+    def summaries(self) -> Summaries:
+        """Summaries of this index's reports (written by the answerer where it is an LLM)."""
+        return Summaries(self.index, self.answerer)
 
     def with_llm(self, llm: str | None) -> "Assistant":
         """This assistant answering with another answerer (an `ASSISTANT_LLM` spec), over the
@@ -190,6 +222,18 @@ class Assistant:
         standalone = self.answerer.condense(question, turns)
         timings["condense"] = _ms(started)
         t = time.perf_counter()
+        topic = timeline_topic(standalone)
+        if topic is not None:  # a course of events: its timeline, one dated sentence a line
+            timeline = self.timeline(topic, as_of=as_of, **span_filters(standalone, as_of, filters))
+            timings["timeline"] = _ms(t)
+            # With no dated event (undated reports: "What happened to the rate of deforestation
+            # between 2004 and 2014?" over encyclopedia text) it is answered as any question is.
+            if timeline.events:
+                answer = timeline_answer(timeline)
+                yield answer.answer
+                yield replace(answer, timings_ms={**timings, "total": _ms(started)}, standalone=standalone)
+                return
+            t = time.perf_counter()
         query = self.query(standalone, as_of=as_of, field="question", **filters)
         found = self.index.gather(query, self._check_k(k))
         timings["retrieve"] = _ms(t)
@@ -203,15 +247,41 @@ class Assistant:
         yield Answer(
             answer=reply.answer, refused=reply.refused, citations=reply.citations,
             passages=list(found.passages), timings_ms=timings, stats=dict(reply.stats), short=reply.short,
+            standalone=standalone,
         )
+
+    # --- timelines and summaries -----------------------------------------------------------
+
+    def timeline(
+        self,
+        topic: str,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        as_of: str | None = None,
+        k: int | None = None,
+        **filters: Any,
+    ) -> Timeline:
+        """The reports about `topic` (a name, an event, a question), oldest first: each with its
+        date and the sentence that says what it adds, cited; near-copies folded into `also_in`;
+        at most `k` (default TIMELINE_K). `date_from`, `date_to` and `as_of` bound the reports;
+        `filters` are those of `query`. Undated reports about it are counted, not listed.
+        InputError names a bad field."""
+        k = self._check_k(k, TIMELINE_K)
+        query = self.query(topic, as_of=as_of, field="topic", date_from=date_from, date_to=date_to, **filters)
+        return self.timelines.build(query, k)
+
+    def summary(self, doc_id: str) -> Summary:
+        """The report's summary: its few key sentences, each cited (written by the answerer and
+        checked sentence by sentence where it is an LLM); NotFoundError for an unknown id."""
+        return self.summaries.of(doc_id)
 
     def condense(self, question: str, history: Sequence[Turn | dict[str, Any]] | None = None) -> str:
         """The question rewritten to stand alone, as `ask` retrieves with it."""
         return self.answerer.condense(check_text(question, "question"), _turns(history))
 
-    def _check_k(self, k: int | None) -> int:
+    def _check_k(self, k: int | None, default: int | None = None) -> int:
         if k is None:
-            return self.settings.k
+            return default or self.settings.k
         if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
             raise InputError(f"k must be a whole number from 1 to {MAX_K}, got {k!r}")
         return k

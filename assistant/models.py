@@ -54,10 +54,13 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)  # times only, in ms
     stats: dict[str, float] = field(default_factory=dict)  # the answerer's numbers
     short: Short | None = None
+    standalone: str | None = None  # the question as retrieval saw it (a follow-up condensed)
+    conversation: str | None = None  # the saved conversation this answer is a turn of
+    turn: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The interface's JSON shape."""
-        return {
+        """The interface's JSON shape (with `conversation` and `turn` when it was saved)."""
+        out = {
             "answer": self.answer,
             "refused": self.refused,
             "short": self.short.to_dict() if self.short else None,
@@ -66,6 +69,21 @@ class Answer:
             "timings_ms": dict(self.timings_ms),
             "stats": dict(self.stats),
         }
+        if self.conversation is not None:
+            out.update(conversation=self.conversation, turn=self.turn)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Answer":
+        """An Answer back from its JSON shape (a saved turn's)."""
+        return cls(
+            answer=data["answer"], refused=data["refused"],
+            citations=[Citation(**c) for c in data.get("citations", [])],
+            passages=[Passage(**p) for p in data.get("passages", [])],
+            timings_ms=dict(data.get("timings_ms", {})), stats=dict(data.get("stats", {})),
+            short=Short(**data["short"]) if data.get("short") else None,
+            conversation=data.get("conversation"), turn=data.get("turn"),
+        )
 
 
 @dataclass(frozen=True)

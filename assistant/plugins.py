@@ -55,8 +55,8 @@ class Evaluations(Protocol):
     call. Statuses are `{"id", "status": "running"|"done"|"failed", "done", "total", ...}`."""
 
     def start(self, data: bytes, filename: str | None, k: int | None = None,
-              llm: str | None = None) -> dict[str, Any]:
-        """Check a test set and start a run on it; its status."""
+              llm: str | None = None, by: str | None = None) -> dict[str, Any]:
+        """Check a test set and start a run on it (`by` whom); its status."""
         ...
 
     def status(self, run_id: str, results: bool = True) -> dict[str, Any]:

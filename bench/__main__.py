@@ -3,7 +3,7 @@
 (a) ingestion of the same reports (generated, or the first articles of a real-news build) by this
     project and by llama-index's default pipeline, each in its own process, timed whole
     (interpreter start to exit);
-(b) retrieve and ask (extractive) latency, and adding and deleting one report, with the store
+(b) retrieve, ask (extractive) and timeline latency, and adding and deleting one report, with the store
     grown to each of `--scales` chunks (bench/scale.py; 1,000 / 10,000 / 100,000 by default,
     up to 1,000,000 and more when asked);
 (c) at the largest size, a fresh `assistant serve`: seconds to its first answer, memory;
@@ -315,8 +315,8 @@ def plot(results: dict[str, Any], path: Path) -> None:
     rows = results.get("queries", [])
     server = results.get("chroma_server")
     if rows:
-        for op, colour in (("retrieve", "#27a"), ("ask", "#a52"), ("ask_as_of", "#a2a")):
-            timed = [r for r in rows if op in r]  # rows kept from runs before `ask_as_of` lack it
+        for op, colour in (("retrieve", "#27a"), ("ask", "#a52"), ("ask_as_of", "#a2a"), ("timeline", "#2a7")):
+            timed = [r for r in rows if op in r]  # rows kept from earlier runs may lack `ask_as_of`, `timeline`
             x = [r["chunks"] for r in timed]
             middle.plot(x, [r[op]["p50_ms"] for r in timed], "o-", color=colour, label=f"{op} p50")
             middle.plot(x, [r[op]["p95_ms"] for r in timed], "s--", color=colour, label=f"{op} p95")

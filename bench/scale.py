@@ -108,13 +108,15 @@ AS_OF = "2024-06-30"
 
 
 def measure_queries(assistant: Any, qs: Sequence[str], as_of: str | None = AS_OF) -> dict[str, Any]:
-    """Latency of retrieve and ask (the configured answerer; extractive by default), and of ask
-    with `as_of` set (unless it is None)."""
+    """Latency of retrieve and ask (the configured answerer; extractive by default), of ask
+    with `as_of` set (unless it is None), and of the timeline of each query as its topic (as
+    of `as_of`: the reports it judges, their sentences read by the reader)."""
     for q in qs[:3]:  # warm-up: caches, lazy imports
         assistant.ask(q)
+        assistant.timeline(q, as_of=as_of)
         if as_of:
             assistant.ask(q, as_of=as_of)
-    retrieve_ms, ask_ms, dated_ms, refused = [], [], [], 0
+    retrieve_ms, ask_ms, dated_ms, timeline_ms, refused = [], [], [], [], 0
     for q in qs:
         t = time.perf_counter()
         assistant.retrieve(q)
@@ -127,7 +129,11 @@ def measure_queries(assistant: Any, qs: Sequence[str], as_of: str | None = AS_OF
             t = time.perf_counter()
             assistant.ask(q, as_of=as_of)
             dated_ms.append((time.perf_counter() - t) * 1000)
-    measured = {"retrieve": percentiles(retrieve_ms), "ask": percentiles(ask_ms), "refused": refused,
+        t = time.perf_counter()
+        assistant.timeline(q, as_of=as_of)
+        timeline_ms.append((time.perf_counter() - t) * 1000)
+    measured = {"retrieve": percentiles(retrieve_ms), "ask": percentiles(ask_ms),
+                "timeline": percentiles(timeline_ms), "refused": refused,
                 "load_avg": round(os.getloadavg()[0], 2)}
     if as_of:
         measured["ask_as_of"] = percentiles(dated_ms)

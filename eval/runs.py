@@ -67,13 +67,13 @@ class EvalRuns:
 
     def start(
         self, data: bytes, filename: str | None, k: int | None = None, llm: str | None = None,
-        wait: bool = False, progress: bool | None = False,
+        wait: bool = False, progress: bool | None = False, by: str | None = None,
     ) -> dict[str, Any]:
         """Check the test set `data` (named `filename`) against the index and start a run on it
         with `k` passages and the answerer `llm` (default: the assistant's). Returns the run's
         status at once, or when it is finished with `wait` (the CLI). InputError names the line
         and field of a malformed test set, or the bad `k` or `llm`; BusyError while a run is
-        going on."""
+        going on. `by` names who started it (kept in its status)."""
         if k is not None and (isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K):
             raise InputError(f"k must be a whole number from 1 to {MAX_K}, got {k!r}")
         try:
@@ -98,7 +98,7 @@ class EvalRuns:
         write_json(folder / STATUS_FILE, {
             "id": run_id, "status": "running", "done": 0, "total": len(testset.questions),
             "testset": testset.path.name, "k": config.k, "llm": config.llm,
-            "created": _now(), "finished": None, "error": None, "warnings": warnings,
+            "created": _now(), "by": by, "finished": None, "error": None, "warnings": warnings,
             "pid": os.getpid(),
         })
         self._stop.clear()

@@ -1,7 +1,8 @@
 """Train the reader (`index/reader.py`) in stages and ship it.
 
     python -m eval.train_reader --checkpoints DIR [--corpora QA_DIR] [--news BUILD ...]
-        [--hold-out-every 4] [--general-questions 45000] [--check CHECK_BUILD] [--out index/reader_model]
+        [--hold-out-every 4] [--general-questions 30000] [--replay N] [--news-epochs 2]
+        [--news-lr 3e-5] [--news-stop STEPS] [--check CHECK_BUILD] [--out index/reader_model]
         [--max-length 96] [--seed 0] [--export-only]
 
 A cross-encoder initialised from all-MiniLM-L6-v2's weights (the embedder's model: shipped in
@@ -13,7 +14,8 @@ none). Trained in stages, transfer then adapt: `general` on the question-answeri
 `../shared/devsets/qa_corpora.py` (SQuAD 1.1 train, SQuAD 2.0 dev's unanswerable questions too,
 SelQA, TrecQA), then `news` on RealTimeQA 2020-21 and the development-set builds
 (`../shared/devsets/realtimeqa.py`; `--hold-out-every 4` keeps every fourth quiz week out: the
-split the answerer's use of the reader is fitted on). Each stage saves a checkpoint to
+split the answerer's use of the reader is fitted on), with `--replay` of the general stage's
+questions mixed in so that adapting to news does not forget them. Each stage saves a checkpoint to
 `--checkpoints` every ten minutes and when done; a run started again resumes there. Fixed seeds.
 Then exported to OpenVINO IR with int8 weights (NNCF weight compression) into `--out`, with its
 tokenizer and `reader.json`, and scored: on SQuAD 1.1 dev (sentence choice, short-answer exact
@@ -52,6 +54,7 @@ class Stage:
     examples: Sequence[Example]
     epochs: float
     lr: float
+    stop: int | None = None  # end the stage after this many steps (of the schedule planned for `epochs`)
 
 
 def _tokenizer(model_dir: Path, max_length: int):
@@ -189,10 +192,11 @@ def train_stage(model, stage: Stage, base: Path, max_length: int, seed: int, che
     started = saved = time.monotonic()
     pairs_seen, running = 0, None
     group_list = list(groups.values())
-    while step < total:
+    end = min(total, stage.stop or total)
+    while step < end:
         epoch, skip = divmod(step, per_epoch)
         for batch in _batches(group_list, lengths, seed, epoch)[skip:]:
-            if step >= total:
+            if step >= end:
                 break
             loss = _batch_loss(model, batch, encoded, labels)
             loss.backward()
@@ -341,7 +345,8 @@ def overlap_scorer(question: str, sentences: Sequence[str], _: Sequence[str]) ->
 
 
 def stages(corpora: Path | None, news: Sequence[Path], general_questions: int, hold_out_every: int,
-           seed: int, replay: int = 0, news_epochs: float = 2.0, news_lr: float = 3e-5) -> list[Stage]:
+           seed: int, replay: int = 0, news_epochs: float = 2.0, news_lr: float = 3e-5,
+           news_stop: int | None = None) -> list[Stage]:
     """The stages of training: `general` (the corpora of GENERAL, SQuAD 1.1 train cut to
     `general_questions` questions drawn at random), then `news` (NEWS_CORPORA and the builds, with
     `replay` of the general stage's questions mixed in: adapting on news alone forgets SQuAD, 0.946
@@ -364,13 +369,13 @@ def stages(corpora: Path | None, news: Sequence[Path], general_questions: int, h
         kept = set(rng.sample(sorted({e.group for e in general}), min(replay, len({e.group for e in general}))))
         news_examples += [e for e in general if e.group in kept]
     if news_examples:
-        result.append(Stage("news", news_examples, news_epochs, news_lr))
+        result.append(Stage("news", news_examples, news_epochs, news_lr, news_stop))
     return result
 
 
 def _described(stage: Stage) -> str:
     return f"{stage.name}: {len({e.group for e in stage.examples})} questions, {len(stage.examples)} pairs, " \
-           f"{stage.epochs:g} epochs"
+           f"{stage.epochs:g} epochs" + (f" stopped after step {stage.stop}" if stage.stop else "")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -388,6 +393,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="general-stage questions mixed into the news stage (against forgetting)")
     parser.add_argument("--news-epochs", type=float, default=2.0)
     parser.add_argument("--news-lr", type=float, default=3e-5)
+    parser.add_argument("--news-stop", type=int, metavar="STEPS",
+                        help="end the news stage after STEPS steps of the schedule planned for --news-epochs")
     parser.add_argument("--hold-out-every", type=int, default=0, metavar="N",
                         help="leave every N-th quiz week of each year of the builds out of training")
     parser.add_argument("--check", type=Path, help="a build to score the exported model on")
@@ -414,7 +421,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         model.load_state_dict(torch.load(last))
     else:
         planned = stages(args.corpora, args.news, args.general_questions, args.hold_out_every, args.seed,
-                         args.replay, args.news_epochs, args.news_lr)
+                         args.replay, args.news_epochs, args.news_lr, args.news_stop)
         for stage in planned:
             print(_described(stage), flush=True)
             train_stage(model, stage, base, args.max_length, args.seed, args.checkpoints)

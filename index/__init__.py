@@ -6,7 +6,8 @@ contracts in pyproject.toml hold them to it. Grouped by what they are for:
 
 - reports: `ReportIndex` (the store, both keyword indexes, ingestion and retrieval behind one
   object), `Query`, `check_text`, `IngestProgress`, `StoredChunk`, the loaders' `load_file`,
-  `SUPPORTED_SUFFIXES` and `unsupported_reason`, `headline_passage`, `embedded_text`;
+  `SUPPORTED_SUFFIXES` and `unsupported_reason`, `headline_passage`, `embedded_text`, and
+  `DuplicateFinder` with its `DUPLICATE_THRESHOLD` (near-copies of reports: wire stories);
 - tuning: `ChunkingPolicy`, `RetrievalTuning`, `RETRIEVAL_MODES`, and the time preferences
   `RECENCY_PRIOR`, `time_factor`, `time_strength` (which eval/fit_time.py fits);
 - models: the embedder (`Embedder`, `shared_embedder`, `model_path`, `default_threads`,
@@ -31,6 +32,7 @@ _HOMES = {
     "index.records": ("StoredChunk",),
     "index.loaders": ("load_file", "SUPPORTED_SUFFIXES", "unsupported_reason"),
     "index.headlines": ("headline_passage",),
+    "index.dedup": ("DuplicateFinder", "DUPLICATE_THRESHOLD"),
     "index.ingest": ("embedded_text",),
     "index.chunking": ("ChunkingPolicy",),
     "index.retrieval": ("RetrievalTuning", "RETRIEVAL_MODES", "RECENCY_PRIOR", "time_factor", "time_strength"),

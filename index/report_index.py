@@ -104,9 +104,28 @@ class ReportIndex:
         """Reports being indexed now, by this process or another, and how far each got."""
         return self._store.indexing()
 
+    def document(self, doc_id: str) -> DocumentInfo:
+        """What the index knows about one report; NotFoundError for an unknown id."""
+        return self._store.document(doc_id)
+
     def document_text(self, doc_id: str) -> str:
         """The extracted text of a report: what every `start`/`end` points into."""
         return self._store.document_text(doc_id)
+
+    def document_texts(self, doc_ids: Iterable[str]) -> dict[str, str]:
+        """The texts of these reports by id, in one read (ids not found are left out)."""
+        return self._store.document_texts(doc_ids)
+
+    def headlines(self, doc_ids: Sequence[str]) -> dict[str, Passage]:
+        """The headline of each of these reports that has one, as a citable passage, by id
+        (index/headlines.py)."""
+        return headlines(self._store, doc_ids)
+
+    def first_chunks(self, doc_ids: Sequence[str]) -> dict[str, StoredChunk]:
+        """The first chunk of each of these reports (its opening: headline and lead), by id,
+        in one read."""
+        firsts = self._store.chunks_by_id([f"{doc_id}:0" for doc_id in dict.fromkeys(doc_ids)])
+        return {chunk.doc_id: chunk for chunk in firsts}
 
     def count_documents(self) -> int:
         """How many reports are indexed."""
@@ -123,6 +142,11 @@ class ReportIndex:
     def chunk_vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
         """The stored vectors of these chunks by id (ids not found are left out)."""
         return self._store.chunk_embeddings(chunk_ids)
+
+    def document_vectors(self, doc_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Each report's stored vector by id, the unit-length mean of its chunks' vectors: what
+        the whole report is about (ids not found are left out)."""
+        return self._store.document_embeddings(doc_ids)
 
     # --- searching -----------------------------------------------------------------------
 

@@ -127,6 +127,7 @@ class Store(Protocol):
     ) -> list[tuple[StoredChunk, float]]: ...
     def chunks_by_id(self, ids: Sequence[str]) -> list[StoredChunk]: ...
     def chunk_embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]: ...
+    def document_embeddings(self, doc_ids: Sequence[str]) -> dict[str, np.ndarray]: ...
     def iter_chunks(self) -> Iterator[StoredChunk]: ...
     def iter_documents(self) -> Iterator[StoredChunk]: ...
 
@@ -299,6 +300,8 @@ class ChromaStore:
     def drop_aliases(self, sources: Sequence[str]) -> None:
         """Forget these files as aliases (each is now a report of its own, or gone)."""
         ids = [_alias_id(source) for source in dict.fromkeys(sources)]
+        if not ids or self._aliases.count() == 0:  # the usual case: no copies, nothing to look up
+            return
         with self._write_lock:
             for i in range(0, len(ids), PAGE):
                 self._aliases.delete(ids=ids[i : i + PAGE])
@@ -474,6 +477,15 @@ class ChromaStore:
             cid: np.asarray(vector, dtype=np.float32)
             for cid, vector in zip(got["ids"], got["embeddings"])
         }
+
+    def document_embeddings(self, doc_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Each report's vector by id (the unit-length mean of its chunks' vectors, stored with
+        its record): what the whole report is about. Ids not found are left out."""
+        ids = list(dict.fromkeys(doc_ids))
+        if not ids:
+            return {}
+        got = self._docs.get(ids=ids, include=["embeddings"])
+        return {doc_id: np.asarray(vector, dtype=np.float32) for doc_id, vector in zip(got["ids"], got["embeddings"])}
 
     def iter_chunks(self) -> Iterator[StoredChunk]:
         """Every chunk, page by page (for rebuilding the chunk keyword index)."""

@@ -116,7 +116,7 @@ def _rules() -> list[tuple[re.Pattern[str], object]]:
         (re.compile(r"\bthis year\b", flags), lambda m, d: (date(d.year, 1, 1), d)),
         (re.compile(r"\b(last|past|previous) year\b", flags),
          lambda m, d: (date(d.year - 1, 1, 1), date(d.year - 1, 12, 31))),
-        (re.compile(rf"\b(?:on )?(?:(?P<wd>{'|'.join(WEEKDAYS)}),? )?(?P<month>{_MONTH_RE})\.? "
+        (re.compile(rf"\b(?:on |since )?(?:(?P<wd>{'|'.join(WEEKDAYS)}),? )?(?P<month>{_MONTH_RE})\.? "
                     r"(?P<day>\d{1,2})(?:st|nd|rd|th)?(?:,? (?P<year>(?:19|20)\d\d))?\b", flags),
          explicit_day),
         (re.compile(rf"\blast (?P<wd>{'|'.join(WEEKDAYS)})\b", flags),

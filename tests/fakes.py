@@ -17,6 +17,7 @@ from assistant.answerers.base import Answerer, Reply
 from assistant.citations import Claim, Support
 from assistant.config import Settings
 from assistant.core import Assistant
+from assistant.timeline import TimelineTuning, Timelines, word_judge
 from index.common.errors import NotFoundError
 from index.common.text import sentence_spans, tokenize
 from index.common.types import DocumentInfo, IndexingInfo, Retrieved
@@ -210,6 +211,16 @@ class MemoryStore:
     def chunk_embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         return {c: self._chunks[c][1] for c in ids if c in self._chunks}
 
+    def document_embeddings(self, doc_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The unit-length mean of each stored report's chunk vectors, as the real store keeps."""
+        out = {}
+        for doc_id in dict.fromkeys(doc_ids):
+            vectors = [v for chunk, v in self._chunks.values() if chunk.doc_id == doc_id]
+            if doc_id in self._docs and vectors:
+                mean = np.mean(vectors, axis=0)
+                out[doc_id] = mean / (np.linalg.norm(mean) or 1.0)
+        return out
+
     def iter_chunks(self) -> Iterator[StoredChunk]:
         return iter([chunk for chunk, _ in self._chunks.values()])
 
@@ -240,7 +251,11 @@ class FirstSentenceAnswerer(Answerer):
 
 def fake_assistant(settings: Settings) -> Assistant:
     """The chain over a `ReportIndex` of the fakes above (and real BM25 indexes under the
-    settings' home), answering with `FirstSentenceAnswerer`."""
+    settings' home), answering with `FirstSentenceAnswerer`; timelines judged by words (the
+    reader is a real model) and by the fake embedder's vectors, which are bags of hashed words:
+    a report about the topic sits further from a few words of it than MiniLM's would, hence a
+    wider `focus_ratio`."""
     index = ReportIndex(FakeEmbedder(), MemoryStore(), KeywordIndex(settings.keyword_path),
                         KeywordIndex(settings.document_keyword_path))
-    return Assistant(settings, index, FirstSentenceAnswerer())
+    timelines = Timelines(index, word_judge, TimelineTuning(focus_ratio=0.5))
+    return Assistant(settings, index, FirstSentenceAnswerer(), timelines=timelines)

@@ -6,6 +6,8 @@ stops by itself and prints throughput and p50/p95 latency per route.
     .venv/bin/python -m tests.load_test --url http://127.0.0.1:7860   # against a running server
     .venv/bin/python -m tests.load_test --during-upload 6   # questions while a 6 MB report is indexed
     .venv/bin/python -m tests.load_test --during-eval eval/testsets/sample_reports.jsonl
+    .venv/bin/python -m tests.load_test --route ask --clients 10 --conversations   # each client
+        asks into its own saved conversation; then every turn is checked saved, in order
 
 Not collected by pytest (the name does not start with test_): numbers depend on the machine.
 """
@@ -36,33 +38,48 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[rank - 1]
 
 
-def run_load(url: str, clients: int, requests: int, route: str, token: str | None = None) -> dict:
-    """Send `requests` requests from `clients` threads; returns the numbers."""
+def run_load(url: str, clients: int, requests: int, route: str, token: str | None = None,
+             conversations: bool = False) -> dict:
+    """Send `requests` requests from `clients` threads; returns the numbers. With
+    `conversations`, each client asks into a saved conversation of its own, and afterwards
+    each conversation is read back: `turns_saved` of `turns_sent`, and whether every one holds
+    its client's questions in the order they were asked."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     counter = iter(range(requests))
     lock = threading.Lock()
     latencies: dict[str, list[float]] = {"ask": [], "retrieve": []}
     statuses: dict[int, int] = {}
+    asked: dict[str, list[str]] = {}  # conversation id: the questions its client asked, in order
 
     def client() -> None:
+        conversation, sent = "new", []
         with httpx.Client(base_url=url, headers=headers, timeout=300) as c:
             while True:
                 with lock:
                     i = next(counter, None)
                 if i is None:
-                    return
+                    break
                 kind = route if route != "mixed" else ("ask", "retrieve")[i % 2]
                 q = QUESTIONS[i % len(QUESTIONS)]
                 body = {"question": q} if kind == "ask" else {"query": q}
+                if conversations and kind == "ask":
+                    body["conversation"] = conversation
                 started = time.perf_counter()
                 try:
-                    status = c.post(f"/v1/{kind}", json=body).status_code
+                    response = c.post(f"/v1/{kind}", json=body)
+                    status = response.status_code
                 except httpx.HTTPError:
                     status = 0
                 elapsed = (time.perf_counter() - started) * 1000
+                if "conversation" in body and status == 200:
+                    conversation = response.json()["conversation"]
+                    sent.append(q)
                 with lock:
                     latencies[kind].append(elapsed)
                     statuses[status] = statuses.get(status, 0) + 1
+        if sent:
+            with lock:
+                asked[conversation] = sent
 
     # Warm-up: the first request of each kind pays for lazy loading.
     with httpx.Client(base_url=url, headers=headers, timeout=300) as c:
@@ -85,6 +102,14 @@ def run_load(url: str, clients: int, requests: int, route: str, token: str | Non
         if values:
             result[f"{kind}_p50_ms"] = round(statistics.median(values), 1)
             result[f"{kind}_p95_ms"] = round(percentile(values, 95), 1)
+    if conversations:
+        saved = {}
+        with httpx.Client(base_url=url, headers=headers, timeout=300) as c:
+            for conversation in asked:
+                turns = c.get(f"/v1/conversations/{conversation}").json()["turns"]
+                saved[conversation] = [t["question"] for t in turns]
+        result |= {"conversations": len(asked), "turns_sent": sum(map(len, asked.values())),
+                   "turns_saved": sum(map(len, saved.values())), "saved_in_order": saved == asked}
     return result
 
 
@@ -200,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="instead: questions while a report of MB megabytes is uploaded")
     parser.add_argument("--during-eval", type=Path, metavar="TESTSET",
                         help="instead: questions while the server evaluates its index on TESTSET")
+    parser.add_argument("--conversations", action="store_true",
+                        help="each client asks into its own saved conversation (then all are checked)")
     parser.add_argument("--json", action="store_true", help="print the numbers as JSON")
     args = parser.parse_args(argv)
 
@@ -219,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
                                      args.requests, args.token)
         else:
             result = run_load(args.url or server.url, args.clients, args.requests, args.route,
-                              args.token)
+                              args.token, args.conversations)
     finally:
         if server is not None:
             from tests.live_server import stop_server

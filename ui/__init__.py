@@ -10,9 +10,10 @@ The names below are re-exported so `from ui import X` works as it did when `ui` 
 
 Security: every string that comes from a report is HTML-escaped before it enters any HTML or
 Markdown built here, and the Chatbot sanitizes what it renders, so a report that contains
-`<script>` or `<img onerror=...>` is shown as text and never runs. With ASSISTANT_API_TOKEN set,
-the whole UI (page, Gradio API, uploads) sits behind `assistant.api.auth.TokenGate`, added by
-`assistant.api.create_app`.
+`<script>` or `<img onerror=...>` is shown as text and never runs. With users or
+ASSISTANT_API_TOKEN set, the whole UI (page, Gradio API, uploads) sits behind
+`assistant.api.auth.Gate`, added by `assistant.api.create_app`; each handler acts for the
+signed-in user (ui/identity.py) and refuses what their role may not do, whatever the page shows.
 """
 
 from ui.app import build_ui, mount, mount_ui

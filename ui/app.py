@@ -10,10 +10,12 @@ import gradio as gr
 
 from assistant.config import Settings
 from assistant.core import Assistant
-from ui.chat import build_chat_tab
+from ui.chat import EMPTY_SESSION, build_chat_tab
 from ui.evaluate import build_evaluate_tab
+from ui.identity import signed_in_line, user_of
 from ui.render import CSS, HEAD, theme
 from ui.reports import UPLOAD_SWEEP_SECONDS, build_reports_tab
+from ui.timeline import build_timeline_tab
 
 
 def build_ui(assistant: Assistant) -> gr.Blocks:
@@ -30,11 +32,23 @@ def build_ui(assistant: Assistant) -> gr.Blocks:
                    delete_cache=(UPLOAD_SWEEP_SECONDS, UPLOAD_SWEEP_SECONDS)) as blocks:
         # Components are numbered in the order they are made (the page's `component-N` ids,
         # the API's `value_N` labels): the conversation's state comes first, then the tabs.
-        session = gr.State({"history": [], "answers": []})
+        session = gr.State(dict(EMPTY_SESSION))
         gr.Markdown("# Report Assistant\nAsk about your reports; every claim cites its source.")
-        chat_reports = build_chat_tab(assistant, session)
-        build_reports_tab(assistant, blocks, chat_reports)
-        build_evaluate_tab(assistant, blocks)
+        signed_in = gr.Markdown(elem_id="signed-in")
+        chat_reports = build_chat_tab(assistant, session, blocks)
+        build_timeline_tab(assistant)
+        changing = build_reports_tab(assistant, blocks, chat_reports)
+        evaluate, not_evaluating = build_evaluate_tab(assistant, blocks)
+
+        def shown_for(request: gr.Request) -> tuple[Any, ...]:
+            # What the role may not do is not shown (and its handlers refuse it anyway).
+            user = user_of(assistant, request)
+            change = gr.update(visible=user.may("documents.change"))
+            evaluates = user.may("evaluations")
+            return (signed_in_line(user, assistant.users.enabled), *([change] * len(changing)),
+                    gr.update(visible=evaluates), gr.update(visible=not evaluates))
+
+        blocks.load(shown_for, outputs=[signed_in, *changing, evaluate, not_evaluating])
     return blocks
 
 

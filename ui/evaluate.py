@@ -13,6 +13,7 @@ from assistant import plugins
 from assistant.config import MAX_K
 from assistant.core import Assistant
 from index.common.errors import AssistantError
+from ui.identity import user_of
 from ui.render import escape_markdown, marked_passage
 
 EVAL_POLL_SECONDS = 1.0
@@ -67,33 +68,48 @@ class EvalUI:
     def runs(self) -> plugins.Evaluations:
         return plugins.evaluations(self.assistant)
 
-    def start(self, path: str | None, k: float | None) -> tuple[Any, ...]:
-        """Start a run on the uploaded test set: its id, a message (why it did not start), the
-        timer switched on, and the tab showing the new run."""
+    def start(self, path: str | None, k: float | None, request: gr.Request = None) -> tuple[Any, ...]:
+        """Start a run on the uploaded test set (if the user's role may): its id, a message (why
+        it did not start), the timer switched on, and the tab showing the new run."""
         if not path:
             return (gr.skip(), "Choose a test set first.", *([gr.skip()] * 8))
         try:
+            user = user_of(self.assistant, request)
+            user.require("evaluations", "run evaluations")
             data = Path(path).read_bytes()
-            status = self.runs.start(data, Path(path).name, k=int(k) if k else None)
+            status = self.runs.start(data, Path(path).name, k=int(k) if k else None, by=user.name)
         except (AssistantError, OSError) as exc:
             return (gr.skip(), escape_markdown(f"Could not start: {exc}"), *([gr.skip()] * 8))
-        return (status["id"], "", gr.Timer(active=True), *self.open(status["id"]))
+        return (status["id"], "", gr.Timer(active=True), *self.open(status["id"], request))
 
-    def poll(self, run_id: str | None) -> tuple[Any, ...]:
+    def _readable(self, request: gr.Request | None) -> list[dict[str, Any]]:
+        """The runs the user may read (an admin: every run; an evaluator: their own)."""
+        user = user_of(self.assistant, request)
+        if not user.may("evaluations"):
+            return []
+        return [r for r in self.runs.runs() if user.may("evaluations.all") or r.get("by") == user.name]
+
+    def listing(self, request: gr.Request = None) -> Any:
+        """The list of runs the user may open (on page load)."""
+        return self.open(None, request)[-1]
+
+    def poll(self, run_id: str | None, request: gr.Request = None) -> tuple[Any, ...]:
         """The run's progress; once it has ended, its results too, and the timer off."""
         if not run_id:
             return (gr.Timer(active=False), *([gr.skip()] * 7))
         status = self.runs.status(run_id, results=False)
         if status["status"] == "running":
             return (gr.skip(), render_eval_status(status), *([gr.skip()] * 6))
-        return (gr.Timer(active=False), *self.open(run_id))
+        return (gr.Timer(active=False), *self.open(run_id, request))
 
-    def open(self, run_id: str | None) -> tuple[Any, ...]:
+    def open(self, run_id: str | None, request: gr.Request = None) -> tuple[Any, ...]:
         """Everything the tab shows of a run: status, metrics, outcomes, plots, examples,
-        downloads, and the list of runs."""
-        runs = self.runs.runs()
+        downloads, and the list of runs (those the user may read)."""
+        runs = self._readable(request)
         choices = [(f"{r['id']} · {r['testset']} · {r['status']} {r['done']}/{r['total']}", r["id"])
                    for r in runs]
+        if run_id not in {r["id"] for r in runs}:
+            run_id = None
         if not run_id:
             return ("", [], [], [], gr.update(choices=[], value=None), None,
                     gr.update(choices=choices, value=None))
@@ -118,10 +134,10 @@ class EvalUI:
                 gr.update(choices=examples, value=None), files or None,
                 gr.update(choices=choices, value=run_id))
 
-    def choose(self, run_id: str | None) -> tuple[Any, ...]:
+    def choose(self, run_id: str | None, request: gr.Request = None) -> tuple[Any, ...]:
         """An earlier run opened from the list: it is followed (the timer on) while it runs."""
         running = bool(run_id) and self.runs.status(run_id, results=False)["status"] == "running"
-        return (run_id, gr.Timer(active=running), *self.open(run_id))
+        return (run_id, gr.Timer(active=running), *self.open(run_id, request))
 
     def example(self, run_id: str | None, choice: str | None) -> str:
         """The chosen example question's answer and cited passages."""
@@ -132,36 +148,40 @@ class EvalUI:
         return render_eval_example(next((e for e in found if e["id"] == question_id), None))
 
 
-def build_evaluate_tab(assistant: Assistant, blocks: gr.Blocks) -> None:
-    """The Evaluate tab and its events; loading the page lists the earlier runs."""
+def build_evaluate_tab(assistant: Assistant, blocks: gr.Blocks) -> tuple[gr.Column, gr.Markdown]:
+    """The Evaluate tab and its events; loading the page lists the earlier runs the user may
+    read. Returns its controls (shown only to roles that may evaluate) and the note shown to
+    the others instead."""
     settings = assistant.settings
-    with gr.Tab("Evaluate"):
-        eval_run = gr.State(None)
-        with gr.Row():
-            eval_file = gr.File(label="Test set (JSONL: docs/interface.md, Evaluation)", elem_id="eval-upload",
-                                file_types=[".jsonl"], type="filepath", scale=4)
-            with gr.Column(scale=1):
-                eval_k = gr.Number(value=settings.k, precision=0, minimum=1, maximum=MAX_K,
-                                   label="Passages to use (k)", elem_id="eval-k")
-                eval_start = gr.Button("Evaluate the index", elem_id="eval-start", variant="primary")
-        eval_message = gr.Markdown(elem_id="eval-message")
-        eval_status = gr.HTML(render_eval_status(None), elem_id="eval-status")
-        eval_timer = gr.Timer(EVAL_POLL_SECONDS, active=False)
-        with gr.Row():
-            eval_metrics = gr.Dataframe(headers=["metric", "value"], elem_id="eval-metrics",
-                                        label="Metrics", interactive=False)
-            eval_outcomes = gr.Dataframe(headers=["outcome", "questions", "share"],
-                                         elem_id="eval-outcomes", label="How questions ended",
-                                         interactive=False)
-        eval_plots = gr.Gallery(label="Plots", elem_id="eval-plots", columns=3, height=420,
-                                object_fit="contain")
-        eval_example = gr.Dropdown(label="Example questions by outcome", elem_id="eval-example",
-                                   choices=[])
-        eval_answer = gr.HTML(elem_id="eval-answer")
-        with gr.Row():
-            eval_runs = gr.Dropdown(label="Runs (open one)", elem_id="eval-runs", choices=[], scale=3)
-            eval_files = gr.File(label="Download", elem_id="eval-files", file_count="multiple",
-                                 interactive=False, scale=2)
+    with gr.Tab("Evaluate", elem_id="evaluate-tab"):
+        note = gr.Markdown("Evaluations are run by evaluators and admins.", visible=False, elem_id="evaluate-note")
+        with gr.Column(elem_id="evaluate-controls") as controls:
+            eval_run = gr.State(None)
+            with gr.Row():
+                eval_file = gr.File(label="Test set (JSONL: docs/interface.md, Evaluation)", elem_id="eval-upload",
+                                    file_types=[".jsonl"], type="filepath", scale=4)
+                with gr.Column(scale=1):
+                    eval_k = gr.Number(value=settings.k, precision=0, minimum=1, maximum=MAX_K,
+                                       label="Passages to use (k)", elem_id="eval-k")
+                    eval_start = gr.Button("Evaluate the index", elem_id="eval-start", variant="primary")
+            eval_message = gr.Markdown(elem_id="eval-message")
+            eval_status = gr.HTML(render_eval_status(None), elem_id="eval-status")
+            eval_timer = gr.Timer(EVAL_POLL_SECONDS, active=False)
+            with gr.Row():
+                eval_metrics = gr.Dataframe(headers=["metric", "value"], elem_id="eval-metrics",
+                                            label="Metrics", interactive=False)
+                eval_outcomes = gr.Dataframe(headers=["outcome", "questions", "share"],
+                                             elem_id="eval-outcomes", label="How questions ended",
+                                             interactive=False)
+            eval_plots = gr.Gallery(label="Plots", elem_id="eval-plots", columns=3, height=420,
+                                    object_fit="contain")
+            eval_example = gr.Dropdown(label="Example questions by outcome", elem_id="eval-example",
+                                       choices=[])
+            eval_answer = gr.HTML(elem_id="eval-answer")
+            with gr.Row():
+                eval_runs = gr.Dropdown(label="Runs (open one)", elem_id="eval-runs", choices=[], scale=3)
+                eval_files = gr.File(label="Download", elem_id="eval-files", file_count="multiple",
+                                     interactive=False, scale=2)
 
     evals = EvalUI(assistant)
     shown = [eval_status, eval_metrics, eval_outcomes, eval_plots, eval_example, eval_files, eval_runs]
@@ -170,4 +190,5 @@ def build_evaluate_tab(assistant: Assistant, blocks: gr.Blocks) -> None:
     eval_timer.tick(evals.poll, inputs=[eval_run], outputs=[eval_timer, *shown])
     eval_runs.input(evals.choose, inputs=[eval_runs], outputs=[eval_run, eval_timer, *shown])
     eval_example.input(evals.example, inputs=[eval_run, eval_example], outputs=[eval_answer])
-    blocks.load(lambda: evals.open(None)[-1], outputs=[eval_runs])
+    blocks.load(evals.listing, outputs=[eval_runs])
+    return controls, note

@@ -36,6 +36,17 @@ CSS = """
 #eval-status progress { width: 100%; height: 14px; }
 a.cite { text-decoration: none; font-weight: 600; }
 #sources mark strong.short { text-decoration: underline 2px; }
+#timeline-events ol.timeline { list-style: none; margin: 0; padding: 0 0 0 18px;
+  border-left: 3px solid var(--border-color-primary); }
+#timeline-events li.event { position: relative; margin: 0 0 10px; }
+#timeline-events li.event::before { content: ""; position: absolute; left: -26px; top: 6px; width: 11px;
+  height: 11px; border-radius: 50%; background: var(--color-accent); }
+#timeline-events summary { cursor: pointer; }
+#timeline-events .event-date { font-weight: 600; font-variant-numeric: tabular-nums; margin-right: 6px; }
+#timeline-events .meta, #summary .meta { font-size: 0.85em; opacity: 0.8; }
+#timeline-events .passage { white-space: pre-wrap; border-left: 3px solid var(--border-color-primary);
+  padding-left: 8px; margin: 4px 0 8px; }
+#timeline-events mark, #summary mark { background: #ffe58a; color: inherit; padding: 0 2px; }
 """
 
 # A click on an [n] marker opens and scrolls to its source. Links inside the chat may be

@@ -18,6 +18,8 @@ from index import SUPPORTED_SUFFIXES, IngestProgress
 from index.common.dates import parse_day
 from index.common.errors import AssistantError
 from index.common.types import IngestReport
+from ui.identity import user_of
+from ui.summaries import build_summary_view
 from ui.render import escape_markdown
 
 DOC_HEADERS = ["doc_id", "title", "source", "date", "date source", "chunks"]
@@ -118,22 +120,32 @@ class ReportsUI:
         self.assistant = assistant
 
     def upload(self, files: list[str] | None, date: str | None = None,
-               chosen: list[str] | None = None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
+               chosen: list[str] | None = None, progress: gr.Progress = gr.Progress(),
+               request: gr.Request = None) -> tuple[Any, ...]:
         """Index uploaded files, dated `date` when given, and refresh the document list; the
         upload shows files and chunks done while they are indexed (`progress`, from Gradio).
+        Refused, each file named, when the user's role may not upload.
 
         `date` and `chosen` default to None: optional in Gradio's API (`/upload` as before).
         """
+        try:
+            user_of(self.assistant, request).require("documents.change", "upload reports")
+        except AssistantError as exc:
+            for path in files or []:
+                discard_received(self.assistant.settings.ui_upload_path, Path(path))
+            return ([[Path(p).name, "failed", str(exc)] for p in files or []], *self._document_updates(chosen), None)
         rows = upload_files(self.assistant, files or [], date,
                             lambda p: progress(p.fraction(), desc=f"Indexing: {p.describe()}"))
         return (rows, *self._document_updates(chosen), None)
 
-    def delete(self, doc_id: str | None, chosen: list[str] | None = None) -> tuple[Any, ...]:
-        """Remove the chosen report and refresh the document list."""
+    def delete(self, doc_id: str | None, chosen: list[str] | None = None,
+               request: gr.Request = None) -> tuple[Any, ...]:
+        """Remove the chosen report (if the user's role may) and refresh the document list."""
         if not doc_id:
             status = "Choose a report to delete."
         else:
             try:
+                user_of(self.assistant, request).require("documents.change", "delete reports")
                 info = delete_report(self.assistant, doc_id)
                 status = f"Deleted {escape_markdown(info.title)} ({escape_markdown(info.source)})."
             except AssistantError as exc:
@@ -157,22 +169,28 @@ class ReportsUI:
                 gr.update(choices=choices, value=kept))
 
 
-def build_reports_tab(assistant: Assistant, blocks: gr.Blocks, chat_reports: gr.Dropdown) -> None:
+def build_reports_tab(assistant: Assistant, blocks: gr.Blocks, chat_reports: gr.Dropdown) -> list[Any]:
     """The Reports tab and its events; an upload or a delete refreshes the Chat tab's report
-    filter `chat_reports` too, and so does loading the page."""
+    filter `chat_reports` too, and so does loading the page. Returns the upload and delete
+    controls (shown only to roles that may change the reports)."""
     handlers = ReportsUI(assistant)
     with gr.Tab("Reports"):
-        upload_date = gr.Textbox(
-            label="Publication date of the files uploaded next (YYYY-MM-DD, optional)",
-            elem_id="upload-date", placeholder="taken from each report when left empty")
-        files = gr.File(label="Upload reports", elem_id="upload", file_count="multiple",
-                        file_types=list(SUPPORTED_SUFFIXES))
+        with gr.Column(elem_id="upload-controls") as upload_controls:
+            upload_date = gr.Textbox(
+                label="Publication date of the files uploaded next (YYYY-MM-DD, optional)",
+                elem_id="upload-date", placeholder="taken from each report when left empty")
+            files = gr.File(label="Upload reports", elem_id="upload", file_count="multiple",
+                            file_types=list(SUPPORTED_SUFFIXES))
         results = gr.Dataframe(headers=UPLOAD_HEADERS, elem_id="upload-results",
                                label="Upload results", interactive=False, wrap=True)
-        documents = gr.Dataframe(headers=DOC_HEADERS, elem_id="documents",
-                                 label="Indexed reports", interactive=False, wrap=True,
-                                 column_widths=DOC_COLUMN_WIDTHS)
-        with gr.Row():
+        with gr.Row():  # a report's summary beside the table: click its row
+            with gr.Column(scale=3):
+                documents = gr.Dataframe(headers=DOC_HEADERS, elem_id="documents",
+                                         label="Indexed reports (click one for its summary)",
+                                         interactive=False, wrap=True, column_widths=DOC_COLUMN_WIDTHS)
+            with gr.Column(scale=2):
+                build_summary_view(assistant, documents)
+        with gr.Row(elem_id="delete-controls") as delete_controls:
             to_delete = gr.Dropdown(label="Report to delete", elem_id="delete-choice",
                                     choices=[], scale=4)
             delete = gr.Button("Delete", elem_id="delete", variant="stop", scale=1)
@@ -183,3 +201,4 @@ def build_reports_tab(assistant: Assistant, blocks: gr.Blocks, chat_reports: gr.
     delete.click(handlers.delete, inputs=[to_delete, chat_reports],
                  outputs=[delete_status, documents, to_delete, chat_reports])
     blocks.load(handlers.refresh, outputs=[documents, to_delete, chat_reports])
+    return [upload_controls, delete_controls]

@@ -53,6 +53,9 @@ class Answerer(ABC):
     in, reply out: an answerer never goes back to the index."""
 
     name: str = "answerer"
+    # True for an answerer that writes its own sentences (a language model), which are checked
+    # against the passages; False for one that cites report sentences as they are.
+    generative: bool = False
 
     @abstractmethod
     def answer(self, question: Query, found: Retrieved) -> Reply:

@@ -26,8 +26,9 @@ from assistant.answerers.spans import (
     span_strength,
 )
 from assistant.citations import Claim, Support
+from assistant.sentences import after_dateline, lexical_overlap
 from assistant.config import Settings
-from index import READER_DIR, Embedder, Query, Reading, Short, shared_reader
+from index import READER_DIR, Embedder, Query, Reader, Reading, Short, shared_reader
 from index.common.errors import ConfigError
 from index.common.text import sentence_spans, tokenize
 from index.common.types import Passage, Retrieved
@@ -233,7 +234,7 @@ class ExtractiveAnswerer(Answerer):
         query = question.vector if question.vector is not None else self.embedder.embed_query(question.search_text)
         similarity = self._passage_similarity(query, candidates, vectors or {})
         cheap = (
-            t.lexical_weight * np.array(_lexical_overlap(question.text, [c.text for c in candidates]))
+            t.lexical_weight * np.array(lexical_overlap(question.text, [c.text for c in candidates]))
             + t.passage_weight * np.array([similarity[c.scored_by.chunk_id] for c in candidates])
         )
         ranking = cheap + (bonus if bonus is not None else 0.0)
@@ -262,13 +263,6 @@ class _Read:
     shorts: list[Short | None]
 
 
-# A news dateline opening a sentence: "HALFORD, March 4, 2024 (Daily Ledger) - ".
-_DATELINE = re.compile(
-    r"[A-Z][A-Z .'’-]{1,40}(?:,[A-Za-z .]{0,30})?,\s+[A-Z][a-z]{2,8}\.?\s+\d{1,2},\s+\d{4}"
-    r"(?:\s*\([^)]{1,60}\))?\s*[-–—:]+\s*"
-)
-
-
 def _candidates(retrieved: Retrieved) -> list[_Candidate]:
     """Each distinct sentence of the passages (overlapping chunks repeat sentences), without
     a dateline in front, and the headline of each of their reports (`index/headlines.py`), which
@@ -281,9 +275,7 @@ def _candidates(retrieved: Retrieved) -> list[_Candidate]:
     seen.update((h.doc_id, h.start, h.end) for h in heads.values())
     for passage in passages:
         for s, e in sentence_spans(passage.text):
-            dateline = _DATELINE.match(passage.text, s, e)
-            if dateline:
-                s = dateline.end()
+            s = after_dateline(passage.text, s, e)
             key = (passage.doc_id, passage.start + s, passage.start + e)
             text = passage.text[s:e]
             if key in seen or e - s < 2 or (passage.title and text.strip() == passage.title.strip()):
@@ -300,19 +292,6 @@ def _restatements(question: str, sentences: Sequence[str]) -> np.ndarray:
     question_terms, *sentence_terms = tokenize([question, *sentences])
     asked = set(question_terms)
     return np.array([bool(terms) and set(terms) <= asked for terms in sentence_terms], dtype=bool)
-
-
-def _lexical_overlap(question: str, sentences: Sequence[str]) -> list[float]:
-    """Share of the question's content words in each sentence, rarer words weighing more."""
-    tokenized = tokenize([question, *sentences])
-    q_terms = set(tokenized[0])
-    if not q_terms:
-        return [0.0] * len(sentences)
-    docs = [set(t) for t in tokenized[1:]]
-    n = len(docs)
-    weight = {t: math.log(1 + (n + 1) / (1 + sum(t in d for d in docs))) for t in q_terms}
-    total = sum(weight.values())
-    return [sum(weight[t] for t in q_terms if t in d) / total for d in docs]
 
 
 # --- question types and answerability ------------------------------------------------------
@@ -417,10 +396,18 @@ def make(_: str, settings: Settings, embedder: Embedder) -> ExtractiveAnswerer:
     """`extractive`, the offline default: needs no model besides the embedder and, unless
     `settings.reader` is off, a reader (the shipped one, or the model in the folder it names),
     read with the answerer settings fitted for it (its reader.json)."""
-    if settings.reader == "off":
+    reader = configured_reader(settings)
+    if reader is None:
         return ExtractiveAnswerer(embedder)
-    reader = shared_reader(READER_DIR if settings.reader == "on" else Path(settings.reader))
     return ExtractiveAnswerer(embedder, reader_tuning(reader.meta.answerer), reader.read)
+
+
+def configured_reader(settings: Settings) -> Reader | None:
+    """The reader `settings.reader` names: the shipped one (on), the model in the folder it
+    names, or None (off)."""
+    if settings.reader == "off":
+        return None
+    return shared_reader(READER_DIR if settings.reader == "on" else Path(settings.reader))
 
 
 def reader_tuning(fitted: Mapping[str, float | str]) -> ExtractiveTuning:

@@ -48,6 +48,8 @@ _FENCE = re.compile(r"<\s*/?\s*source\b", re.IGNORECASE)
 class LLMAnswerer(Answerer):
     """Answers with a llama-index LLM from numbered, fenced passages, then verifies citations."""
 
+    generative = True
+
     def __init__(
         self,
         llm: Any,

@@ -1,7 +1,7 @@
 """The HTTP API (FastAPI): /health, the /v1 routes of docs/interface.md and offline docs at /docs.
 
 One module per idea: `schemas` (request and response models), `limits` (body sizes), `errors`
-(error to status), `auth` (the API token), `routes` (the /v1 routes and server-sent events),
+(error to status), `auth` (who is asking), `routes` (the /v1 routes and server-sent events),
 `swagger` (the docs page). Errors are always `{"error": "..."}`, 4xx for bad input, never a trace.
 """
 
@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from assistant.api.auth import TokenGate
+from assistant.api.auth import Gate
 from assistant.api.errors import install_error_handlers
 from assistant.api.limits import MAX_JSON_BODY_BYTES, MULTIPART_OVERHEAD, BodyLimit
 from assistant.api.routes import v1_router
@@ -25,12 +25,13 @@ def create_app(assistant: Assistant) -> FastAPI:
     app = FastAPI(
         title="Report Assistant", version="0.1.0", docs_url=None, redoc_url=None,
         description="Ask questions of news reports; every claim cites the passage that says so. "
-                    "When ASSISTANT_API_TOKEN is set, /v1 needs `Authorization: Bearer <token>`.",
+                    "With users (ASSISTANT_USERS) or ASSISTANT_API_TOKEN, /v1 needs "
+                    "`Authorization: Bearer <token>`, and each role may do only its part (403 otherwise).",
     )
     install_error_handlers(app)
-    # The last added runs first: sizes declared too large are refused, then the token is
-    # checked, both before any route reads a byte of the body.
-    app.add_middleware(TokenGate, token=assistant.settings.api_token)
+    # The last added runs first: sizes declared too large are refused, then the caller is
+    # known (or refused), both before any route reads a byte of the body.
+    app.add_middleware(Gate, users=assistant.users)
     app.add_middleware(
         BodyLimit, json_limit=MAX_JSON_BODY_BYTES,
         upload_limit=assistant.settings.max_file_bytes + MULTIPART_OVERHEAD,

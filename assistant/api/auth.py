@@ -1,10 +1,14 @@
-"""The API token (`ASSISTANT_API_TOKEN`) in front of everything that reads or changes reports.
+"""Who is asking, in front of everything that reads or changes reports: the users of the users
+file and the admin of `ASSISTANT_API_TOKEN` (assistant/users.py).
 
-`TokenGate` is ASGI middleware around the whole app, so it answers before any route, the mounted
-UI or a request body is touched:
+`Gate` is ASGI middleware around the whole app, so it answers before any route, the mounted
+UI or a request body is touched. It puts the caller (a `User`) in the request's state for the
+routes and the UI to check their role against (`LOCAL`, an admin, when no token is configured).
+With users or a token:
 - `/v1/*` needs `Authorization: Bearer <token>`; without it a 401 JSON error, the body unread.
 - the UI (every other path: the page, Gradio's `/gradio_api/*` queue, uploads and files) needs
-  the session cookie set by `/login`, or the bearer header (scripts, `gradio_client`); a page
+  the session cookie set by `/login` (the user's name and an HMAC only the server can make), or
+  the bearer header (scripts, `gradio_client`); a page
   request without it is sent to `/login`, anything else gets a 401.
 - `/health`, `/login` and the API docs (`/docs`, `/docs-static/*`, `/openapi.json`) are open:
   they show no report.
@@ -12,15 +16,14 @@ UI or a request body is touched:
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import html
 import json
 from typing import Any
 from urllib.parse import parse_qs
 
+from assistant.users import SESSION_COOKIE, User, Users
+
 LOGIN_PATH = "/login"
-SESSION_COOKIE = "assistant_session"
 OPEN_PATHS = frozenset({"/health", "/openapi.json", "/docs", LOGIN_PATH})
 OPEN_PREFIXES = ("/docs-static/",)
 MAX_LOGIN_BODY = 4096
@@ -34,56 +37,50 @@ input,button{{font-size:1em;padding:.4em;margin:.3em 0;width:100%;box-sizing:bor
 .error{{color:#b00020}}</style></head>
 <body><h1>Report Assistant</h1>
 <form method="post" action="{action}">
-<label for="token">Access token (ASSISTANT_API_TOKEN)</label>
+<label for="token">Your access token</label>
 <input id="token" name="token" type="password" autocomplete="current-password" autofocus required>
 <button id="sign-in" type="submit">Sign in</button></form>
 {error}</body></html>
 """
 
 
-def session_value(token: str) -> str:
-    """The cookie a signed-in browser holds: derived from the token, never the token itself."""
-    return hmac.new(token.encode(), b"report-assistant ui session", hashlib.sha256).hexdigest()
-
-
-def bearer_matches(headers: dict[bytes, bytes], token: str) -> bool:
-    """True when the `Authorization` header is `Bearer <token>` (scheme in any case)."""
-    scheme, _, given = headers.get(b"authorization", b"").partition(b" ")
-    return scheme.lower() == b"bearer" and hmac.compare_digest(given.strip(), token.encode())
-
-
-def _cookie(headers: dict[bytes, bytes], name: str) -> bytes | None:
+def _cookie(headers: dict[bytes, bytes], name: str) -> str | None:
     for part in headers.get(b"cookie", b"").split(b";"):
         key, _, value = part.strip().partition(b"=")
         if key == name.encode():
-            return value
+            return value.decode("utf-8", errors="replace")
     return None
 
 
-class TokenGate:
-    """ASGI middleware: with a token configured, nothing but the open paths answers without it."""
+def request_user(request: Any) -> User:
+    """The caller of a request (a Starlette `Request`), as `Gate` found them."""
+    return request.state.user
 
-    def __init__(self, app: Any, token: str | None) -> None:
+
+class Gate:
+    """ASGI middleware: with users or a token configured, nothing but the open paths answers
+    without a known caller; every request carries its caller in `scope["state"]["user"]`."""
+
+    def __init__(self, app: Any, users: Users) -> None:
         self.app = app
-        self.token = token or None
-        self.session = session_value(self.token).encode() if self.token else b""
+        self.users = users
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if self.token is None or scope["type"] not in ("http", "websocket"):
+        if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
         path = scope["path"]
         headers = dict(scope.get("headers") or ())
-        if path == LOGIN_PATH and scope["type"] == "http":
-            await self._login(scope, receive, send)
-        elif path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
-            await self.app(scope, receive, send)
-        elif bearer_matches(headers, self.token):
-            await self.app(scope, receive, send)
+        authorization = headers.get(b"authorization", b"").decode("utf-8", errors="replace") or None
+        user = self.users.identify(authorization, _cookie(headers, SESSION_COOKIE))
+        scope.setdefault("state", {})["user"] = user
+        if user is not None or path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
+            if path == LOGIN_PATH and scope["type"] == "http" and self.users.enabled:
+                await self._login(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
         elif path.startswith("/v1/") or path == "/v1":
             await _send(send, 401, _json(TOKEN_HINT), {"www-authenticate": "Bearer"})
-        elif self._signed_in(headers):
-            await self.app(scope, receive, send)
         elif scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008})
         elif scope["method"] in ("GET", "HEAD") and b"text/html" in headers.get(b"accept", b""):
@@ -91,10 +88,6 @@ class TokenGate:
         else:
             await _send(send, 401, _json(f"sign in at {LOGIN_PATH}, or {TOKEN_HINT}"),
                         {"www-authenticate": "Bearer"})
-
-    def _signed_in(self, headers: dict[bytes, bytes]) -> bool:
-        value = _cookie(headers, SESSION_COOKIE)
-        return value is not None and hmac.compare_digest(value, self.session)
 
     async def _login(self, scope: Any, receive: Any, send: Any) -> None:
         """GET: the sign-in form. POST `token=...`: the session cookie and back to the UI."""
@@ -113,12 +106,12 @@ class TokenGate:
                 await _send(send, 413, _json("the sign-in form is too large"))
                 return
         given = parse_qs(body.decode("utf-8", errors="replace")).get("token", [""])[0]
-        if not hmac.compare_digest(given.strip().encode(), self.token.encode()):
+        session = self.users.session_for(given) if given.strip() else None
+        if session is None:
             await _send(send, 401, _page("Wrong token."),
                         {"content-type": "text/html; charset=utf-8"})
             return
-        cookie = (f"{SESSION_COOKIE}={self.session.decode()}; Path=/; HttpOnly; "
-                  "SameSite=Strict")
+        cookie = f"{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Strict"
         await _send(send, 303, b"", {"location": "/", "set-cookie": cookie})
 
 

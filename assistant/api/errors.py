@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assistant.uploads import UploadTooLargeError
+from assistant.users import ForbiddenError
 from index.common.errors import (
     AssistantError,
     BusyError,
@@ -32,7 +33,7 @@ def error_response(status: int, message: str, headers: dict[str, str] | None = N
 def _status_of(exc: AssistantError) -> int:
     """The HTTP status for an assistant error: the caller's fault is 4xx, ours 5xx."""
     for kind, status in ((UploadTooLargeError, 413), (UnsupportedFileError, 415),
-                         (InputError, 400), (NotFoundError, 404), (BusyError, 409),
+                         (InputError, 400), (ForbiddenError, 403), (NotFoundError, 404), (BusyError, 409),
                          (StoreError, 503), (LLMError, 503), (ConfigError, 500)):
         if isinstance(exc, kind):
             return status

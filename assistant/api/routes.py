@@ -10,14 +10,18 @@ import json
 import logging
 from typing import Annotated, Any, Iterator
 
-from fastapi import APIRouter, File, Form, UploadFile
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from assistant.api.auth import request_user
+from assistant.api.conversations import add_conversation_routes
 from assistant.api.evals import add_eval_routes
+from assistant.api.news import add_news_routes
 from assistant.api.schemas import AskIn, DocumentsOut, ErrorOut, PassagesOut, RetrieveIn
 from assistant.core import Assistant
 from assistant.models import Answer
+from assistant.saved_chat import ask_saved
 from assistant.streaming import AnswerStream
 from assistant.uploads import (
     UploadTooLargeError,
@@ -59,13 +63,15 @@ def _sse_stream(first: str | None, deltas: Iterator[str], stream: AnswerStream[A
 def v1_router(assistant: Assistant) -> APIRouter:
     """The /v1 routes of docs/interface.md, serving `assistant`."""
     router = APIRouter(
-        prefix="/v1",  # the token is checked before this, by TokenGate (assistant/api/auth.py)
-        responses={400: {"model": ErrorOut}, 401: {"model": ErrorOut}, 413: {"model": ErrorOut}},
+        prefix="/v1",  # the caller is known before this, by Gate (assistant/api/auth.py)
+        responses={400: {"model": ErrorOut}, 401: {"model": ErrorOut}, 403: {"model": ErrorOut},
+                   413: {"model": ErrorOut}},
     )
 
     @router.post("/retrieve", response_model=PassagesOut, tags=["questions"])
-    def retrieve(body: RetrieveIn) -> dict[str, Any]:
+    def retrieve(request: Request, body: RetrieveIn) -> dict[str, Any]:
         """The `k` passages most relevant to `query`, best first."""
+        request_user(request).require("ask", "retrieve passages")
         passages = assistant.retrieve(body.query, k=body.k, **body.filter_kwargs())
         return {"passages": [p.to_dict() for p in passages]}
 
@@ -75,10 +81,19 @@ def v1_router(assistant: Assistant) -> APIRouter:
                          "description": "Answer JSON, or with stream=true server-sent events: "
                                         "`delta` {text}..., then `answer` {Answer}"}},
     )
-    async def ask(body: AskIn) -> Any:
-        """An answer citing the reports, or a refusal; `stream: true` for server-sent events."""
-        history = [t.model_dump() for t in body.history]
-        stream = assistant.ask_stream(body.question, history, k=body.k, **body.filter_kwargs())
+    async def ask(request: Request, body: AskIn) -> Any:
+        """An answer citing the reports, or a refusal; `stream: true` for server-sent events.
+        With `conversation` (an id of yours, or "new") the turn is saved there, the Answer says
+        where (`conversation`, `turn`), and the history is its saved turns unless given."""
+        user = request_user(request)
+        user.require("ask", "ask questions")
+        history = None if body.history is None else [t.model_dump() for t in body.history]
+        if body.conversation is not None:
+            user.require("conversations", "keep conversations")
+            stream = await run_in_threadpool(ask_saved, assistant, user.name, body.conversation, body.question,
+                                             history, k=body.k, **body.filter_kwargs())
+        else:
+            stream = assistant.ask_stream(body.question, history, k=body.k, **body.filter_kwargs())
         deltas = iter(stream)
         # The first delta is pulled before any byte is sent, so bad input is still a 400.
         first = await run_in_threadpool(next, deltas, None)
@@ -88,11 +103,12 @@ def v1_router(assistant: Assistant) -> APIRouter:
                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
             )
         answer = await run_in_threadpool(stream.result)
-        return answer.to_dict()
+        return JSONResponse(answer.to_dict())  # as is: `conversation` and `turn` only when saved
 
     @router.get("/documents", response_model=DocumentsOut, tags=["documents"])
-    def documents() -> dict[str, Any]:
+    def documents(request: Request) -> dict[str, Any]:
         """Every indexed report, and those being indexed now."""
+        request_user(request).require("documents.read", "list reports")
         return {"documents": [d.to_dict() for d in assistant.documents()],
                 "indexing": [d.to_dict() for d in assistant.indexing()]}
 
@@ -101,6 +117,7 @@ def v1_router(assistant: Assistant) -> APIRouter:
         responses={413: {"model": ErrorOut}, 415: {"model": ErrorOut}},
     )
     def upload(
+        request: Request,
         files: Annotated[list[UploadFile], File(description="one or more reports")],
         date: Annotated[str | None, Form(
             description="publication date YYYY-MM-DD of every file of this request "
@@ -112,6 +129,7 @@ def v1_router(assistant: Assistant) -> APIRouter:
         Every file and the date are checked first: a bad name, type, size or date rejects the
         whole request.
         """
+        request_user(request).require("documents.change", "upload reports")
         folder, limit = assistant.settings.uploads_path, assistant.settings.max_file_bytes
         if len(files) > MAX_UPLOAD_FILES:
             raise InputError(f"{len(files)} files in one request; the limit is {MAX_UPLOAD_FILES}")
@@ -126,11 +144,14 @@ def v1_router(assistant: Assistant) -> APIRouter:
 
     @router.delete("/documents/{doc_id}", response_model=DocumentInfo, tags=["documents"],
                    responses={404: {"model": ErrorOut}})
-    def delete(doc_id: str) -> dict[str, Any]:
+    def delete(request: Request, doc_id: str) -> dict[str, Any]:
         """Remove a report (and its uploaded file); 404 when the id is unknown."""
+        request_user(request).require("documents.change", "delete reports")
         return delete_report(assistant, doc_id).to_dict()
 
     add_eval_routes(router, assistant)
+    add_news_routes(router, assistant)
+    add_conversation_routes(router, assistant)
 
     @router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
                       include_in_schema=False)

@@ -70,9 +70,12 @@ class AskIn(Filters):
     """`POST /v1/ask`."""
 
     question: str = Field(..., min_length=1, examples=["Who did the Pentagon blame?"])
-    history: list[TurnIn] = Field(default_factory=list, max_length=MAX_HISTORY_TURNS)
+    history: list[TurnIn] | None = Field(None, max_length=MAX_HISTORY_TURNS,
+                                         description="earlier turns; with a conversation, instead of its saved ones")
     k: K | None = None
     stream: StrictBool = Field(False, description="answer as server-sent events: `delta`s, then `answer`")
+    conversation: str | None = Field(None, min_length=1, max_length=64,
+                                     description='save the turn in this conversation of yours, or "new"')
 
 
 class PassagesOut(BaseModel):
@@ -101,6 +104,7 @@ class EvalOut(BaseModel):
     k: int
     llm: str
     created: str
+    by: str | None = Field(None, description="who started the run")
     finished: str | None = None
     elapsed_s: float
     error: str | None = None
@@ -113,3 +117,54 @@ class EvalsOut(BaseModel):
     """`GET /v1/evals`."""
 
     evals: list[EvalOut]
+
+
+class ConversationOut(BaseModel):
+    """A conversation as listed."""
+
+    id: str
+    title: str
+    created: str
+    updated: str
+    turns: int
+
+
+class ConversationsOut(BaseModel):
+    """`GET /v1/conversations`: the caller's own, newest first."""
+
+    conversations: list[ConversationOut]
+
+
+class SavedTurnOut(BaseModel):
+    """One saved turn: the question, the standalone question it became, the whole Answer."""
+
+    turn: int
+    question: str
+    standalone: str
+    answer: dict[str, Any]
+    feedback: dict[str, Any] | None = None
+
+
+class ConversationTurnsOut(BaseModel):
+    """`GET /v1/conversations/{id}`."""
+
+    id: str
+    title: str
+    created: str
+    updated: str
+    turns: list[SavedTurnOut]
+
+
+class TitleIn(BaseModel):
+    """`PATCH /v1/conversations/{id}`."""
+
+    title: str = Field(..., min_length=1, max_length=200)
+
+
+class FeedbackIn(BaseModel):
+    """`POST /v1/feedback`: thumbs up or down on a saved turn, with an optional comment."""
+
+    conversation: str = Field(..., min_length=1, max_length=64)
+    turn: StrictInt = Field(..., ge=1)
+    rating: Literal["up", "down"]
+    comment: str | None = Field(None, max_length=2000)

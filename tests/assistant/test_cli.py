@@ -92,6 +92,35 @@ def test_chat_follow_up_in_terminal(tmp_path: Path) -> None:
     assert len(replies) == 2
     assert "increase in attacks" in replies[1]
 
+    # The chat was saved: listed, exported with its citations resolved, and resumed.
+    (saved,) = json.loads(run(home, "conversations", "list", "--json").stdout)["conversations"]
+    assert (saved["title"], saved["turns"]) == ("Who is the CENTCOM chief?", 2)
+    assert f"assistant chat --resume {saved['id']}" in chat.stdout
+    markdown = run(home, "conversations", "export", saved["id"]).stdout
+    assert markdown.startswith("# Who is the CENTCOM chief?") and "## 2. What does he expect?" in markdown
+    assert '[1] ' in markdown and "iraq-syria-base-attacks.txt" in markdown
+    resumed = run(home, "chat", "--resume", saved["id"], stdin="Does he expect more attacks?\n\n")
+    assert resumed.returncode == 0 and "you> What does he expect?" in resumed.stdout  # the saved turns shown
+    turns = json.loads(run(home, "conversations", "export", saved["id"], "--format", "json").stdout)["turns"]
+    assert [t["turn"] for t in turns] == [1, 2, 3]
+    assert run(home, "conversations", "list", "--search", "more attacks").stdout.startswith(saved["id"])
+    gone = run(home, "chat", "--resume", "0000000000000000", stdin="\n")
+    assert gone.returncode == 1 and "no conversation with id '0000000000000000'" in gone.stderr
+    assert "deleted conversation" in run(home, "conversations", "delete", saved["id"]).stdout
+    assert json.loads(run(home, "conversations", "list", "--json").stdout)["conversations"] == []
+
+
+def test_users_are_added_listed_and_removed(tmp_path: Path) -> None:
+    users = tmp_path / "users.toml"
+    added = run(tmp_path / "home", "users", "--file", str(users), "add", "rita", "--role", "reader")
+    token = added.stdout.strip().splitlines()[-1]
+    assert added.returncode == 0 and len(token) >= 32 and token not in users.read_text()
+    assert run(tmp_path / "home", "users", "--file", str(users), "list").stdout.split() == ["rita", "reader"]
+    assert run(tmp_path / "home", "users", "--file", str(users), "remove", "rita").returncode == 0
+    assert run(tmp_path / "home", "users", "--file", str(users), "list").stdout == ""
+    missing = run(tmp_path / "home", "users", "list")
+    assert missing.returncode == 1 and "ASSISTANT_USERS" in missing.stderr
+
 
 def test_ingest_date_flag_sidecar_and_docs_list_show_date_and_source(tmp_path: Path) -> None:
     home, folder = tmp_path / "home", tmp_path / "in"
@@ -106,7 +135,8 @@ def test_ingest_date_flag_sidecar_and_docs_list_show_date_and_source(tmp_path: P
 
     done = run(home, "ingest", str(folder / "story.txt"), "--date", "2023-03-05", "--json")
     assert done.returncode == 0, done.stderr
-    assert set(json.loads(done.stdout)) == {"added", "updated", "unchanged", "failed", "documents", "chunks"}
+    assert set(json.loads(done.stdout)) == {"added", "updated", "unchanged", "failed", "duplicates", "documents",
+                                            "chunks"}
     # A shell glob names the sidecar too: it is read with its report, not reported as a file.
     globbed = json.loads(run(home, "ingest", *sorted(str(p) for p in folder.iterdir()), "--json").stdout)
     assert len(globbed["added"]) == 1 and globbed["failed"] == [] and len(globbed["unchanged"]) == 1

@@ -52,7 +52,11 @@ ROUTES = [("GET", "/health"), ("POST", "/v1/retrieve"), ("POST", "/v1/ask"),
           ("GET", "/v1/documents"), ("POST", "/v1/documents"), ("DELETE", "/v1/documents/{doc_id}"),
           ("POST", "/v1/evals"), ("GET", "/v1/evals"), ("GET", "/v1/evals/{run_id}"),
           ("GET", "/v1/evals/{run_id}/questions"), ("GET", "/v1/evals/{run_id}/report"),
-          ("GET", "/v1/evals/{run_id}/files/{name}")]
+          ("GET", "/v1/evals/{run_id}/files/{name}"), ("POST", "/v1/timeline"),
+          ("GET", "/v1/documents/{doc_id}/summary"), ("GET", "/v1/conversations"),
+          ("GET", "/v1/conversations/{conversation}"), ("PATCH", "/v1/conversations/{conversation}"),
+          ("DELETE", "/v1/conversations/{conversation}"), ("GET", "/v1/conversations/{conversation}/export"),
+          ("POST", "/v1/feedback")]
 
 
 def test_the_fuzzed_routes_are_every_route_of_the_spec(api_schema) -> None:
@@ -66,7 +70,8 @@ def test_the_fuzzed_routes_are_every_route_of_the_spec(api_schema) -> None:
 # Negative cases need a constrained input to break: routes without one (no body, or any string
 # is a valid doc_id) get valid requests only.
 WITH_BODY = {("POST", "/v1/retrieve"), ("POST", "/v1/ask"), ("POST", "/v1/documents"),
-             ("POST", "/v1/evals")}
+             ("POST", "/v1/evals"), ("POST", "/v1/timeline"), ("PATCH", "/v1/conversations/{conversation}"),
+             ("POST", "/v1/feedback")}
 
 
 @pytest.mark.parametrize(("method", "path", "mode"), [

@@ -159,6 +159,7 @@ def test_bench_runs_small(tmp_path: Path) -> None:
     assert measured["peak_gops_2_threads"]["int8"] > measured["peak_gops_2_threads"]["float32"] > 0
     row = results["queries"][0]
     assert row["chunks"] >= 60 and row["retrieve"]["n"] == 3 and row["ask_as_of"]["n"] == 3
+    assert row["timeline"]["n"] == 3 and row["timeline"]["p95_ms"] >= row["timeline"]["p50_ms"] > 0
     assert row["add_delete"]["ingest_one_s"] > 0 and row["add_delete"]["delete_one_s"] > 0
     # The same store again through a real `chroma run` over its folder: same size, same questions.
     served = results["chroma_server"]

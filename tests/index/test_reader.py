@@ -91,6 +91,24 @@ def test_an_unrelated_sentence_is_judged_not_to_answer() -> None:
     assert (reading.answers < 0.5).all(), reading.answers
 
 
+def test_many_sentences_are_read_in_batches_as_each_alone() -> None:
+    """More than READ_BATCH sentences are read shortest first in batches: each sentence's
+    judgment and short answer are what it gets read alone, in the order given."""
+    from index.reader import READ_BATCH
+
+    sentences = [s for _, right, wrong in CASES for s in (right, *wrong)] * 3
+    sentences = [f"{s} ({i})" for i, s in enumerate(sentences)]  # all different, of every length
+    titles = [TITLE if i % 2 else "" for i in range(len(sentences))]
+    assert len(sentences) > READ_BATCH
+    reader = shared_reader()
+    together = reader.read(CASES[0][0], sentences, titles)
+    alone = [reader.read(CASES[0][0], [s], [t]) for s, t in zip(sentences, titles)]
+    assert np.allclose(together.answers, [a.answers[0] for a in alone], atol=0.02)
+    assert np.allclose(together.choice, [a.choice[0] for a in alone], atol=0.1)
+    spans = [(s.start, s.end) if s else None for s in together.shorts]
+    assert spans == [(a.shorts[0].start, a.shorts[0].end) if a.shorts[0] else None for a in alone]
+
+
 def test_no_sentence_no_work() -> None:
     reading = shared_reader().read("Who?", [], [])
     assert reading.choice.shape == reading.answers.shape == (0,) and reading.shorts == ()

@@ -44,6 +44,7 @@ def strip(question: str, as_of: date) -> str:
         ("What happened on December 24?", "2023-12-24", "2023-12-24"),
         ("What happened on January 5, 2022?", "2022-01-05", "2022-01-05"),
         ("What has changed since March?", "2024-03-01", "2024-05-15"),
+        ("What happened with the strike since March 3, 2024?", "2024-03-03", "2024-05-15"),
     ],
 )
 def test_resolves_relative_dates(question: str, start: str, end: str) -> None:

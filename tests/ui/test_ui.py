@@ -3,7 +3,6 @@ with a token, signed in through /login; and the UI's Gradio API refusing callers
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -112,20 +111,22 @@ def test_follow_up_uses_the_conversation(page: Page) -> None:
     expect(page.locator("#sources #source-2-1 mark")).to_contain_text("expects")
 
 
-def test_thumbs_up_and_down_are_recorded(page: Page, server: LiveServer) -> None:
-    feedback = server.home / "feedback.jsonl"
-    before = feedback.read_text().splitlines() if feedback.exists() else []
+def test_thumbs_up_and_down_and_a_comment_are_kept_with_the_turn(page: Page, server: LiveServer) -> None:
     _ask(page, ANSWERED)
     expect(page.locator("#chat a.cite").first).to_be_visible()
     page.locator("#chat button[aria-label='Like']").first.click()
     expect(page.locator("#feedback-status")).to_contain_text("thumbs up recorded")
     page.locator("#chat button[aria-label='Dislike']").first.click()
     expect(page.locator("#feedback-status")).to_contain_text("thumbs down recorded")
-    lines = [json.loads(x) for x in feedback.read_text().splitlines()[len(before):]]
-    assert [x["liked"] for x in lines] == [True, False]
-    for line in lines:
-        assert line["question"] == ANSWERED and "[1]" in line["answer"]
-        assert line["citations"] and line["citations"][0]["quote"] and line["timestamp"]
+    page.locator("#feedback-comment textarea").fill("The second source is better.")
+    page.locator("#send-comment").click()
+    expect(page.locator("#feedback-status")).to_contain_text("Comment recorded")
+    newest = httpx.get(f"{server.url}/v1/conversations", headers=AUTH).json()["conversations"][0]
+    saved = httpx.get(f"{server.url}/v1/conversations/{newest['id']}", headers=AUTH).json()
+    (turn,) = saved["turns"]
+    assert turn["question"] == ANSWERED and "[1]" in turn["answer"]["answer"]
+    assert turn["answer"]["citations"][0]["quote"]
+    assert turn["feedback"]["rating"] == "down" and turn["feedback"]["comment"] == "The second source is better."
 
 
 def test_upload_shows_in_the_document_list_and_can_be_deleted(
