@@ -290,7 +290,7 @@ PROMPT_VARIABLES: dict[str, dict[str, Any]] = {
                "question": "Q?"},
     "answer_system": {"refusal": "The reports don't say.", "max_sentences": 3},
     "condense": {"history": [{"role": "user", "content": "Hi"}], "question": "Q?"},
-    "refusal": {"topic": ""},
+    "refusal": {},
 }
 
 
