@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, Page, expect
 from assistant.users import add_user
 from tests.conftest import ROOT
 from tests.live_server import LiveServer, start_server, stop_server
-from tests.ui.conftest import TIMEOUT_MS
+from tests.ui.conftest import signed_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -35,13 +35,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, tokens: dict[str, str]) -> 
 
 
 def _sign_in(browser: Browser, server: LiveServer, token: str) -> Page:
-    page = browser.new_context(viewport={"width": 1500, "height": 1000}).new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto(server.url + "/")
-    page.locator("#token").fill(token)
-    page.locator("#sign-in").click()
-    expect(page.locator("#question textarea")).to_be_visible()
-    return page
+    return signed_in(browser, server.url, token)
 
 
 def _ask(page: Page, question: str, turn: int) -> None:

@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import ROOT
 from tests.live_server import AUTH, TOKEN, LiveServer, cli_eval_on_copy, module_server
-from tests.ui.conftest import TIMEOUT_MS
+from tests.ui.conftest import TIMEOUT_MS, signed_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -27,15 +27,10 @@ server = module_server("evaluate")
 
 @pytest.fixture
 def page(browser: Browser, server: LiveServer) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1400})
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto(server.url + "/")
-    page.locator("#token").fill(TOKEN)
-    page.locator("#sign-in").click()
+    page = signed_in(browser, server.url, TOKEN, height=1400)
     page.get_by_role("tab", name="Evaluate").click()
     yield page
-    context.close()
+    page.context.close()
 
 
 def test_a_test_set_runs_in_the_evaluate_tab(page: Page, server: LiveServer, tmp_path: Path) -> None:

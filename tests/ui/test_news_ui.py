@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import ROOT
 from tests.live_server import AUTH, TOKEN, LiveServer, module_server
-from tests.ui.conftest import TIMEOUT_MS
+from tests.ui.conftest import signed_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -43,15 +43,9 @@ def news(server: LiveServer) -> LiveServer:
 @pytest.fixture
 def page(browser: Browser, news: LiveServer) -> Iterator[Page]:
     """A signed-in page on "/"."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto(news.url + "/")
-    page.locator("#token").fill(TOKEN)
-    page.locator("#sign-in").click()
-    expect(page.locator("#question textarea")).to_be_visible()
+    page = signed_in(browser, news.url, TOKEN)
     yield page
-    context.close()
+    page.context.close()
 
 
 def _show(page: Page, topic: str, date_from: str = "") -> None:

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import ROOT
-from tests.ui.conftest import TIMEOUT_MS
+from tests.ui.conftest import signed_in
 from tests.live_server import AUTH, TOKEN, LiveServer, module_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
@@ -40,18 +40,11 @@ def outside_requests() -> list[str]:
 
 @pytest.fixture
 def page(browser: Browser, server: LiveServer, outside_requests: list[str]) -> Iterator[Page]:
-    """A fresh page on "/" that records every request leaving the server."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    page.on("request", lambda r: None if r.url.startswith((server.url, "data:", "blob:"))
-            else outside_requests.append(r.url))
-    page.goto(server.url + "/")  # sent to the sign-in form first
-    page.locator("#token").fill(TOKEN)
-    page.locator("#sign-in").click()
-    expect(page.locator("#question textarea")).to_be_visible()
+    """A fresh signed-in page on "/" that records every request leaving the server."""
+    page = signed_in(browser, server.url, TOKEN, on_request=lambda r: None if r.url.startswith(
+        (server.url, "data:", "blob:")) else outside_requests.append(r.url))
     yield page
-    context.close()
+    page.context.close()
 
 
 def _ask(page: Page, question: str) -> None:
