@@ -57,6 +57,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--real-news", nargs=2, metavar=("HOME", "TESTSET"),
                    help="also measure ask over a real-news index built in HOME, asked TESTSET's questions")
     p.add_argument("--real-queries", type=int, default=200, help="questions asked of the real-news index")
+    p.add_argument("--real-collection", default="reports",
+                   help="the real-news index's collection (`eval` for an `assistant eval --docs` run's OUT/.index)")
     p.add_argument("--work", help="scratch folder (default OUT/work)")
     p.add_argument("--keep-store", action="store_true",
                    help="reuse WORK/scale-home from an earlier run, grown only where it is smaller "
@@ -276,7 +278,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         save()
     if args.real_news:
         results["real_news"] = scale.real_news_latency(Path(args.real_news[0]), Path(args.real_news[1]),
-                                                      args.real_queries)
+                                                      args.real_queries, args.real_collection)
         print("real news:", json.dumps(results["real_news"]), flush=True)
         save()
     if "server" not in skip and (home / "chroma").is_dir():

@@ -140,15 +140,16 @@ def measure_queries(assistant: Any, qs: Sequence[str], as_of: str | None = AS_OF
     return measured
 
 
-def real_news_latency(home: Path, testset: Path, n_queries: int) -> dict[str, Any]:
-    """Latency of retrieve and ask over an index of real news already built in `home` (say,
-    a development-set build ingested there), asked the first `n_queries` questions of `testset`
-    (a test-set file): the reader reads real sentences, longer than the synthetic reports'."""
+def real_news_latency(home: Path, testset: Path, n_queries: int, collection: str = "reports") -> dict[str, Any]:
+    """Latency of retrieve and ask over an index of real news already built in `home`'s
+    `collection` (say, a development-set build ingested there, or an evaluation's OUT/.index),
+    asked the first `n_queries` questions of `testset` (a test-set file): the reader reads real
+    sentences, longer than the synthetic reports'."""
     from assistant.config import Settings
     from assistant.core import Assistant
 
     rows = [json.loads(line) for line in testset.read_text(encoding="utf-8").splitlines() if line.strip()]
-    assistant = Assistant.open(Settings.load({"home": home}, environ={}))
+    assistant = Assistant.open(Settings.load({"home": home, "collection": collection}, environ={}))
     measured = {"home": str(home), "testset": str(testset), "chunks": assistant.index.count_chunks(),
                 "documents": len(assistant.documents())}
     measured.update(measure_queries(assistant, [r["question"] for r in rows[:n_queries]], as_of=None))

@@ -47,7 +47,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("build", type=Path)
     parser.add_argument("out", type=Path)
     parser.add_argument("--hold-out-every", type=int, default=4)
-    parser.add_argument("--reports", type=int, default=3000, help="reports in OUT/docs at most")
+    parser.add_argument("--reports", type=int, default=3000,
+                        help="reports in OUT/docs at most (more than the build has: all of them)")
     parser.add_argument("--absent", type=float, default=0.0, help="share of questions made unanswerable")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
@@ -57,7 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     docs = args.build / "docs"
     names = sorted(p.name for p in docs.iterdir() if p.is_file())
     needed = {e["doc"] for r in rows for e in r.get("evidence", [])}
-    chosen = needed | set(rng.sample(sorted(set(names) - needed), max(0, args.reports - len(needed))))
+    others = sorted(set(names) - needed)
+    chosen = needed | set(rng.sample(others, min(len(others), max(0, args.reports - len(needed)))))
     left_out: set[str] = set()
     if args.absent:
         texts = {n: f" {normalize_text((docs / n).read_text(encoding='utf-8', errors='replace'))} " for n in names}

@@ -310,6 +310,9 @@ def ask_one(assistant: Any, question: Question, k: int,
             for p in answer.passages
         ],
         "ranked_sources": [name_of(p.source) for p in ranking],
+        # The answerer's scores and probabilities (best_score, p_answerable, p_reader, ...):
+        # what a refusal rule can be fitted on from this file alone.
+        "stats": dict(answer.stats),
         "latency_ms": round(latency, 2),
     }
 

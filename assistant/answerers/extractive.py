@@ -77,6 +77,11 @@ class ExtractiveTuning:
     reader_vouch: float = 1.01
     reader_min_probability: float = 0.0
     reader_further: float = 0.0
+    # A weak answer is refused: the best sentence scores under `weak_score` and the reader gives
+    # no pooled sentence `weak_reader` or more. Of the answers it removes, about three in four
+    # would have been wrong (docs/evaluation.md: Refusing weak answers; eval/fit_refusal.py).
+    weak_score: float = 0.0
+    weak_reader: float = 0.0
     short_min_probability: float = 1.01
     short_max_words: int = 10
 
@@ -138,8 +143,17 @@ class ExtractiveAnswerer(Answerer):
         if reading is not None:
             p_reader = float(reading.answers[order[0]])
             stats["p_reader"] = round(p_reader, 4)
+            # Beside the best sentence's: what a refusal rule may weigh (eval's questions.jsonl
+            # keeps these for refused questions too).
+            stats["p_reader_max"] = round(float(reading.answers.max()), 4)
+            first_short = reading.shorts[order[0]]
+            stats["p_short"] = round(first_short.probability, 4) if first_short is not None else 0.0
+            stats["p_short_max"] = round(max((s.probability for s in reading.shorts if s is not None),
+                                             default=0.0), 4)
             vouched = vouched or p_reader >= t.reader_vouch
             if p_reader < t.reader_min_probability:
+                return Reply.refusal(stats)
+            if stats["best_score"] < t.weak_score and stats["p_reader_max"] < t.weak_reader:
                 return Reply.refusal(stats)
         if judged < t.min_score or (p_answerable < t.min_answerable and not vouched):
             return Reply.refusal(stats)
