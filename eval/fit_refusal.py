@@ -24,11 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from assistant.answerers.base import refusal_text
+from assistant.answerers.extractive import weak_answer
 from eval.fit_sentences import held_out
 from eval.metrics import compute_metrics
 from eval.runner import read_rows
 from eval.testset import Question, load_testset
-from prompts import render
 
 SCORES = tuple(round(0.40 + 0.02 * i, 2) for i in range(12))  # 0.40 .. 0.62
 READER = (0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.01)  # 1.01: whatever the reader says
@@ -58,18 +59,14 @@ def load(folder: Path) -> Run:
     return Run(folder.name, tuple(q for q in questions if q.id in rows), rows)
 
 
-def refuses(stats: Mapping[str, float], weak_score: float, weak_reader: float) -> bool:
-    """The rule `ExtractiveAnswerer.answer` applies (the same comparison, on the rounded stats)."""
-    return stats.get("best_score", 0.0) < weak_score and stats.get("p_reader_max", 0.0) < weak_reader
-
-
 def metrics(run: Run, questions: Sequence[Question], weak_score: float, weak_reader: float) -> dict[str, Any]:
-    """The metrics of `questions` had the rule refused where it would."""
-    refusal = render("refusal")
+    """The metrics of `questions` had the rule (`weak_answer`) refused where it would: only
+    where the reader read, as in the answerer."""
+    refusal = refusal_text()
     rows = {}
     for q in questions:
         row = run.rows[q.id]
-        if not row["refused"] and "p_reader" in row["stats"] and refuses(row["stats"], weak_score, weak_reader):
+        if not row["refused"] and "p_reader" in row["stats"] and weak_answer(row["stats"], weak_score, weak_reader):
             row = {**row, "answer": refusal, "refused": True, "citations": [], "short": None}
         rows[q.id] = row
     return compute_metrics(questions, rows)

@@ -153,7 +153,7 @@ class ExtractiveAnswerer(Answerer):
             vouched = vouched or p_reader >= t.reader_vouch
             if p_reader < t.reader_min_probability:
                 return Reply.refusal(stats)
-            if stats["best_score"] < t.weak_score and stats["p_reader_max"] < t.weak_reader:
+            if weak_answer(stats, t.weak_score, t.weak_reader):
                 return Reply.refusal(stats)
         if judged < t.min_score or (p_answerable < t.min_answerable and not vouched):
             return Reply.refusal(stats)
@@ -275,6 +275,14 @@ class _Read:
     choice: np.ndarray  # the reader's choice, a softmax over the pooled sentences
     answers: np.ndarray  # probability that the sentence answers
     shorts: list[Short | None]
+
+
+def weak_answer(stats: Mapping[str, float], weak_score: float, weak_reader: float) -> bool:
+    """Whether the weak-answer rule refuses an answer with these stats (those of a question the
+    reader read): the best sentence under `weak_score` and no pooled sentence judged
+    `weak_reader` or more. It compares the rounded stats an evaluation's questions.jsonl keeps,
+    so that eval/fit_refusal.py replays it exactly."""
+    return stats["best_score"] < weak_score and stats["p_reader_max"] < weak_reader
 
 
 def _candidates(retrieved: Retrieved) -> list[_Candidate]:
