@@ -195,15 +195,20 @@ class ExtractiveAnswerer(Answerer):
             )
             for i in chosen
         ]
-        return Reply.from_claims(claims, stats, self._short(candidates[chosen[0]], reading, chosen[0], stats))
+        return Reply.from_claims(claims, stats, self._short(candidates, chosen, reading, stats))
 
-    def _short(self, candidate: _Candidate, reading: _Read | None, at: int,
+    def _short(self, candidates: Sequence[_Candidate], chosen: Sequence[int], reading: _Read | None,
                stats: dict[str, float]) -> Support | None:
-        """The reader's short answer inside `candidate`, when it is sure enough and short."""
-        short = reading.shorts[at] if reading is not None else None
-        if short is None:
+        """The reader's surest short answer inside the chosen sentences, when it is sure enough
+        and short. Not only the first sentence's: on news the first is often the one that restates
+        the story and the second names the answer (docs/evaluation.md: Short answers from every
+        sentence shown)."""
+        shorts = [(reading.shorts[i], i) for i in chosen if reading is not None and reading.shorts[i] is not None]
+        if not shorts:
             return None
+        short, at = max(shorts, key=lambda found: found[0].probability)
         stats["p_short"] = round(short.probability, 4)
+        candidate = candidates[at]
         text = candidate.text[short.start : short.end]
         if short.probability < self.tuning.short_min_probability or len(text.split()) > self.tuning.short_max_words:
             return None

@@ -101,8 +101,8 @@ def test_the_short_answer_is_a_few_words_inside_a_cited_quote(sample_assistant, 
     short = answer.short
     assert re.search(expected, short.text), short
     assert len(short.text.split()) <= 10
-    assert sample_assistant.document_text(answer.citations[0].doc_id)[short.start:short.end] == short.text
     cited = next(c for c in answer.citations if c.n == short.n)
+    assert sample_assistant.document_text(cited.doc_id)[short.start:short.end] == short.text
     assert cited.start <= short.start and short.end <= cited.end
     assert answer.to_dict()["short"] == {"text": short.text, "n": short.n, "start": short.start, "end": short.end}
 

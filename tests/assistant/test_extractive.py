@@ -251,3 +251,26 @@ def test_a_readers_fitted_settings_are_read_with_their_types_and_unknown_ones_re
     assert reader_tuning({}) == ExtractiveTuning()
     with pytest.raises(ConfigError, match="reader.json: answerer settings reader_wieght"):
         reader_tuning({"reader_wieght": 1.0})
+
+
+def test_the_short_answer_is_the_surest_span_of_the_sentences_shown() -> None:
+    import numpy as np
+
+    from assistant.answerers.extractive import _Read
+    from index import Short, shared_embedder
+
+    text = "Officials met on Tuesday to discuss the outage. The outage was caused by a storm in Ohio."
+    passage = _report("a", text)
+    first, second = text.index("The outage"), len(text)
+    candidates = _candidates(Retrieved((passage,)))
+    assert [c.text for c in candidates] == [text[:first - 1], text[first:second]]
+    storm = text.index("a storm") - first
+    reading = _Read(np.zeros(2), np.zeros(2), [Short(0, 9, 0.3), Short(storm, storm + 7, 0.9)])
+    tuning = ExtractiveTuning(short_min_probability=0.6)
+    answerer = ExtractiveAnswerer(shared_embedder(cache=MODEL_CACHE), tuning)
+    stats: dict[str, float] = {}
+    short = answerer._short(candidates, [0, 1], reading, stats)
+    assert short is not None and short.quote == "a storm"
+    assert stats["p_short"] == 0.9
+    # Only the sentences shown count, and only from the floor up.
+    assert answerer._short(candidates, [0], reading, {}) is None
