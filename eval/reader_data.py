@@ -7,7 +7,9 @@ each answerable question, every sentence of its evidence reports is a candidate:
 it holds a gold answer (normalized, whole words, as `answer_contains` scores), else 0. The pairs
 kept per question are its positives, mostly random negatives of its own reports with a few that
 share most of its words, the best-matching sentences of reports BM25 ranks high that hold no
-answer (what retrieval hands the answerer), and the question itself (a restatement is never an answer: digests print the quiz).
+answer (what retrieval hands the answerer), and the question itself (a restatement is never an
+answer: digests print the quiz). `absent_examples` gives refusal groups: what the answerer reads
+when no report holds the answer.
 """
 
 from __future__ import annotations
@@ -88,22 +90,27 @@ def held_out_weeks(ids: Sequence[str], every: int) -> set[str]:
     return {w for year in weeks.values() for j, w in enumerate(sorted(year)) if j % every == 0}
 
 
-def questions_of(build: Path, hold_out_every: int = 0) -> list[TrainQuestion]:
-    """The answerable questions of a build (follow-ups with history left out), less those of
-    `held_out_weeks` when `hold_out_every` is set. Read leniently, not with `load_testset`: a
-    quiz id that recurs in another week is kept, under a new id."""
+def questions_of(build: Path, hold_out_every: int = 0, unanswerable: bool = False) -> list[TrainQuestion]:
+    """The answerable questions of a build (follow-ups with history left out), and its
+    unanswerable ones (no answers, no evidence) when `unanswerable` is set, less those of
+    `held_out_weeks` (of all its questions, as `eval.dev_split` counts them) when
+    `hold_out_every` is set. Read leniently, not with `load_testset`: a quiz id that recurs in
+    another week is kept, under a new id."""
     found: dict[str, TrainQuestion] = {}
+    ids: list[str] = []
     for line in (build / "testset.jsonl").read_text(encoding="utf-8").splitlines():
         if not line.strip():
             continue
         row = json.loads(line)
-        if not row.get("answerable", True) or not row.get("answers") or row.get("history"):
+        ids.append(row["id"])
+        answerable = row.get("answerable", True) and row.get("answers")
+        if (not answerable and not unanswerable) or row.get("history"):
             continue
         qid = row["id"] if row["id"] not in found else f"{row['id']}#{len(found)}"
-        found[qid] = TrainQuestion(qid, row["question"], tuple(row["answers"]),
+        found[qid] = TrainQuestion(qid, row["question"], tuple(row.get("answers") or ()) if answerable else (),
                                    frozenset(e["doc"] for e in row.get("evidence", [])))
     if hold_out_every:
-        held = held_out_weeks([q.id for q in found.values()], hold_out_every)
+        held = held_out_weeks(ids, hold_out_every)
         return [q for q in found.values() if q.id[:8] not in held]
     return list(found.values())
 
@@ -168,33 +175,73 @@ def _holds(sentence: str, answers: Sequence[str]) -> bool:
     return any(contains_words(sentence, a) for a in answers)
 
 
+class _Searcher:
+    """A build's reports, split into sentences, and a BM25 index over them (each report's title
+    and text): what ranks the reports a question's retrieval would hand the answerer."""
+
+    def __init__(self, build: Path) -> None:
+        import bm25s
+
+        docs = build / "docs"
+        self.names = sorted(p.name for p in docs.iterdir() if p.is_file())
+        self.reports = load_reports(docs, self.names)
+        self._bm25 = bm25s.BM25()
+        self._bm25.index(tokenize([" ".join((self.reports[n].title, *self.reports[n].sentences))
+                                   for n in self.names]), show_progress=False)
+
+    def unanswering(self, question: TrainQuestion, terms: set[str], reports: int,
+                    per_report: int) -> list[tuple[str, str]]:
+        """The `per_report` sentences sharing most of the question's words of each of the
+        `reports` reports BM25 ranks highest that hold no answer anywhere (and are not evidence)."""
+        found, _ = self._bm25.retrieve([list(terms)], k=min(len(self.names), 4 * reports + 10),
+                                       show_progress=False)
+        others = [self.names[int(i)] for i in found[0] if self.names[int(i)] not in question.evidence_sources]
+        others = [n for n in others
+                  if not _holds(" ".join((self.reports[n].title, *self.reports[n].sentences)), question.answers)]
+        chosen = []
+        for name in others[:reports]:
+            report = self.reports[name]
+            scores = _overlap(terms, report.sentences)
+            best = sorted(range(len(scores)), key=lambda i: -scores[i])[:per_report]
+            chosen.extend((report.sentences[i], report.title) for i in best)
+        return chosen
+
+
 def build_examples(build: Path, sampling: Sampling = Sampling(), seed: int = 0,
                    hold_out_every: int = 0) -> list[Example]:
     """The labelled pairs of every answerable question of `build` (see the module docstring),
     less the held-out weeks' (`questions_of`)."""
-    import bm25s
-
     rng = random.Random(seed)
-    docs = build / "docs"
-    questions = questions_of(build, hold_out_every)
-    names = sorted(p.name for p in docs.iterdir() if p.is_file())
-    reports = load_reports(docs, names)
-    corpus = [" ".join((reports[n].title, *reports[n].sentences)) for n in names]
-    bm25 = bm25s.BM25()
-    bm25.index(tokenize(corpus), show_progress=False)
+    searcher = _Searcher(build)
     examples: list[Example] = []
-    for question in questions:
-        examples.extend(_question_examples(question, reports, names, bm25, sampling, rng))
+    for question in questions_of(build, hold_out_every):
+        examples.extend(_question_examples(question, searcher, sampling, rng))
     return examples
 
 
-def _question_examples(question: TrainQuestion, reports: dict[str, Report], names: Sequence[str], bm25,
-                       sampling: Sampling, rng: random.Random) -> Iterator[Example]:
+def absent_examples(build: Path, reports: int = 4, per_report: int = 3,
+                    hold_out_every: int = 0) -> list[Example]:
+    """Refusal pairs: for every question of `build` (an `--absent` build's unanswerable ones
+    too), what the answerer reads when no report holds its answer: the best-matching sentences
+    of the `reports` reports BM25 ranks highest that hold no answer, each labelled 0, as a group
+    of its own (no sentence answers, so only the answers head learns from it). The same story's
+    other articles stay in such a group: they are what makes an absent news answer look present."""
+    searcher = _Searcher(build)
+    examples: list[Example] = []
+    for question in questions_of(build, hold_out_every, unanswerable=True):
+        terms = set(tokenize([question.question])[0])
+        examples.extend(Example(f"{question.id}/absent", question.question, sentence, title, 0.0)
+                        for sentence, title in searcher.unanswering(question, terms, reports, per_report))
+    return examples
+
+
+def _question_examples(question: TrainQuestion, searcher: _Searcher, sampling: Sampling,
+                       rng: random.Random) -> Iterator[Example]:
     answers = question.answers
     terms = set(tokenize([question.question])[0])
     positives, negatives = [], []
     for source in sorted(question.evidence_sources):
-        report = reports[source]
+        report = searcher.reports[source]
         for sentence in report.sentences:
             (positives if _holds(sentence, answers) else negatives).append((sentence, report.title))
     if not positives:
@@ -207,16 +254,7 @@ def _question_examples(question: TrainQuestion, reports: dict[str, Report], name
     hard, rest = ranked[: sampling.hard_negatives], ranked[sampling.hard_negatives :]
     chosen = hard + rng.sample(rest, min(sampling.random_negatives, len(rest)))
     # Reports ranked high for the question that hold no answer anywhere.
-    found, _ = bm25.retrieve([list(terms)], k=min(len(names), 4 * sampling.retrieved_reports + 10),
-                             show_progress=False)
-    others = [names[int(i)] for i in found[0] if names[int(i)] not in question.evidence_sources]
-    others = [n for n in others
-              if not _holds(" ".join((reports[n].title, *reports[n].sentences)), answers)]
-    for name in others[: sampling.retrieved_reports]:
-        report = reports[name]
-        scores = _overlap(terms, report.sentences)
-        best = sorted(range(len(scores)), key=lambda i: -scores[i])[: sampling.per_retrieved_report]
-        chosen.extend((report.sentences[i], report.title) for i in best)
+    chosen += searcher.unanswering(question, terms, sampling.retrieved_reports, sampling.per_retrieved_report)
     chosen.append((question.question, ""))
     for sentence, title in chosen:
         yield Example(question.id, question.question, sentence, title, 0.0)

@@ -2,7 +2,8 @@
 
     python -m eval.train_reader --checkpoints DIR [--corpora QA_DIR] [--news BUILD ...]
         [--hold-out-every 4] [--general-questions 30000] [--replay N] [--news-epochs 2]
-        [--news-lr 3e-5] [--news-stop STEPS] [--check CHECK_BUILD] [--out index/reader_model]
+        [--news-lr 3e-5] [--news-stop STEPS] [--refusal ABSENT_BUILD] [--refusal-replay N]
+        [--refusal-epochs 1] [--refusal-stop STEPS] [--check CHECK_BUILD] [--out index/reader_model]
         [--max-length 96] [--seed 0] [--export-only]
 
 A cross-encoder initialised from all-MiniLM-L6-v2's weights (the embedder's model: shipped in
@@ -15,7 +16,10 @@ none). Trained in stages, transfer then adapt: `general` on the question-answeri
 SelQA, TrecQA), then `news` on RealTimeQA 2020-21 and the development-set builds
 (`../shared/devsets/realtimeqa.py`; `--hold-out-every 4` keeps every fourth quiz week out: the
 split the answerer's use of the reader is fitted on), with `--replay` of the general stage's
-questions mixed in so that adapting to news does not forget them. Each stage saves a checkpoint to
+questions mixed in so that adapting to news does not forget them; then, given an `--absent` build,
+`refusal`: for each of its questions a group of what the answerer reads when no report holds the
+answer (`eval.reader_data.absent_examples`), beside its answerable pairs and `--refusal-replay`
+general questions. Each stage saves a checkpoint to
 `--checkpoints` every ten minutes and when done; a run started again resumes there. Fixed seeds.
 Then exported to OpenVINO IR with int8 weights (NNCF weight compression) into `--out`, with its
 tokenizer and `reader.json`, and scored: on SQuAD 1.1 dev (sentence choice, short-answer exact
@@ -36,7 +40,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from eval.reader_data import Example, Sampling, build_examples, corpus_examples, load_reports, questions_of
+from eval.reader_data import Example, Sampling, absent_examples, build_examples, corpus_examples, load_reports, questions_of
 from index import META_FILE, MODEL_FILE, READER_DIR, TOKENIZER_FILE, Reader, pair_text
 from index.common.text import tokenize
 
@@ -67,7 +71,7 @@ def _tokenizer(model_dir: Path, max_length: int):
     return tokenizer
 
 
-def _reader_net(base: Path):
+def reader_net(base: Path):
     """MiniLM with its three heads. The sentence heads read the mean of the token vectors (the
     pooling the model was trained with: BERT's [CLS] pooler is untrained in this checkpoint,
     docs/evaluation.md, The reader, v1); the span head reads each token's vector. The word
@@ -346,11 +350,13 @@ def overlap_scorer(question: str, sentences: Sequence[str], _: Sequence[str]) ->
 
 def stages(corpora: Path | None, news: Sequence[Path], general_questions: int, hold_out_every: int,
            seed: int, replay: int = 0, news_epochs: float = 2.0, news_lr: float = 3e-5,
-           news_stop: int | None = None) -> list[Stage]:
+           news_stop: int | None = None, refusal: Path | None = None, refusal_replay: int = 0,
+           refusal_epochs: float = 1.0, refusal_stop: int | None = None) -> list[Stage]:
     """The stages of training: `general` (the corpora of GENERAL, SQuAD 1.1 train cut to
     `general_questions` questions drawn at random), then `news` (NEWS_CORPORA and the builds, with
     `replay` of the general stage's questions mixed in: adapting on news alone forgets SQuAD, 0.946
-    -> 0.773 first sentence right on its dev set)."""
+    -> 0.773 first sentence right on its dev set), then, given an `--absent` build, `refusal`: its
+    questions' `absent_examples` beside its answerable pairs and `refusal_replay` general questions."""
     rng = random.Random(seed)
     result = []
     general: list[Example] = []
@@ -370,6 +376,12 @@ def stages(corpora: Path | None, news: Sequence[Path], general_questions: int, h
         news_examples += [e for e in general if e.group in kept]
     if news_examples:
         result.append(Stage("news", news_examples, news_epochs, news_lr, news_stop))
+    if refusal is not None:
+        refusal_examples = absent_examples(refusal, hold_out_every=hold_out_every)
+        refusal_examples += build_examples(refusal, Sampling(), seed, hold_out_every)
+        kept = set(rng.sample(sorted({e.group for e in general}), min(refusal_replay, len({e.group for e in general}))))
+        refusal_examples += [e for e in general if e.group in kept]
+        result.append(Stage("refusal", refusal_examples, refusal_epochs, news_lr, refusal_stop))
     return result
 
 
@@ -395,6 +407,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--news-lr", type=float, default=3e-5)
     parser.add_argument("--news-stop", type=int, metavar="STEPS",
                         help="end the news stage after STEPS steps of the schedule planned for --news-epochs")
+    parser.add_argument("--refusal", type=Path, metavar="ABSENT_BUILD",
+                        help="a realtimeqa.py --absent build to train refusal on, after the news stage")
+    parser.add_argument("--refusal-replay", type=int, default=0, metavar="N",
+                        help="general-stage questions mixed into the refusal stage")
+    parser.add_argument("--refusal-epochs", type=float, default=1.0)
+    parser.add_argument("--refusal-stop", type=int, metavar="STEPS", help="end the refusal stage after STEPS steps")
     parser.add_argument("--hold-out-every", type=int, default=0, metavar="N",
                         help="leave every N-th quiz week of each year of the builds out of training")
     parser.add_argument("--check", type=Path, help="a build to score the exported model on")
@@ -414,19 +432,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.checkpoints.mkdir(parents=True, exist_ok=True)
     base = Path(get_model_path())
     started = time.monotonic()
-    model = _reader_net(base)
+    model = reader_net(base)
     described = args.checkpoints / "trained_on.txt"
     if args.export_only:
         last = max(args.checkpoints.glob("*.done.pt"), key=lambda p: p.stat().st_mtime)
         model.load_state_dict(torch.load(last))
     else:
         planned = stages(args.corpora, args.news, args.general_questions, args.hold_out_every, args.seed,
-                         args.replay, args.news_epochs, args.news_lr, args.news_stop)
+                         args.replay, args.news_epochs, args.news_lr, args.news_stop, args.refusal,
+                         args.refusal_replay, args.refusal_epochs, args.refusal_stop)
         for stage in planned:
             print(_described(stage), flush=True)
             train_stage(model, stage, base, args.max_length, args.seed, args.checkpoints)
         described.write_text(
             "; then ".join(_described(s) for s in planned) + f"; builds {', '.join(b.name for b in args.news)}"
+            + (f"; refusal on {args.refusal.name}" if args.refusal else "")
             + (f" less every {args.hold_out_every}th week" if args.hold_out_every else "")
             + f"; seed {args.seed}", encoding="utf-8")
     export(model, base, args.out, args.max_length, described.read_text(encoding="utf-8"))
