@@ -107,7 +107,7 @@ def questions_of(build: Path, hold_out_every: int = 0, unanswerable: bool = Fals
         if (not answerable and not unanswerable) or row.get("history"):
             continue
         qid = row["id"] if row["id"] not in found else f"{row['id']}#{len(found)}"
-        found[qid] = TrainQuestion(qid, row["question"], tuple(row.get("answers") or ()) if answerable else (),
+        found[qid] = TrainQuestion(qid, row["question"], tuple(row["answers"]) if answerable else (),
                                    frozenset(e["doc"] for e in row.get("evidence", [])))
     if hold_out_every:
         held = held_out_weeks(ids, hold_out_every)
@@ -175,7 +175,7 @@ def _holds(sentence: str, answers: Sequence[str]) -> bool:
     return any(contains_words(sentence, a) for a in answers)
 
 
-class _Searcher:
+class BuildSearcher:
     """A build's reports, split into sentences, and a BM25 index over them (each report's title
     and text): what ranks the reports a question's retrieval would hand the answerer."""
 
@@ -208,25 +208,25 @@ class _Searcher:
 
 
 def build_examples(build: Path, sampling: Sampling = Sampling(), seed: int = 0,
-                   hold_out_every: int = 0) -> list[Example]:
+                   hold_out_every: int = 0, searcher: BuildSearcher | None = None) -> list[Example]:
     """The labelled pairs of every answerable question of `build` (see the module docstring),
-    less the held-out weeks' (`questions_of`)."""
+    less the held-out weeks' (`questions_of`); `searcher`: the build's, when already made."""
     rng = random.Random(seed)
-    searcher = _Searcher(build)
+    searcher = searcher or BuildSearcher(build)
     examples: list[Example] = []
     for question in questions_of(build, hold_out_every):
         examples.extend(_question_examples(question, searcher, sampling, rng))
     return examples
 
 
-def absent_examples(build: Path, reports: int = 4, per_report: int = 3,
-                    hold_out_every: int = 0) -> list[Example]:
+def absent_examples(build: Path, reports: int = 4, per_report: int = 3, hold_out_every: int = 0,
+                    searcher: BuildSearcher | None = None) -> list[Example]:
     """Refusal pairs: for every question of `build` (an `--absent` build's unanswerable ones
     too), what the answerer reads when no report holds its answer: the best-matching sentences
     of the `reports` reports BM25 ranks highest that hold no answer, each labelled 0, as a group
     of its own (no sentence answers, so only the answers head learns from it). The same story's
     other articles stay in such a group: they are what makes an absent news answer look present."""
-    searcher = _Searcher(build)
+    searcher = searcher or BuildSearcher(build)
     examples: list[Example] = []
     for question in questions_of(build, hold_out_every, unanswerable=True):
         terms = set(tokenize([question.question])[0])
@@ -235,7 +235,7 @@ def absent_examples(build: Path, reports: int = 4, per_report: int = 3,
     return examples
 
 
-def _question_examples(question: TrainQuestion, searcher: _Searcher, sampling: Sampling,
+def _question_examples(question: TrainQuestion, searcher: BuildSearcher, sampling: Sampling,
                        rng: random.Random) -> Iterator[Example]:
     answers = question.answers
     terms = set(tokenize([question.question])[0])

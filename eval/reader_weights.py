@@ -91,21 +91,14 @@ def ir_weights(model_dir: Path) -> dict[str, np.ndarray]:
 
 
 def rebuilt_state(model_dir: Path, net) -> dict:
-    """`net`'s state dict (from `eval.train_reader.reader_net`) with every weight the IR holds;
-    what it does not (BERT's unused pooler) stays as initialised."""
+    """`net`'s state dict (from `eval.train_reader.reader_net`) with every weight the IR holds
+    (in torch's layout: NNCF keeps it); what it does not (BERT's unused pooler) stays as
+    initialised."""
     import torch
 
     weights = ir_weights(model_dir)
-    state = {}
-    for key, tensor in net.state_dict().items():
-        if key not in weights:
-            state[key] = tensor
-            continue
-        value = weights[key]
-        if value.shape != tuple(tensor.shape):
-            value = value.T if value.T.shape == tuple(tensor.shape) else value.reshape(tensor.shape)
-        state[key] = torch.tensor(np.ascontiguousarray(value))
-    return state
+    return {key: torch.tensor(weights[key]) if key in weights else tensor
+            for key, tensor in net.state_dict().items()}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -40,7 +40,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from eval.reader_data import Example, Sampling, absent_examples, build_examples, corpus_examples, load_reports, questions_of
+from eval.reader_data import (BuildSearcher, Example, Sampling, absent_examples, build_examples, corpus_examples,
+                              load_reports, questions_of)
 from index import META_FILE, MODEL_FILE, READER_DIR, TOKENIZER_FILE, Reader, pair_text
 from index.common.text import tokenize
 
@@ -372,17 +373,23 @@ def stages(corpora: Path | None, news: Sequence[Path], general_questions: int, h
                      for e in corpus_examples(corpora / f"{name}.jsonl", rng)]
     news_examples += [e for b in news for e in build_examples(b, Sampling(), seed, hold_out_every)]
     if news_examples and replay:
-        kept = set(rng.sample(sorted({e.group for e in general}), min(replay, len({e.group for e in general}))))
-        news_examples += [e for e in general if e.group in kept]
+        news_examples += _replayed(general, replay, rng)
     if news_examples:
         result.append(Stage("news", news_examples, news_epochs, news_lr, news_stop))
     if refusal is not None:
-        refusal_examples = absent_examples(refusal, hold_out_every=hold_out_every)
-        refusal_examples += build_examples(refusal, Sampling(), seed, hold_out_every)
-        kept = set(rng.sample(sorted({e.group for e in general}), min(refusal_replay, len({e.group for e in general}))))
-        refusal_examples += [e for e in general if e.group in kept]
+        searcher = BuildSearcher(refusal)
+        refusal_examples = absent_examples(refusal, hold_out_every=hold_out_every, searcher=searcher)
+        refusal_examples += build_examples(refusal, Sampling(), seed, hold_out_every, searcher)
+        refusal_examples += _replayed(general, refusal_replay, rng)
         result.append(Stage("refusal", refusal_examples, refusal_epochs, news_lr, refusal_stop))
     return result
+
+
+def _replayed(general: Sequence[Example], questions: int, rng: random.Random) -> list[Example]:
+    """The pairs of `questions` of the general stage's questions, drawn at random."""
+    groups = sorted({e.group for e in general})
+    kept = set(rng.sample(groups, min(questions, len(groups))))
+    return [e for e in general if e.group in kept]
 
 
 def _described(stage: Stage) -> str:

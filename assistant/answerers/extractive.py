@@ -203,7 +203,9 @@ class ExtractiveAnswerer(Answerer):
         and short. Not only the first sentence's: on news the first is often the one that restates
         the story and the second names the answer (docs/evaluation.md: Short answers from every
         sentence shown)."""
-        shorts = [(reading.shorts[i], i) for i in chosen if reading is not None and reading.shorts[i] is not None]
+        if reading is None:
+            return None
+        shorts = [(reading.shorts[i], i) for i in chosen if reading.shorts[i] is not None]
         if not shorts:
             return None
         short, at = max(shorts, key=lambda found: found[0].probability)
