@@ -109,7 +109,8 @@ class _Encoded:
     ends: list[int]
 
 
-def _encode(examples: Sequence[Example], tokenizer) -> _Encoded:
+def encode(examples: Sequence[Example], tokenizer) -> _Encoded:
+    """The pairs tokenized as the reader reads them, with the span head's targets."""
     encodings = tokenizer.encode_batch([(e.question, pair_text(e.sentence, e.title)) for e in examples])
     starts, ends = [], []
     for e, enc in zip(examples, encodings):
@@ -168,7 +169,7 @@ def train_stage(model, stage: Stage, base: Path, max_length: int, seed: int, che
         print(f"{stage.name}: done before, loaded", flush=True)
         return
     torch.manual_seed(seed)
-    encoded = _encode(stage.examples, _tokenizer(base, max_length))
+    encoded = encode(stage.examples, _tokenizer(base, max_length))
     lengths = [len(ids) for ids in encoded.ids]
     groups: dict[str, list[int]] = {}
     for i, e in enumerate(stage.examples):
@@ -224,10 +225,11 @@ def train_stage(model, stage: Stage, base: Path, max_length: int, seed: int, che
     partial.unlink(missing_ok=True)
 
 
-def _batch_loss(model, batch: Sequence[Sequence[int]], encoded: _Encoded, labels):
+def padded(encoded: _Encoded, items: Sequence[int]):
+    """The network's inputs (word-piece ids, attention mask, token types) for the pairs `items`
+    of `encoded`, padded to the longest of them."""
     import torch
 
-    items = [i for group in batch for i in group]
     width = max(len(encoded.ids[i]) for i in items)
     ids = torch.zeros((len(items), width), dtype=torch.long)
     mask = torch.zeros_like(ids)
@@ -237,6 +239,14 @@ def _batch_loss(model, batch: Sequence[Sequence[int]], encoded: _Encoded, labels
         ids[row, :n] = torch.tensor(encoded.ids[i])
         mask[row, :n] = 1
         types[row, :n] = torch.tensor(encoded.types[i])
+    return ids, mask, types
+
+
+def _batch_loss(model, batch: Sequence[Sequence[int]], encoded: _Encoded, labels):
+    import torch
+
+    items = [i for group in batch for i in group]
+    ids, mask, types = padded(encoded, items)
     target = labels[items]
     with torch.autocast("cpu", dtype=torch.bfloat16):
         choice, answers, start, end = model(ids, mask, types)

@@ -30,18 +30,16 @@ def rebuilt(tmp_path_factory):
 def test_the_rebuilt_network_reads_as_the_shipped_model(rebuilt) -> None:
     import torch
 
-    from index import pair_text
+    from eval.reader_data import Example
+    from eval.train_reader import encode, padded
 
     net, tokenizer = rebuilt
     question = "How many drones did coalition forces shoot down on Monday?"
     sentences = ["Coalition forces shot down two drones on Monday, officials said.",
                  "The weather in the region was mild.", "Militia groups were blamed by the Pentagon."]
     reading = Reader(READER_DIR).read(question, sentences, ["Attacks"] * 3)
-    encoded = tokenizer.encode_batch([(question, pair_text(s, "Attacks")) for s in sentences])
-    width = max(len(e.ids) for e in encoded)
-    ids = torch.tensor([e.ids + [0] * (width - len(e.ids)) for e in encoded])
-    types = torch.tensor([e.type_ids + [0] * (width - len(e.ids)) for e in encoded])
-    mask = torch.tensor([[1] * len(e.ids) + [0] * (width - len(e.ids)) for e in encoded])
+    encoded = encode([Example("q", question, s, "Attacks", 0.0) for s in sentences], tokenizer)
+    ids, mask, types = padded(encoded, range(len(sentences)))
     with torch.no_grad():
         choice, answers, _, _ = net(ids, mask, types)
     probabilities = 1 / (1 + np.exp(-answers.numpy()))
