@@ -4,12 +4,13 @@
 
 `eval.train_reader` keeps each stage's checkpoints outside the repository, and a machine that
 starts empty loses them; the shipped model (OpenVINO IR, int8 weights) still holds every weight.
-Each weight is read back through its decompression (`(q - zero_point) * scale`, NNCF's
-asymmetric int8), each bias from the Add after its MatMul and each LayerNorm's scale and shift
-from the Multiply and Add after its MVN. Copied into `CHECKPOINTS/news.done.pt` (and
-`general.done.pt`), the stages before are taken as done and training goes on from the shipped
-model: the refusal stage of reader v8 was trained this way from v7. Rebuilt weights differ from
-the trained ones by the int8 rounding (the heads' outputs by a few hundredths).
+Each weight is read back through its decompression (`q * scale`, NNCF's symmetric int8, or
+`(q - zero_point) * scale`, the asymmetric int8 of readers before v9), each bias from the Add
+after its MatMul and each LayerNorm's scale and shift from the Multiply and Add after its MVN.
+Copied into `CHECKPOINTS/news.done.pt` (and `general.done.pt`), the stages before are taken as
+done and training goes on from the shipped model: the refusal stage of reader v8 and reader v9
+were trained this way from v7. Rebuilt weights differ from the trained ones by the int8 rounding
+(the heads' outputs by a few hundredths).
 """
 
 from __future__ import annotations

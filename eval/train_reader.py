@@ -273,7 +273,7 @@ def _batch_loss(model, batch: Sequence[Sequence[int]], encoded: _Encoded, labels
 
 
 def export(model, base: Path, out: Path, max_length: int, trained_on: str) -> None:
-    """The model as OpenVINO IR with int8 weights in `out`, with its tokenizer and reader.json."""
+    """The model as OpenVINO IR with symmetric int8 weights in `out`, with its tokenizer and reader.json."""
     import contextlib
     import io
     import warnings
@@ -292,8 +292,10 @@ def export(model, base: Path, out: Path, max_length: int, trained_on: str) -> No
         converted = ov.convert_model(model, example_input=example, input=[
             ("input_ids", dynamic, ov.Type.i64), ("attention_mask", dynamic, ov.Type.i64),
             ("token_type_ids", dynamic, ov.Type.i64)])
+    # Symmetric: asymmetric int8 weights chose news sentences 3 points worse than the float model,
+    # symmetric ones as well as it, at the same size (docs/evaluation.md: Reader v9).
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        compressed = nncf.compress_weights(converted, mode=nncf.CompressWeightsMode.INT8_ASYM)
+        compressed = nncf.compress_weights(converted, mode=nncf.CompressWeightsMode.INT8_SYM)
     out.mkdir(parents=True, exist_ok=True)
     ov.save_model(compressed, str(out / MODEL_FILE), compress_to_fp16=False)
     shutil.copyfile(base / TOKENIZER_FILE, out / TOKENIZER_FILE)
@@ -362,9 +364,11 @@ def overlap_scorer(question: str, sentences: Sequence[str], _: Sequence[str]) ->
 def stages(corpora: Path | None, news: Sequence[Path], general_questions: int, hold_out_every: int,
            seed: int, replay: int = 0, news_epochs: float = 2.0, news_lr: float = 3e-5,
            news_stop: int | None = None, refusal: Path | None = None, refusal_replay: int = 0,
-           refusal_epochs: float = 1.0, refusal_stop: int | None = None) -> list[Stage]:
+           refusal_epochs: float = 1.0, refusal_stop: int | None = None,
+           sampling: Sampling = Sampling()) -> list[Stage]:
     """The stages of training: `general` (the corpora of GENERAL, SQuAD 1.1 train cut to
-    `general_questions` questions drawn at random), then `news` (NEWS_CORPORA and the builds, with
+    `general_questions` questions drawn at random), then `news` (NEWS_CORPORA and the builds, each
+    build question giving the pairs `sampling` says, with
     `replay` of the general stage's questions mixed in: adapting on news alone forgets SQuAD, 0.946
     -> 0.773 first sentence right on its dev set), then, given an `--absent` build, `refusal`: its
     questions' `absent_examples` beside its answerable pairs and `refusal_replay` general questions."""
@@ -381,7 +385,7 @@ def stages(corpora: Path | None, news: Sequence[Path], general_questions: int, h
         result.append(Stage("general", general, 1.0, 5e-5))
     news_examples = [e for name in NEWS_CORPORA if corpora is not None
                      for e in corpus_examples(corpora / f"{name}.jsonl", rng)]
-    news_examples += [e for b in news for e in build_examples(b, Sampling(), seed, hold_out_every)]
+    news_examples += [e for b in news for e in build_examples(b, sampling, seed, hold_out_every)]
     if news_examples and replay:
         news_examples += _replayed(general, replay, rng)
     if news_examples:
@@ -389,7 +393,7 @@ def stages(corpora: Path | None, news: Sequence[Path], general_questions: int, h
     if refusal is not None:
         searcher = BuildSearcher(refusal)
         refusal_examples = absent_examples(refusal, hold_out_every=hold_out_every, searcher=searcher)
-        refusal_examples += build_examples(refusal, Sampling(), seed, hold_out_every, searcher)
+        refusal_examples += build_examples(refusal, sampling, seed, hold_out_every, searcher)
         refusal_examples += _replayed(general, refusal_replay, rng)
         result.append(Stage("refusal", refusal_examples, refusal_epochs, news_lr, refusal_stop))
     return result
@@ -430,6 +434,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="general-stage questions mixed into the refusal stage")
     parser.add_argument("--refusal-epochs", type=float, default=1.0)
     parser.add_argument("--refusal-stop", type=int, metavar="STEPS", help="end the refusal stage after STEPS steps")
+    parser.add_argument("--random-negatives", type=int, default=Sampling().random_negatives, metavar="N",
+                        help="sentences of a build question's evidence reports drawn at random as negatives "
+                             "(more choose news sentences better: docs/evaluation.md)")
     parser.add_argument("--hold-out-every", type=int, default=0, metavar="N",
                         help="leave every N-th quiz week of each year of the builds out of training")
     parser.add_argument("--check", type=Path, help="a build to score the exported model on")
@@ -457,7 +464,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         planned = stages(args.corpora, args.news, args.general_questions, args.hold_out_every, args.seed,
                          args.replay, args.news_epochs, args.news_lr, args.news_stop, args.refusal,
-                         args.refusal_replay, args.refusal_epochs, args.refusal_stop)
+                         args.refusal_replay, args.refusal_epochs, args.refusal_stop,
+                         Sampling(random_negatives=args.random_negatives))
         for stage in planned:
             print(_described(stage), flush=True)
             train_stage(model, stage, base, args.max_length, args.seed, args.checkpoints)
@@ -465,6 +473,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "; then ".join(_described(s) for s in planned) + f"; builds {', '.join(b.name for b in args.news)}"
             + (f"; refusal on {args.refusal.name}" if args.refusal else "")
             + (f" less every {args.hold_out_every}th week" if args.hold_out_every else "")
+            + f"; {args.random_negatives} random negatives a build question"
             + f"; seed {args.seed}", encoding="utf-8")
     export(model, base, args.out, args.max_length, described.read_text(encoding="utf-8"))
     print(f"exported to {args.out} after {time.monotonic() - started:.0f}s", flush=True)
