@@ -33,14 +33,19 @@ def news_negatives(build: Path, sampling: Sampling) -> list[str]:
     return [e.sentence for e in news.examples if e.label == 0.0]
 
 
+def of_the_evidence_report(sentences: list[str]) -> list[str]:
+    """The sentences drawn from `long_report_build`'s evidence report (its headline included)."""
+    return [s for s in sentences if s.startswith(("Item ", "Harbor prize"))]
+
+
 def test_more_random_negatives_draw_more_of_the_evidence_reports_sentences(tmp_path: Path) -> None:
     build = long_report_build(tmp_path)
     few = news_negatives(build, Sampling(random_negatives=4))
     many = news_negatives(build, Sampling(random_negatives=20))
-    evidence = [s for s in many if s.startswith("Item ") or s.startswith("Harbor prize")]
+    evidence = of_the_evidence_report(many)
     # 2 chosen by the question's words, then the random ones, all of the evidence report's sentences.
     assert len(evidence) == 2 + 20 and len(set(evidence)) == len(evidence)
-    assert len([s for s in few if s.startswith("Item ") or s.startswith("Harbor prize")]) == 2 + 4
+    assert len(of_the_evidence_report(few)) == 2 + 4
     assert len(many) - len(few) == 16
     # The answer's sentence is never a negative.
     assert not any("Alma Ruiz" in s for s in many)
